@@ -1,0 +1,1 @@
+//! The `backend` crate (work in progress).

@@ -1,0 +1,50 @@
+//! `mlperf-gptoss`: the MLPerf Inference benchmark for GPT-OSS-120B.
+//!
+//! This file only parses the command line and hands each subcommand to its
+//! module; the work lives in the library crates.
+
+use clap::{Parser, Subcommand};
+
+mod harmonize;
+mod plan;
+mod serve;
+
+#[derive(Parser)]
+#[command(name = "mlperf-gptoss", version, about = "MLPerf Inference benchmark for GPT-OSS-120B")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Turn a raw dataset into harmony-format token ids (the reference's harmonize_inputs.py).
+    Harmonize(harmonize::Args),
+    /// Print what LoadGen would load and issue for these settings, without running a SUT.
+    Plan(plan::Args),
+    /// Serve the embedded GPT-OSS engine over SGLang- and OpenAI-compatible HTTP APIs.
+    Serve(serve::Args),
+}
+
+fn main() -> std::process::ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Harmonize(args) => harmonize::run(args),
+        Command::Plan(args) => plan::run(args),
+        Command::Serve(args) => serve::run(args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,1 @@
+//! The `dataset` crate (work in progress).

@@ -1,0 +1,1 @@
+//! The `harmony` crate (work in progress).

@@ -1,0 +1,1 @@
+//! The `loadgen` crate (work in progress).
