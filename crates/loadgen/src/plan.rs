@@ -1,0 +1,121 @@
+//! A dry run: the settings a run would use and everything it would load
+//! and issue, computed without a SUT (`mlperf-gptoss plan`).
+
+use std::path::Path;
+
+use crate::config::{ConfType, ConfigError, ConfigFile, ConfigLoader};
+use crate::effective::EffectiveSettings;
+use crate::generate::{generate_queries, loadable_sets, GenerateError, Generated, LoadableSet};
+use crate::settings::{Mode, TestSettings};
+
+/// The config files of a run. `mlperf_conf` replaces the built-in copy.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ConfigFiles<'a> {
+    pub mlperf_conf: Option<&'a Path>,
+    pub user_conf: Option<&'a Path>,
+    pub audit_config: Option<&'a Path>,
+}
+
+/// Requested settings after all config files, with what LoadGen logs
+/// about them.
+#[derive(Clone, Debug)]
+pub struct Resolved {
+    pub settings: TestSettings,
+    /// An audit.config was applied ("Found Audit Config file" warning).
+    pub audit_applied: bool,
+    /// `error_invalid_config` messages (e.g. several user.conf files).
+    pub config_errors: Vec<String>,
+}
+
+/// Applies mlperf.conf, user.conf and audit.config to `base` (whose
+/// scenario and mode are already set) in LoadGen's order: the built-in (or
+/// replacement) mlperf.conf as if by the first `FromConfig(user.conf)`,
+/// then user.conf, then audit.config with model `*`. `model` is the config
+/// model name, e.g. `gpt-oss-120b-interactive` for Interactive runs.
+/// Unlike LoadGen, a file with a syntax error is an error here rather than
+/// silently ignored.
+pub fn resolve_settings(
+    base: TestSettings,
+    model: &str,
+    files: ConfigFiles<'_>,
+) -> Result<Resolved, ConfigError> {
+    let mut loader = match files.mlperf_conf {
+        Some(p) => ConfigLoader::with_mlperf_conf(ConfigFile::read(p)?),
+        None => ConfigLoader::default(),
+    };
+    let mut s = base;
+    let scenario = s.scenario.as_str();
+    match files.user_conf {
+        Some(p) => loader.from_config(&mut s, p, model, scenario, ConfType::UserConf)?,
+        None => loader.apply_mlperf_conf(&mut s, model, scenario),
+    }
+    let mut audit_applied = false;
+    if let Some(p) = files.audit_config {
+        let file = ConfigFile::read(p)?;
+        file.apply(&mut s, "*", scenario, ConfType::Other);
+        audit_applied = true;
+    }
+    if s.test05 {
+        s.mode = Mode::PerformanceOnly;
+        s.qsl_rng_seed = s.test05_qsl_rng_seed;
+        s.sample_index_rng_seed = s.test05_sample_index_rng_seed;
+        s.schedule_rng_seed = s.test05_schedule_rng_seed;
+    }
+    Ok(Resolved {
+        settings: s,
+        audit_applied,
+        config_errors: loader.errors,
+    })
+}
+
+/// One issuing series: a loaded set and the queries issued against it.
+#[derive(Clone, Debug)]
+pub struct Series {
+    pub accuracy: bool,
+    pub loaded: LoadableSet,
+    pub generated: Generated,
+}
+
+/// Everything a run would load and issue, in order.
+#[derive(Clone, Debug)]
+pub struct Plan {
+    pub effective: EffectiveSettings,
+    pub series: Vec<Series>,
+}
+
+/// The series LoadGen runs for these settings and QSL counts: accuracy
+/// sets (AccuracyOnly, SubmissionRun) then the performance set
+/// (PerformanceOnly, SubmissionRun; FindPeakPerformance is planned as its
+/// first performance run).
+pub fn plan(s: &TestSettings, qsl_total: u64, qsl_performance: u64) -> Result<Plan, GenerateError> {
+    let effective = EffectiveSettings::new(s, qsl_performance, qsl_total);
+    let mut series = Vec::new();
+    let (acc, perf) = match effective.mode {
+        Mode::SubmissionRun => (true, true),
+        Mode::AccuracyOnly => (true, false),
+        Mode::PerformanceOnly | Mode::FindPeakPerformance => (false, true),
+    };
+    if acc {
+        for loaded in loadable_sets(&effective, effective.accuracy_sample_count, qsl_total) {
+            let generated = generate_queries(&effective, &loaded, true)?;
+            series.push(Series {
+                accuracy: true,
+                loaded,
+                generated,
+            });
+        }
+    }
+    if perf {
+        let loaded = loadable_sets(&effective, effective.performance_sample_count, qsl_total)
+            .into_iter()
+            .next()
+            .ok_or(GenerateError::EmptySet)?;
+        let generated = generate_queries(&effective, &loaded, false)?;
+        series.push(Series {
+            accuracy: false,
+            loaded,
+            generated,
+        });
+    }
+    Ok(Plan { effective, series })
+}
