@@ -1,1 +1,126 @@
-//! The `dataset` crate (work in progress).
+//! The `dataset` crate owns the edge where datasets enter and results leave: reading
+//! MLPerf GPT-OSS datasets (pandas pickles, Parquet, JSON Lines) into one [`Table`],
+//! writing a [`Table`] back in any of the three formats, and pulling out the prompt token
+//! ids (`tok_input` / `input_tokens`) and the query column.
+//!
+//! It does not build prompts (that is `harmony`) or score answers (`eval`).
+//!
+//! pandas pickles are read by a small pickle *interpreter* that never imports or executes
+//! anything: it builds a symbolic graph and recognises only the globals that
+//! `DataFrame.to_pickle` uses (pandas 2 and 3, numpy 1 and 2, pyarrow-backed strings).
+//! Anything else (`os.system`, ...) is rejected as bad input.
+//!
+//! ```no_run
+//! use std::path::Path;
+//! let path = Path::new("acc_eval_ref.parquet");
+//! let table = dataset::read_table(path)?;
+//! let prompts = dataset::prompt_tokens(&table, path)?;
+//! println!("{} samples, first has {} tokens", prompts.len(), prompts[0].len());
+//! # Ok::<(), dataset::DatasetError>(())
+//! ```
+//!
+//! Choices worth knowing:
+//! * Row order is the file's order (the QSL index). A pickle's non-range row index, or a
+//!   Parquet `__index_level_N__` column, is dropped: rows are addressed by position.
+//! * A JSON line missing a key gives `Null` for that cell (as pandas does).
+//! * Arrow-backed pandas strings: a missing string is `Null`; an object-column `NaN` is
+//!   `Float(NaN)`; `None` is `Null`.
+
+mod error;
+mod format;
+mod jsonl;
+mod parquet;
+mod pickle;
+mod table;
+mod tokens;
+
+use std::path::Path;
+
+pub use error::DatasetError;
+pub use format::Format;
+pub use table::{Column, Table, Value};
+pub use tokens::{prompt_tokens, query_column, QUERY_COLUMNS, TOKEN_COLUMNS};
+
+/// Size of the o200k_harmony vocabulary: valid token ids are `0..VOCAB_SIZE`.
+pub const VOCAB_SIZE: u32 = 201_088;
+
+fn read_bytes(path: &Path) -> Result<Vec<u8>, DatasetError> {
+    std::fs::read(path).map_err(|source| io_error(path, "reading", source))
+}
+
+fn io_error(path: &Path, action: &'static str, source: std::io::Error) -> DatasetError {
+    if source.kind() == std::io::ErrorKind::NotFound {
+        DatasetError::NotFound {
+            path: path.to_path_buf(),
+        }
+    } else {
+        DatasetError::Io {
+            path: path.to_path_buf(),
+            action,
+            source,
+        }
+    }
+}
+
+/// Reads a dataset file; the format comes from the extension (see [`Format::from_path`]).
+pub fn read_table(path: &Path) -> Result<Table, DatasetError> {
+    let format = Format::from_path(path)?;
+    if !path.exists() {
+        return Err(DatasetError::NotFound {
+            path: path.to_path_buf(),
+        });
+    }
+    match format {
+        Format::Pickle => pickle::read(&read_bytes(path)?).map_err(|f| DatasetError::Pickle {
+            path: path.to_path_buf(),
+            detail: f.detail,
+            fix: f.fix,
+        }),
+        Format::Parquet => parquet::read(path),
+        Format::Jsonl => {
+            let bytes = read_bytes(path)?;
+            let text = String::from_utf8(bytes).map_err(|e| {
+                let upto = &e.as_bytes()[..e.utf8_error().valid_up_to()];
+                DatasetError::JsonLine {
+                    path: path.to_path_buf(),
+                    line: upto.iter().filter(|&&b| b == b'\n').count() + 1,
+                    detail: "the text is not valid UTF-8".into(),
+                }
+            })?;
+            jsonl::parse(path, &text)
+        }
+    }
+}
+
+/// Writes `table` in the format given by `path`'s extension, through a temporary file in
+/// the same directory that is renamed into place, so a failure never leaves a half file.
+pub fn write_table(path: &Path, table: &Table) -> Result<(), DatasetError> {
+    let format = Format::from_path(path)?;
+    let n = table.num_rows();
+    if let Some(c) = table.columns.iter().find(|c| c.values.len() != n) {
+        return Err(DatasetError::Write {
+            path: path.to_path_buf(),
+            detail: format!(
+                "column '{}' has {} rows but the first column has {n}; all columns must be equally long",
+                c.name,
+                c.values.len()
+            ),
+        });
+    }
+    format::atomic_write(path, |file| {
+        use std::io::Write;
+        let io = |source| DatasetError::Io {
+            path: path.to_path_buf(),
+            action: "writing",
+            source,
+        };
+        match format {
+            Format::Pickle => file.write_all(&pickle::to_pickle(table)).map_err(io),
+            Format::Jsonl => file.write_all(jsonl::render(table).as_bytes()).map_err(io),
+            Format::Parquet => {
+                let f = file.try_clone().map_err(io)?;
+                parquet::write(table, path, f)
+            }
+        }
+    })
+}

@@ -1,0 +1,396 @@
+//! Parquet through the `parquet`/`arrow` crates. Reading maps Arrow types to [`Value`]s
+//! (integer lists of any width become `Ints`, `list<struct>` becomes `List` of `Struct`).
+//! Writing infers one Arrow type per column; see [`write`] for the rules.
+
+use std::fs::File;
+use std::path::Path;
+use std::sync::Arc;
+
+use arrow_array::cast::AsArray;
+use arrow_array::types::{
+    Float32Type, Float64Type, Int16Type, Int32Type, Int64Type, Int8Type, UInt16Type, UInt32Type,
+    UInt64Type, UInt8Type,
+};
+use arrow_array::{
+    Array, ArrayRef, BooleanArray, Float64Array, Int64Array, ListArray, NullArray, RecordBatch,
+    StringArray, StructArray,
+};
+use arrow_buffer::{NullBuffer, OffsetBuffer};
+use arrow_schema::{DataType, Field, Fields, Schema};
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use parquet::arrow::ArrowWriter;
+use parquet::basic::Compression;
+use parquet::file::properties::WriterProperties;
+
+use crate::error::DatasetError;
+use crate::table::{Column, Table, Value};
+
+fn corrupt(path: &Path, e: impl std::fmt::Display) -> DatasetError {
+    DatasetError::Parquet {
+        path: path.to_path_buf(),
+        detail: e.to_string(),
+    }
+}
+
+/// Reads every row group of a Parquet file. Columns named `__index_level_N__` (a pandas
+/// non-range row index) are dropped: rows are addressed by position.
+pub fn read(path: &Path) -> Result<Table, DatasetError> {
+    let file = File::open(path).map_err(|source| DatasetError::Io {
+        path: path.to_path_buf(),
+        action: "opening",
+        source,
+    })?;
+    let builder = ParquetRecordBatchReaderBuilder::try_new(file).map_err(|e| corrupt(path, e))?;
+    let schema = builder.schema().clone();
+    let keep: Vec<usize> = (0..schema.fields().len())
+        .filter(|&i| {
+            let n = schema.field(i).name();
+            !(n.starts_with("__index_level_") && n.ends_with("__"))
+        })
+        .collect();
+    let mut columns: Vec<Column> = keep
+        .iter()
+        .map(|&i| Column {
+            name: schema.field(i).name().clone(),
+            values: Vec::new(),
+        })
+        .collect();
+    let reader = builder.build().map_err(|e| corrupt(path, e))?;
+    for batch in reader {
+        let batch = batch.map_err(|e| corrupt(path, e))?;
+        for (col, &i) in columns.iter_mut().zip(&keep) {
+            let vals = values(batch.column(i).as_ref())
+                .map_err(|e| corrupt(path, format!("column '{}': {e}", col.name)))?;
+            col.values.extend(vals);
+        }
+    }
+    Ok(Table { columns })
+}
+
+/// Converts an Arrow array to cells.
+fn values(a: &dyn Array) -> Result<Vec<Value>, String> {
+    let n = a.len();
+    let opt = |i: usize, v: Value| if a.is_null(i) { Value::Null } else { v };
+    macro_rules! ints {
+        ($t:ty) => {{
+            let p = a.as_primitive::<$t>();
+            (0..n)
+                .map(|i| opt(i, Value::Int(p.value(i) as i64)))
+                .collect()
+        }};
+    }
+    Ok(match a.data_type() {
+        DataType::Null => vec![Value::Null; n],
+        DataType::Boolean => {
+            let b = a.as_boolean();
+            (0..n).map(|i| opt(i, Value::Bool(b.value(i)))).collect()
+        }
+        DataType::Int8 => ints!(Int8Type),
+        DataType::Int16 => ints!(Int16Type),
+        DataType::Int32 => ints!(Int32Type),
+        DataType::Int64 => ints!(Int64Type),
+        DataType::UInt8 => ints!(UInt8Type),
+        DataType::UInt16 => ints!(UInt16Type),
+        DataType::UInt32 => ints!(UInt32Type),
+        DataType::UInt64 => {
+            let p = a.as_primitive::<UInt64Type>();
+            (0..n)
+                .map(|i| match a.is_null(i) {
+                    true => Ok(Value::Null),
+                    false => i64::try_from(p.value(i))
+                        .map(Value::Int)
+                        .map_err(|_| format!("row {i}: {} does not fit in int64", p.value(i))),
+                })
+                .collect::<Result<_, _>>()?
+        }
+        DataType::Float32 => {
+            let p = a.as_primitive::<Float32Type>();
+            (0..n)
+                .map(|i| opt(i, Value::Float(p.value(i) as f64)))
+                .collect()
+        }
+        DataType::Float64 => {
+            let p = a.as_primitive::<Float64Type>();
+            (0..n).map(|i| opt(i, Value::Float(p.value(i)))).collect()
+        }
+        DataType::Utf8 => {
+            let s = a.as_string::<i32>();
+            (0..n)
+                .map(|i| opt(i, Value::Str(s.value(i).to_string())))
+                .collect()
+        }
+        DataType::LargeUtf8 => {
+            let s = a.as_string::<i64>();
+            (0..n)
+                .map(|i| opt(i, Value::Str(s.value(i).to_string())))
+                .collect()
+        }
+        DataType::Utf8View => {
+            let s = a.as_string_view();
+            (0..n)
+                .map(|i| opt(i, Value::Str(s.value(i).to_string())))
+                .collect()
+        }
+        DataType::List(_) => {
+            let l = a.as_list::<i32>();
+            lists(a, l.values().as_ref(), l.value_offsets())?
+        }
+        DataType::LargeList(_) => {
+            let l = a.as_list::<i64>();
+            lists(a, l.values().as_ref(), l.value_offsets())?
+        }
+        DataType::Struct(fields) => {
+            let s = a.as_struct();
+            let children = s
+                .columns()
+                .iter()
+                .map(|c| values(c.as_ref()))
+                .collect::<Result<Vec<_>, _>>()?;
+            (0..n)
+                .map(|i| {
+                    opt(
+                        i,
+                        Value::Struct(
+                            fields
+                                .iter()
+                                .zip(&children)
+                                .map(|(f, c)| (f.name().clone(), c[i].clone()))
+                                .collect(),
+                        ),
+                    )
+                })
+                .collect()
+        }
+        other => return Err(format!("Arrow type {other} is not supported")),
+    })
+}
+
+fn lists<O: Copy + TryInto<usize>>(
+    a: &dyn Array,
+    child: &dyn Array,
+    offsets: &[O],
+) -> Result<Vec<Value>, String> {
+    let items = values(child)?;
+    (0..a.len())
+        .map(|i| {
+            if a.is_null(i) {
+                return Ok(Value::Null);
+            }
+            let s: usize = offsets[i].try_into().map_err(|_| "bad list offset")?;
+            let e: usize = offsets[i + 1].try_into().map_err(|_| "bad list offset")?;
+            let slice = items.get(s..e).ok_or("list offsets outside the values")?;
+            Ok(Value::list(slice.to_vec()))
+        })
+        .collect()
+}
+
+/// The Arrow type inferred for a column.
+#[derive(Debug, Clone, PartialEq)]
+enum Kind {
+    Null,
+    Bool,
+    Int,
+    Float,
+    Str,
+    List(Box<Kind>),
+    Struct(Vec<(String, Kind)>),
+}
+
+fn kind_of(v: &Value) -> Result<Kind, String> {
+    Ok(match v {
+        Value::Null => Kind::Null,
+        Value::Bool(_) => Kind::Bool,
+        Value::Int(_) => Kind::Int,
+        Value::Float(_) => Kind::Float,
+        Value::Str(_) => Kind::Str,
+        Value::Ints(_) => Kind::List(Box::new(Kind::Int)),
+        Value::List(items) => {
+            let mut k = Kind::Null;
+            for x in items {
+                k = merge(k, kind_of(x)?)?;
+            }
+            Kind::List(Box::new(k))
+        }
+        Value::Struct(fields) => Kind::Struct(
+            fields
+                .iter()
+                .map(|(n, x)| Ok((n.clone(), kind_of(x)?)))
+                .collect::<Result<_, String>>()?,
+        ),
+    })
+}
+
+/// Joins two kinds: null fits anything, int+float is float, any scalars mixed with str
+/// (or bool with numbers) are str, lists and structs merge element-wise.
+fn merge(a: Kind, b: Kind) -> Result<Kind, String> {
+    use Kind::*;
+    Ok(match (a, b) {
+        (Null, k) | (k, Null) => k,
+        (a, b) if a == b => a,
+        (Int, Float) | (Float, Int) => Float,
+        (List(x), List(y)) => List(Box::new(merge(*x, *y)?)),
+        (Struct(mut x), Struct(y)) => {
+            for (name, k) in y {
+                match x.iter_mut().find(|(n, _)| *n == name) {
+                    Some(slot) => slot.1 = merge(slot.1.clone(), k)?,
+                    None => x.push((name, k)),
+                }
+            }
+            Struct(x)
+        }
+        (a @ (Bool | Int | Float | Str), b @ (Bool | Int | Float | Str)) if a != b => Str,
+        (a, b) => {
+            return Err(format!(
+                "it mixes {a:?} and {b:?} values, and a Parquet column holds one type"
+            ))
+        }
+    })
+}
+
+fn data_type(k: &Kind) -> DataType {
+    match k {
+        Kind::Null => DataType::Null,
+        Kind::Bool => DataType::Boolean,
+        Kind::Int => DataType::Int64,
+        Kind::Float => DataType::Float64,
+        Kind::Str => DataType::Utf8,
+        Kind::List(inner) => DataType::List(Arc::new(Field::new("item", data_type(inner), true))),
+        Kind::Struct(fields) => DataType::Struct(struct_fields(fields)),
+    }
+}
+
+fn struct_fields(fields: &[(String, Kind)]) -> Fields {
+    fields
+        .iter()
+        .map(|(n, k)| Field::new(n, data_type(k), true))
+        .collect()
+}
+
+/// How a number looks once a column is stored as strings: Python's `str()`.
+fn py_str(v: &Value) -> Option<String> {
+    match v {
+        Value::Str(s) => Some(s.clone()),
+        Value::Int(i) => Some(i.to_string()),
+        Value::Float(f) if f.is_nan() => Some("nan".into()),
+        Value::Float(f) if f.is_infinite() => Some(if *f > 0.0 { "inf" } else { "-inf" }.into()),
+        Value::Float(f) if f.fract() == 0.0 && f.abs() < 1e16 => Some(format!("{f:.1}")),
+        Value::Float(f) => Some(f.to_string()),
+        Value::Bool(b) => Some(if *b { "True" } else { "False" }.into()),
+        _ => None,
+    }
+}
+
+fn build(k: &Kind, vals: &[&Value]) -> ArrayRef {
+    match k {
+        Kind::Null => Arc::new(NullArray::new(vals.len())),
+        Kind::Bool => Arc::new(BooleanArray::from(
+            vals.iter()
+                .map(|v| match v {
+                    Value::Bool(b) => Some(*b),
+                    _ => None,
+                })
+                .collect::<Vec<_>>(),
+        )),
+        Kind::Int => Arc::new(Int64Array::from(
+            vals.iter()
+                .map(|v| match v {
+                    Value::Int(i) => Some(*i),
+                    _ => None,
+                })
+                .collect::<Vec<_>>(),
+        )),
+        Kind::Float => Arc::new(Float64Array::from(
+            vals.iter()
+                .map(|v| match v {
+                    Value::Float(f) => Some(*f),
+                    Value::Int(i) => Some(*i as f64),
+                    _ => None,
+                })
+                .collect::<Vec<_>>(),
+        )),
+        Kind::Str => Arc::new(StringArray::from(
+            vals.iter().map(|v| py_str(v)).collect::<Vec<_>>(),
+        )),
+        Kind::List(inner) => {
+            let mut offsets = vec![0i32];
+            let mut valid = Vec::with_capacity(vals.len());
+            let mut owned: Vec<Value> = Vec::new();
+            for v in vals {
+                match v {
+                    Value::Ints(xs) => owned.extend(xs.iter().map(|x| Value::Int(*x))),
+                    Value::List(xs) => owned.extend(xs.iter().cloned()),
+                    _ => {}
+                }
+                valid.push(matches!(v, Value::Ints(_) | Value::List(_)));
+                offsets.push(owned.len() as i32);
+            }
+            let refs: Vec<&Value> = owned.iter().collect();
+            let child = build(inner, &refs);
+            let field = Arc::new(Field::new("item", data_type(inner), true));
+            Arc::new(ListArray::new(
+                field,
+                OffsetBuffer::new(offsets.into()),
+                child,
+                Some(NullBuffer::from(valid)),
+            ))
+        }
+        Kind::Struct(fields) => {
+            let valid: Vec<bool> = vals.iter().map(|v| matches!(v, Value::Struct(_))).collect();
+            let null = Value::Null;
+            let children: Vec<ArrayRef> = fields
+                .iter()
+                .map(|(name, fk)| {
+                    let col: Vec<&Value> = vals
+                        .iter()
+                        .map(|v| match v {
+                            Value::Struct(fs) => {
+                                fs.iter().find(|(n, _)| n == name).map_or(&null, |(_, x)| x)
+                            }
+                            _ => &null,
+                        })
+                        .collect();
+                    build(fk, &col)
+                })
+                .collect();
+            Arc::new(StructArray::new(
+                struct_fields(fields),
+                children,
+                Some(NullBuffer::from(valid)),
+            ))
+        }
+    }
+}
+
+/// Encodes `table` as Parquet (snappy). One Arrow type per column: Int64, Float64 (ints
+/// mixed with floats are widened), Boolean, Utf8, List (of the merged element type; `Ints`
+/// are List<Int64>), Struct (fields united by name). A column mixing ints or floats with
+/// strings — such as `ref_extracted_answer` — is written as strings (Python `str()` of
+/// the numbers), as pandas/pyarrow must do too; nulls are kept.
+pub fn write(table: &Table, path: &Path, file: File) -> Result<(), DatasetError> {
+    let werr = |detail: String| DatasetError::Write {
+        path: path.to_path_buf(),
+        detail,
+    };
+    let mut fields = Vec::new();
+    let mut arrays = Vec::new();
+    for col in &table.columns {
+        let mut k = Kind::Null;
+        for (row, v) in col.values.iter().enumerate() {
+            k = kind_of(v)
+                .and_then(|vk| merge(k, vk))
+                .map_err(|e| werr(format!("row {row}, column '{}': {e}", col.name)))?;
+        }
+        let refs: Vec<&Value> = col.values.iter().collect();
+        fields.push(Field::new(&col.name, data_type(&k), true));
+        arrays.push(build(&k, &refs));
+    }
+    let schema = Arc::new(Schema::new(fields));
+    let batch = RecordBatch::try_new(schema.clone(), arrays).map_err(|e| werr(e.to_string()))?;
+    let props = WriterProperties::builder()
+        .set_compression(Compression::SNAPPY)
+        .build();
+    let mut w = ArrowWriter::try_new(file, schema, Some(props)).map_err(|e| werr(e.to_string()))?;
+    w.write(&batch).map_err(|e| werr(e.to_string()))?;
+    w.close().map_err(|e| werr(e.to_string()))?;
+    Ok(())
+}

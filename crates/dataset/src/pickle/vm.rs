@@ -1,0 +1,568 @@
+//! A pickle *interpreter* that never imports or executes anything.
+//!
+//! It runs the opcode stream of protocols 2–5 and builds a value graph in an arena:
+//! `GLOBAL`/`STACK_GLOBAL` become symbolic [`Obj::Global`] nodes and `REDUCE`/`NEWOBJ`/`BUILD`
+//! become symbolic [`Obj::Call`] nodes. Every global is checked against an allow-list the
+//! moment it appears, so a hostile pickle (`os.system`, `builtins.eval`, ...) is rejected
+//! as bad input; the later pandas layer only *interprets* the known calls.
+
+/// Index of an object in [`Graph::objs`].
+pub type Id = usize;
+
+/// A stack slot: small scalars inline, everything else by reference into the arena.
+#[derive(Debug, Clone, Copy)]
+pub enum Val {
+    None,
+    Bool(bool),
+    Int(i64),
+    Float(f64),
+    Ref(Id),
+}
+
+/// A heap object of the unpickled graph.
+#[derive(Debug)]
+pub enum Obj {
+    /// A Python int that does not fit in i64 (only its size is kept).
+    BigInt(usize),
+    Str(String),
+    Bytes(Vec<u8>),
+    Tuple(Vec<Val>),
+    List(Vec<Val>),
+    Dict(Vec<(Val, Val)>),
+    Set(Vec<Val>),
+    /// `module.name`, never resolved.
+    Global {
+        module: String,
+        name: String,
+    },
+    /// `func(*args)` from REDUCE, or `cls.__new__(cls, *args)` from NEWOBJ; `state` is
+    /// what BUILD would pass to `__setstate__`.
+    Call {
+        func: Val,
+        args: Val,
+        state: Option<Val>,
+    },
+}
+
+/// The result of running a pickle: the arena and the object STOP returned.
+#[derive(Debug)]
+pub struct Graph {
+    pub objs: Vec<Obj>,
+    pub root: Val,
+}
+
+impl Graph {
+    pub fn get(&self, v: Val) -> Option<&Obj> {
+        match v {
+            Val::Ref(id) => self.objs.get(id),
+            _ => None,
+        }
+    }
+}
+
+/// Why a pickle could not be run. `Forbidden` is kept apart so callers can say
+/// "not a pandas DataFrame pickle".
+#[derive(Debug)]
+pub enum VmError {
+    Forbidden(String),
+    Corrupt(String),
+}
+
+struct Cursor<'a> {
+    data: &'a [u8],
+    pos: usize,
+}
+
+impl<'a> Cursor<'a> {
+    fn take(&mut self, n: usize) -> Result<&'a [u8], VmError> {
+        let end = self.pos.checked_add(n).filter(|&e| e <= self.data.len());
+        match end {
+            Some(end) => {
+                let s = &self.data[self.pos..end];
+                self.pos = end;
+                Ok(s)
+            }
+            None => Err(VmError::Corrupt(format!(
+                "the file ends early (truncated at byte {} of {}, {} more bytes expected)",
+                self.data.len(),
+                self.data.len(),
+                n
+            ))),
+        }
+    }
+    fn u8(&mut self) -> Result<u8, VmError> {
+        Ok(self.take(1)?[0])
+    }
+    fn le<const N: usize>(&mut self) -> Result<[u8; N], VmError> {
+        let mut a = [0u8; N];
+        a.copy_from_slice(self.take(N)?);
+        Ok(a)
+    }
+    fn len4(&mut self) -> Result<usize, VmError> {
+        Ok(u32::from_le_bytes(self.le::<4>()?) as usize)
+    }
+    fn len8(&mut self) -> Result<usize, VmError> {
+        usize::try_from(u64::from_le_bytes(self.le::<8>()?))
+            .map_err(|_| VmError::Corrupt("a length does not fit in memory".into()))
+    }
+    fn line(&mut self) -> Result<&'a str, VmError> {
+        let rest = &self.data[self.pos..];
+        let n = rest.iter().position(|&b| b == b'\n').ok_or_else(|| {
+            VmError::Corrupt("the file ends early (text argument without newline)".into())
+        })?;
+        let s = std::str::from_utf8(&rest[..n])
+            .map_err(|_| VmError::Corrupt("a text argument is not UTF-8".into()))?;
+        self.pos += n + 1;
+        Ok(s)
+    }
+}
+
+fn utf8(b: &[u8]) -> Result<String, VmError> {
+    String::from_utf8(b.to_vec())
+        .map_err(|_| VmError::Corrupt("a string is not valid UTF-8".into()))
+}
+
+/// Decodes a little-endian two's complement integer of any length (LONG1/LONG4).
+fn long(bytes: &[u8]) -> Option<i64> {
+    if bytes.is_empty() {
+        return Some(0);
+    }
+    if bytes.len() > 8 {
+        let sign = if bytes[bytes.len() - 1] & 0x80 != 0 {
+            0xff
+        } else {
+            0
+        };
+        // Longer encodings are fine when the extra bytes are pure sign extension.
+        if bytes[8..].iter().any(|&b| b != sign) {
+            return None;
+        }
+        let v = i64::from_le_bytes(bytes[..8].try_into().ok()?);
+        return ((v < 0) == (sign == 0xff)).then_some(v);
+    }
+    let fill = if bytes[bytes.len() - 1] & 0x80 != 0 {
+        0xff
+    } else {
+        0
+    };
+    let mut a = [fill; 8];
+    a[..bytes.len()].copy_from_slice(bytes);
+    Some(i64::from_le_bytes(a))
+}
+
+struct Vm<'a> {
+    objs: Vec<Obj>,
+    stack: Vec<Val>,
+    marks: Vec<usize>,
+    memo: std::collections::HashMap<u64, Val>,
+    allowed: &'a dyn Fn(&str, &str) -> bool,
+}
+
+impl Vm<'_> {
+    fn push_obj(&mut self, o: Obj) {
+        self.objs.push(o);
+        self.stack.push(Val::Ref(self.objs.len() - 1));
+    }
+    fn pop(&mut self) -> Result<Val, VmError> {
+        if self.marks.last().is_some_and(|&m| m >= self.stack.len()) {
+            return Err(VmError::Corrupt("stack underflow (pop past a MARK)".into()));
+        }
+        self.stack
+            .pop()
+            .ok_or_else(|| VmError::Corrupt("stack underflow".into()))
+    }
+    fn top(&self) -> Result<Val, VmError> {
+        self.stack
+            .last()
+            .copied()
+            .ok_or_else(|| VmError::Corrupt("stack underflow".into()))
+    }
+    fn pop_mark(&mut self) -> Result<Vec<Val>, VmError> {
+        let m = self
+            .marks
+            .pop()
+            .ok_or_else(|| VmError::Corrupt("missing MARK".into()))?;
+        if m > self.stack.len() {
+            return Err(VmError::Corrupt("MARK beyond the stack".into()));
+        }
+        Ok(self.stack.split_off(m))
+    }
+    fn global(&mut self, module: String, name: String) -> Result<(), VmError> {
+        if !(self.allowed)(&module, &name) {
+            return Err(VmError::Forbidden(format!("{module}.{name}")));
+        }
+        self.push_obj(Obj::Global { module, name });
+        Ok(())
+    }
+    fn str_of(&self, v: Val) -> Result<String, VmError> {
+        match v {
+            Val::Ref(id) => match self.objs.get(id) {
+                Some(Obj::Str(s)) => Ok(s.clone()),
+                _ => Err(VmError::Corrupt("STACK_GLOBAL needs two strings".into())),
+            },
+            _ => Err(VmError::Corrupt("STACK_GLOBAL needs two strings".into())),
+        }
+    }
+    fn memo_get(&self, k: u64) -> Result<Val, VmError> {
+        self.memo
+            .get(&k)
+            .copied()
+            .ok_or_else(|| VmError::Corrupt(format!("memo key {k} used before it was set")))
+    }
+    fn memo_put(&mut self, k: u64) -> Result<(), VmError> {
+        let v = self.top()?;
+        self.memo.insert(k, v);
+        Ok(())
+    }
+    /// Extends the list (or set) at `target` with `items`.
+    fn extend(&mut self, target: Val, items: Vec<Val>) -> Result<(), VmError> {
+        match target {
+            Val::Ref(id) => match self.objs.get_mut(id) {
+                Some(Obj::List(l)) | Some(Obj::Set(l)) => {
+                    l.extend(items);
+                    Ok(())
+                }
+                _ => Err(VmError::Corrupt(
+                    "APPEND(S) onto something that is not a list".into(),
+                )),
+            },
+            _ => Err(VmError::Corrupt(
+                "APPEND(S) onto something that is not a list".into(),
+            )),
+        }
+    }
+    fn set_items(&mut self, target: Val, items: Vec<Val>) -> Result<(), VmError> {
+        if items.len() % 2 != 0 {
+            return Err(VmError::Corrupt(
+                "SETITEMS with an odd number of items".into(),
+            ));
+        }
+        match target {
+            Val::Ref(id) => match self.objs.get_mut(id) {
+                Some(Obj::Dict(d)) => {
+                    d.extend(items.chunks(2).map(|p| (p[0], p[1])));
+                    Ok(())
+                }
+                _ => Err(VmError::Corrupt(
+                    "SETITEM(S) onto something that is not a dict".into(),
+                )),
+            },
+            _ => Err(VmError::Corrupt(
+                "SETITEM(S) onto something that is not a dict".into(),
+            )),
+        }
+    }
+}
+
+/// Runs the pickle in `data`, accepting only globals for which `allowed(module, name)` holds.
+pub fn run(data: &[u8], allowed: &dyn Fn(&str, &str) -> bool) -> Result<Graph, VmError> {
+    let mut c = Cursor { data, pos: 0 };
+    let mut vm = Vm {
+        objs: Vec::new(),
+        stack: Vec::new(),
+        marks: Vec::new(),
+        memo: Default::default(),
+        allowed,
+    };
+    loop {
+        let at = c.pos;
+        if at >= data.len() {
+            return Err(VmError::Corrupt(format!(
+                "the file ends early at byte {at} without a STOP opcode (truncated?)"
+            )));
+        }
+        let op = c.u8()?;
+        match op {
+            0x80 => {
+                let proto = c.u8()?;
+                if proto > 5 {
+                    return Err(VmError::Corrupt(format!(
+                        "unsupported pickle protocol {proto}"
+                    )));
+                }
+            }
+            0x95 => {
+                c.le::<8>()?; // FRAME: only a read-ahead hint
+            }
+            b'.' => {
+                let root = vm.pop()?;
+                return Ok(Graph {
+                    objs: vm.objs,
+                    root,
+                });
+            }
+            b'(' => vm.marks.push(vm.stack.len()),
+            b'0' => {
+                vm.pop()?;
+            }
+            b'1' => {
+                vm.pop_mark()?;
+            }
+            b'2' => {
+                let t = vm.top()?;
+                vm.stack.push(t);
+            }
+            b'N' => vm.stack.push(Val::None),
+            0x88 => vm.stack.push(Val::Bool(true)),
+            0x89 => vm.stack.push(Val::Bool(false)),
+            b'J' => vm
+                .stack
+                .push(Val::Int(i32::from_le_bytes(c.le::<4>()?) as i64)),
+            b'K' => vm.stack.push(Val::Int(c.u8()? as i64)),
+            b'M' => vm
+                .stack
+                .push(Val::Int(u16::from_le_bytes(c.le::<2>()?) as i64)),
+            b'I' => {
+                let l = c.line()?;
+                let v = match l {
+                    "01" => Val::Bool(true),
+                    "00" => Val::Bool(false),
+                    _ => Val::Int(
+                        l.parse()
+                            .map_err(|_| VmError::Corrupt(format!("bad INT argument {l:?}")))?,
+                    ),
+                };
+                vm.stack.push(v);
+            }
+            0x8a | 0x8b => {
+                let n = if op == 0x8a {
+                    c.u8()? as usize
+                } else {
+                    c.len4()?
+                };
+                let b = c.take(n)?;
+                match long(b) {
+                    Some(v) => vm.stack.push(Val::Int(v)),
+                    None => vm.push_obj(Obj::BigInt(n)),
+                }
+            }
+            b'G' => vm.stack.push(Val::Float(f64::from_be_bytes(c.le::<8>()?))),
+            b'F' => {
+                let l = c.line()?;
+                let v = l
+                    .trim()
+                    .parse()
+                    .map_err(|_| VmError::Corrupt(format!("bad FLOAT argument {l:?}")))?;
+                vm.stack.push(Val::Float(v));
+            }
+            b'X' | 0x8c | 0x8d => {
+                let n = match op {
+                    b'X' => c.len4()?,
+                    0x8c => c.u8()? as usize,
+                    _ => c.len8()?,
+                };
+                let s = utf8(c.take(n)?)?;
+                vm.push_obj(Obj::Str(s));
+            }
+            b'B' | b'C' | 0x8e | 0x96 => {
+                let n = match op {
+                    b'B' => c.len4()?,
+                    b'C' => c.u8()? as usize,
+                    _ => c.len8()?,
+                };
+                let b = c.take(n)?.to_vec();
+                vm.push_obj(Obj::Bytes(b));
+            }
+            b'T' | b'U' => {
+                // Python 2 str: kept as bytes.
+                let n = if op == b'T' {
+                    c.len4()?
+                } else {
+                    c.u8()? as usize
+                };
+                let b = c.take(n)?.to_vec();
+                vm.push_obj(Obj::Bytes(b));
+            }
+            b')' => vm.push_obj(Obj::Tuple(Vec::new())),
+            b't' => {
+                let items = vm.pop_mark()?;
+                vm.push_obj(Obj::Tuple(items));
+            }
+            0x85..=0x87 => {
+                let n = (op - 0x84) as usize;
+                if vm.stack.len() < n + vm.marks.last().copied().unwrap_or(0) {
+                    return Err(VmError::Corrupt("stack underflow in TUPLEn".into()));
+                }
+                let items = vm.stack.split_off(vm.stack.len() - n);
+                vm.push_obj(Obj::Tuple(items));
+            }
+            b']' => vm.push_obj(Obj::List(Vec::new())),
+            b'l' => {
+                let items = vm.pop_mark()?;
+                vm.push_obj(Obj::List(items));
+            }
+            b'a' => {
+                let v = vm.pop()?;
+                let l = vm.top()?;
+                vm.extend(l, vec![v])?;
+            }
+            b'e' => {
+                let items = vm.pop_mark()?;
+                let l = vm.top()?;
+                vm.extend(l, items)?;
+            }
+            b'}' => vm.push_obj(Obj::Dict(Vec::new())),
+            b'd' => {
+                let items = vm.pop_mark()?;
+                vm.push_obj(Obj::Dict(Vec::new()));
+                let d = vm.top()?;
+                vm.set_items(d, items)?;
+            }
+            b's' => {
+                let v = vm.pop()?;
+                let k = vm.pop()?;
+                let d = vm.top()?;
+                vm.set_items(d, vec![k, v])?;
+            }
+            b'u' => {
+                let items = vm.pop_mark()?;
+                let d = vm.top()?;
+                vm.set_items(d, items)?;
+            }
+            0x8f => vm.push_obj(Obj::Set(Vec::new())),
+            0x90 => {
+                let items = vm.pop_mark()?;
+                let s = vm.top()?;
+                vm.extend(s, items)?;
+            }
+            0x91 => {
+                let items = vm.pop_mark()?;
+                vm.push_obj(Obj::Set(items));
+            }
+            b'c' => {
+                let module = c.line()?.to_string();
+                let name = c.line()?.to_string();
+                vm.global(module, name)?;
+            }
+            0x93 => {
+                let name = vm.pop()?;
+                let module = vm.pop()?;
+                let (module, name) = (vm.str_of(module)?, vm.str_of(name)?);
+                vm.global(module, name)?;
+            }
+            b'R' => {
+                let args = vm.pop()?;
+                let func = vm.pop()?;
+                vm.push_obj(Obj::Call {
+                    func,
+                    args,
+                    state: None,
+                });
+            }
+            0x81 => {
+                let args = vm.pop()?;
+                let func = vm.pop()?;
+                vm.push_obj(Obj::Call {
+                    func,
+                    args,
+                    state: None,
+                });
+            }
+            0x92 => {
+                vm.pop()?; // keyword arguments: no pandas class we accept needs them
+                let args = vm.pop()?;
+                let func = vm.pop()?;
+                vm.push_obj(Obj::Call {
+                    func,
+                    args,
+                    state: None,
+                });
+            }
+            b'b' => {
+                let st = vm.pop()?;
+                let target = vm.top()?;
+                match target {
+                    Val::Ref(id) => match vm.objs.get_mut(id) {
+                        Some(Obj::Call { state, .. }) if state.is_none() => *state = Some(st),
+                        _ => {
+                            return Err(VmError::Corrupt(format!(
+                                "BUILD at byte {at} on an object that cannot take state"
+                            )))
+                        }
+                    },
+                    _ => {
+                        return Err(VmError::Corrupt(format!(
+                            "BUILD at byte {at} on a plain value"
+                        )))
+                    }
+                }
+            }
+            b'p' => {
+                let k = c
+                    .line()?
+                    .parse()
+                    .map_err(|_| VmError::Corrupt("bad PUT".into()))?;
+                vm.memo_put(k)?;
+            }
+            b'q' => {
+                let k = c.u8()? as u64;
+                vm.memo_put(k)?;
+            }
+            b'r' => {
+                let k = c.len4()? as u64;
+                vm.memo_put(k)?;
+            }
+            0x94 => {
+                let k = vm.memo.len() as u64;
+                vm.memo_put(k)?;
+            }
+            b'g' => {
+                let k = c
+                    .line()?
+                    .parse()
+                    .map_err(|_| VmError::Corrupt("bad GET".into()))?;
+                let v = vm.memo_get(k)?;
+                vm.stack.push(v);
+            }
+            b'h' => {
+                let k = c.u8()? as u64;
+                let v = vm.memo_get(k)?;
+                vm.stack.push(v);
+            }
+            b'j' => {
+                let k = c.len4()? as u64;
+                let v = vm.memo_get(k)?;
+                vm.stack.push(v);
+            }
+            0x97 | 0x98 => {
+                return Err(VmError::Corrupt(
+                    "it uses out-of-band buffers (pickle protocol 5 buffer_callback)".into(),
+                ))
+            }
+            b'P' | b'Q' => {
+                return Err(VmError::Forbidden("persistent ids (PERSID)".into()));
+            }
+            b'i' | b'o' | 0x82..=0x84 => {
+                return Err(VmError::Forbidden(format!(
+                    "opcode 0x{op:02x} (INST/OBJ/EXT) at byte {at}"
+                )));
+            }
+            _ => {
+                return Err(VmError::Corrupt(format!(
+                    "unknown or unsupported opcode 0x{op:02x} at byte {at}"
+                )))
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_decoding() {
+        assert_eq!(long(&[]), Some(0));
+        assert_eq!(long(&[0xff]), Some(-1));
+        assert_eq!(long(&[0x00, 0x01]), Some(256));
+        assert_eq!(long(&[0xff; 9]), Some(-1));
+        assert_eq!(long(&[0, 0, 0, 0, 0, 0, 0, 0x80, 0]), None);
+    }
+
+    #[test]
+    fn rejects_forbidden_global_without_running_it() {
+        let p = b"\x80\x04\x8c\x02os\x8c\x06system\x93\x8c\x04echo\x85R.";
+        let r = run(p, &|_, _| false);
+        assert!(matches!(r, Err(VmError::Forbidden(ref g)) if g == "os.system"));
+    }
+}

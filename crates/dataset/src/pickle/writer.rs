@@ -1,0 +1,264 @@
+//! Writes a [`Table`] as a pandas DataFrame pickle (protocol 5), in the same layout that
+//! `DataFrame.to_pickle` produces: a `BlockManager` with one block per column. Columns of
+//! only ints / only floats / only bools become int64 / float64 / bool blocks; every other
+//! column is an object block of plain Python values (lists of ints stay Python lists,
+//! `Null` is `None`, NaN is `float('nan')`). numpy module paths are the numpy-2 ones
+//! (`numpy._core`), which numpy ≥ 2 loads without warnings.
+
+use crate::table::{Table, Value};
+
+struct Out(Vec<u8>);
+
+impl Out {
+    fn op(&mut self, op: u8) {
+        self.0.push(op);
+    }
+    fn str(&mut self, s: &str) {
+        let b = s.as_bytes();
+        if b.len() < 256 {
+            self.0.push(0x8c);
+            self.0.push(b.len() as u8);
+        } else if let Ok(n) = u32::try_from(b.len()) {
+            self.0.push(b'X');
+            self.0.extend(n.to_le_bytes());
+        } else {
+            self.0.push(0x8d);
+            self.0.extend((b.len() as u64).to_le_bytes());
+        }
+        self.0.extend(b);
+    }
+    fn global(&mut self, module: &str, name: &str) {
+        self.str(module);
+        self.str(name);
+        self.op(0x93);
+    }
+    fn int(&mut self, i: i64) {
+        if let Ok(small) = i32::try_from(i) {
+            self.op(b'J');
+            self.0.extend(small.to_le_bytes());
+        } else {
+            self.op(0x8a);
+            self.0.push(8);
+            self.0.extend(i.to_le_bytes());
+        }
+    }
+    fn float(&mut self, f: f64) {
+        self.op(b'G');
+        self.0.extend(f.to_be_bytes());
+    }
+    fn bytearray(&mut self, b: &[u8]) {
+        self.op(0x96);
+        self.0.extend((b.len() as u64).to_le_bytes());
+        self.0.extend(b);
+    }
+    fn value(&mut self, v: &Value) {
+        match v {
+            Value::Null => self.op(b'N'),
+            Value::Bool(b) => self.op(if *b { 0x88 } else { 0x89 }),
+            Value::Int(i) => self.int(*i),
+            Value::Float(f) => self.float(*f),
+            Value::Str(s) => self.str(s),
+            Value::Ints(xs) => {
+                self.op(b']');
+                for chunk in xs.chunks(1000) {
+                    self.op(b'(');
+                    chunk.iter().for_each(|x| self.int(*x));
+                    self.op(b'e');
+                }
+            }
+            Value::List(xs) => {
+                self.op(b']');
+                for chunk in xs.chunks(1000) {
+                    self.op(b'(');
+                    chunk.iter().for_each(|x| self.value(x));
+                    self.op(b'e');
+                }
+            }
+            Value::Struct(fields) => {
+                self.op(b'}');
+                if !fields.is_empty() {
+                    self.op(b'(');
+                    for (k, x) in fields {
+                        self.str(k);
+                        self.value(x);
+                    }
+                    self.op(b'u');
+                }
+            }
+        }
+    }
+    /// `numpy.dtype(code, False, True)` with its `__setstate__` tuple.
+    fn dtype(&mut self, code: &str, order: &str, flags: i64) {
+        self.global("numpy", "dtype");
+        self.str(code);
+        self.op(0x89);
+        self.op(0x88);
+        self.op(0x87);
+        self.op(b'R');
+        self.op(b'(');
+        self.int(3);
+        self.str(order);
+        self.op(b'N');
+        self.op(b'N');
+        self.op(b'N');
+        self.int(-1);
+        self.int(-1);
+        self.int(flags);
+        self.op(b't');
+        self.op(b'b');
+    }
+    /// A 2-D object ndarray of shape (1, n) holding `cells`.
+    fn object_array(&mut self, cells: &[Value], two_d: bool) {
+        self.global("numpy._core.multiarray", "_reconstruct");
+        self.global("numpy", "ndarray");
+        self.int(0);
+        self.op(0x85);
+        self.op(b'C');
+        self.0.extend([1, b'b']);
+        self.op(0x87);
+        self.op(b'R');
+        self.op(b'(');
+        self.int(1);
+        if two_d {
+            self.int(1);
+        }
+        self.int(cells.len() as i64);
+        self.op(if two_d { 0x86 } else { 0x85 });
+        self.dtype("O8", "|", 63);
+        self.op(0x89);
+        self.op(b']');
+        for chunk in cells.chunks(1000) {
+            self.op(b'(');
+            chunk.iter().for_each(|x| self.value(x));
+            self.op(b'e');
+        }
+        self.op(b't');
+        self.op(b'b');
+    }
+    /// A (1, n) numeric ndarray from raw little-endian bytes.
+    fn numeric_array(&mut self, code: &str, order: &str, raw: &[u8], n: usize) {
+        self.global("numpy._core.numeric", "_frombuffer");
+        self.op(b'(');
+        self.bytearray(raw);
+        self.dtype(code, order, 0);
+        self.int(1);
+        self.int(n as i64);
+        self.op(0x86);
+        self.str("C");
+        self.op(b't');
+        self.op(b'R');
+    }
+    fn index_call(&mut self, class: &str) {
+        self.global("pandas.core.indexes.base", "_new_Index");
+        self.global("pandas", class);
+        self.op(b'}');
+        self.op(b'(');
+    }
+}
+
+/// Encodes one column as a block's values, choosing a numeric block when possible.
+fn block_values(out: &mut Out, values: &[Value]) {
+    let n = values.len();
+    if values.iter().all(|v| matches!(v, Value::Int(_))) {
+        let raw: Vec<u8> = values
+            .iter()
+            .flat_map(|v| match v {
+                Value::Int(i) => i.to_le_bytes(),
+                _ => [0; 8],
+            })
+            .collect();
+        out.numeric_array("i8", "<", &raw, n);
+    } else if values.iter().all(|v| matches!(v, Value::Float(_))) {
+        let raw: Vec<u8> = values
+            .iter()
+            .flat_map(|v| match v {
+                Value::Float(f) => f.to_le_bytes(),
+                _ => [0; 8],
+            })
+            .collect();
+        out.numeric_array("f8", "<", &raw, n);
+    } else if values.iter().all(|v| matches!(v, Value::Bool(_))) {
+        let raw: Vec<u8> = values
+            .iter()
+            .map(|v| u8::from(matches!(v, Value::Bool(true))))
+            .collect();
+        out.numeric_array("b1", "|", &raw, n);
+    } else {
+        out.object_array(values, true);
+    }
+}
+
+/// Serializes `table` as a pickle that `pandas.read_pickle` loads as a DataFrame.
+pub fn to_pickle(table: &Table) -> Vec<u8> {
+    let n = table.num_rows();
+    let mut out = Out(Vec::new());
+    out.0.extend([0x80, 5]);
+    out.global("pandas", "DataFrame");
+    out.op(b')');
+    out.op(0x81);
+    out.op(b'}');
+    out.op(b'(');
+    out.str("_mgr");
+    out.global("pandas.core.internals.managers", "BlockManager");
+    out.op(b'(');
+    for (i, col) in table.columns.iter().enumerate() {
+        out.global("pandas._libs.internals", "_unpickle_block");
+        block_values(&mut out, &col.values);
+        out.global("builtins", "slice");
+        out.int(i as i64);
+        out.int(i as i64 + 1);
+        out.int(1);
+        out.op(0x87);
+        out.op(b'R');
+        out.int(2);
+        out.op(0x87);
+        out.op(b'R');
+    }
+    out.op(b't');
+    // axes: [column labels, RangeIndex(0, n)]
+    out.op(b']');
+    out.op(b'(');
+    out.index_call("Index");
+    out.str("data");
+    let labels: Vec<Value> = table
+        .columns
+        .iter()
+        .map(|c| Value::Str(c.name.clone()))
+        .collect();
+    out.object_array(&labels, false);
+    out.str("name");
+    out.op(b'N');
+    out.op(b'u');
+    out.op(0x86);
+    out.op(b'R');
+    out.index_call("RangeIndex");
+    out.str("name");
+    out.op(b'N');
+    out.str("start");
+    out.int(0);
+    out.str("stop");
+    out.int(n as i64);
+    out.str("step");
+    out.int(1);
+    out.op(b'u');
+    out.op(0x86);
+    out.op(b'R');
+    out.op(b'e');
+    out.op(0x86);
+    out.op(b'R');
+    out.str("_typ");
+    out.str("dataframe");
+    out.str("_metadata");
+    out.op(b']');
+    out.str("attrs");
+    out.op(b'}');
+    out.str("_flags");
+    out.op(b'}');
+    out.str("allows_duplicate_labels");
+    out.op(0x88);
+    out.op(b's');
+    out.op(b'u');
+    out.op(b'b');
+    out.op(b'.');
+    out.0
+}

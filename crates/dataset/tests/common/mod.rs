@@ -1,0 +1,97 @@
+//! Shared helpers: where the fixtures are and what they should contain, decoded straight
+//! from the JSON truth files with serde_json (not with the crate under test).
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+
+use dataset::Value;
+
+/// The 13 DSR1 seed columns, in the seed's order (vectors/harmony/README.md).
+pub const DSR1_COLUMNS: [&str; 13] = [
+    "dataset",
+    "ground_truth",
+    "ref_accuracy",
+    "ref_extracted_answer",
+    "ref_output",
+    "text_input",
+    "metric",
+    "question",
+    "tok_ref_output",
+    "tok_ref_output_len",
+    "tok_input",
+    "tok_input_len",
+    "templated_text_input",
+];
+
+pub fn shared() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared")
+}
+
+pub fn harmony(file: &str) -> PathBuf {
+    shared().join("vectors/harmony").join(file)
+}
+
+/// A JSON value as the readers should produce it (object keys sorted: serde_json's map).
+pub fn json_to_value(v: &serde_json::Value) -> Value {
+    match v {
+        serde_json::Value::Null => Value::Null,
+        serde_json::Value::Bool(b) => Value::Bool(*b),
+        serde_json::Value::Number(n) => match n.as_i64() {
+            Some(i) => Value::Int(i),
+            None => Value::Float(n.as_f64().expect("finite number")),
+        },
+        serde_json::Value::String(s) => Value::Str(s.clone()),
+        serde_json::Value::Array(a) => Value::list(a.iter().map(json_to_value).collect()),
+        serde_json::Value::Object(o) => Value::Struct(
+            o.iter()
+                .map(|(k, v)| (k.clone(), json_to_value(v)))
+                .collect(),
+        ),
+    }
+}
+
+/// Rows of a JSON Lines file as key -> value maps.
+pub fn jsonl_rows(path: &Path) -> Vec<serde_json::Map<String, serde_json::Value>> {
+    std::fs::read_to_string(path)
+        .expect("read jsonl")
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| serde_json::from_str(l).expect("valid json line"))
+        .collect()
+}
+
+/// Sorts struct fields by name, recursively, so order-insensitive comparisons are easy.
+pub fn sorted(v: &Value) -> Value {
+    match v {
+        Value::List(xs) => Value::List(xs.iter().map(sorted).collect()),
+        Value::Struct(fs) => {
+            let mut fs: Vec<_> = fs.iter().map(|(k, x)| (k.clone(), sorted(x))).collect();
+            fs.sort_by(|a, b| a.0.cmp(&b.0));
+            Value::Struct(fs)
+        }
+        other => other.clone(),
+    }
+}
+
+/// Asserts that `table` holds exactly `rows` in `columns` order.
+pub fn assert_table_eq(
+    table: &dataset::Table,
+    columns: &[&str],
+    rows: &[serde_json::Map<String, serde_json::Value>],
+    what: &str,
+) {
+    let names: Vec<&str> = table.columns.iter().map(|c| c.name.as_str()).collect();
+    assert_eq!(names, columns, "{what}: column names/order");
+    assert_eq!(table.num_rows(), rows.len(), "{what}: row count");
+    for col in &table.columns {
+        for (r, row) in rows.iter().enumerate() {
+            let want = json_to_value(row.get(&col.name).unwrap_or(&serde_json::Value::Null));
+            assert_eq!(
+                sorted(&col.values[r]),
+                sorted(&want),
+                "{what}: row {r}, column '{}'",
+                col.name
+            );
+        }
+    }
+}
