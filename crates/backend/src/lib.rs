@@ -39,9 +39,13 @@ pub struct SamplingParams {
     pub top_k: i32,
     /// Upper bound on generated tokens.
     pub max_new_tokens: u32,
-    /// Generation ends after emitting any of these ids (the id is included in
-    /// the output). Empty means: the backend's default end-of-sequence set.
+    /// Generation ends after emitting any of these ids or, unless
+    /// `ignore_eos`, one of the model's end-of-sequence ids (SGLang's rule).
+    /// The stop id is the last output id.
     pub stop_token_ids: Vec<u32>,
+    /// Do not stop at the model's end-of-sequence ids.
+    #[serde(default)]
+    pub ignore_eos: bool,
     /// Makes sampling reproducible; `None` draws from entropy.
     pub seed: Option<u64>,
 }
@@ -55,6 +59,7 @@ impl SamplingParams {
             top_k: -1,
             max_new_tokens: 128,
             stop_token_ids: Vec::new(),
+            ignore_eos: false,
             seed: None,
         }
     }
@@ -93,6 +98,7 @@ impl Default for SamplingParams {
             top_k: -1,
             max_new_tokens: 10240,
             stop_token_ids: Vec::new(),
+            ignore_eos: false,
             seed: None,
         }
     }

@@ -6,6 +6,8 @@
 //!   Face checkpoints with MXFP4 experts ([`mxfp4`], [`safetensors`]).
 //! * [`tiny`]: a built-in model with the real 201,088-id vocabulary and
 //!   seeded weights, used when no checkpoint is given.
+//! * [`scheduler`]: the [`Engine`] — KV caches, continuous batching, chunked
+//!   prefill, sampling — implementing [`backend::Backend`] in-process.
 //!
 //! What it does not: tokenization of datasets (`harmony`), LoadGen
 //! (`loadgen`), talking to remote servers (`backend`'s clients).
@@ -24,6 +26,11 @@ pub mod model;
 pub mod mxfp4;
 pub mod ops;
 pub mod safetensors;
+pub mod sampling;
+pub mod scheduler;
+pub mod tiny;
+
+pub use scheduler::{Engine, EngineConfig, ModelInfo};
 
 /// Errors of the engine; each names the file, tensor or request concerned.
 #[derive(Debug, Clone, thiserror::Error)]
