@@ -1,9 +1,92 @@
-//! `mlperf-gptoss plan` (work in progress).
+//! `mlperf-gptoss plan`: print what LoadGen would load and issue for these
+//! settings, without running a SUT.
+//!
+//! Users inspect a run before spending GPU hours on it; the conformance
+//! tests compare this output with what the official LoadGen issues.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use anyhow::Context;
+use loadgen::{ConfigFiles, Mode, Scenario, TestSettings};
+
+/// The scenario as users name it: Interactive is Server with the
+/// `<model>-interactive` config keys.
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+pub enum ScenarioArg {
+    Offline,
+    Server,
+    Interactive,
+}
+
+/// The test mode.
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+pub enum ModeArg {
+    Performance,
+    Accuracy,
+    Submission,
+}
 
 /// Command-line arguments of `plan`.
 #[derive(clap::Args)]
-pub struct Args {}
+pub struct Args {
+    /// LoadGen scenario (interactive = Server with the <model>-interactive keys).
+    #[arg(long, value_enum)]
+    scenario: ScenarioArg,
+    /// Test mode (a `mode` key in the config files overrides it, as in LoadGen).
+    #[arg(long, value_enum, default_value = "performance")]
+    mode: ModeArg,
+    /// QSL total sample count (TotalSampleCount()).
+    #[arg(long)]
+    total_sample_count: u64,
+    /// QSL performance sample count (PerformanceSampleCount()); defaults to the total.
+    #[arg(long)]
+    performance_sample_count: Option<u64>,
+    /// mlperf.conf to use instead of the built-in one (LoadGen 6.0.17, v6.1 seeds).
+    #[arg(long)]
+    mlperf_conf: Option<PathBuf>,
+    /// user.conf applied on top of mlperf.conf.
+    #[arg(long)]
+    user_conf: Option<PathBuf>,
+    /// audit.config applied last, with model `*` (compliance tests).
+    #[arg(long)]
+    audit_config: Option<PathBuf>,
+    /// Model name used for config lookups.
+    #[arg(long, default_value = "gpt-oss-120b")]
+    model: String,
+}
 
-pub fn run(_args: Args) -> anyhow::Result<std::process::ExitCode> {
-    anyhow::bail!("`plan` is not implemented yet")
+pub fn run(args: Args) -> anyhow::Result<std::process::ExitCode> {
+    let (scenario, model) = match args.scenario {
+        ScenarioArg::Offline => (Scenario::Offline, args.model.clone()),
+        ScenarioArg::Server => (Scenario::Server, args.model.clone()),
+        ScenarioArg::Interactive => (Scenario::Server, format!("{}-interactive", args.model)),
+    };
+    let mode = match args.mode {
+        ModeArg::Performance => Mode::PerformanceOnly,
+        ModeArg::Accuracy => Mode::AccuracyOnly,
+        ModeArg::Submission => Mode::SubmissionRun,
+    };
+    let base = TestSettings {
+        scenario,
+        mode,
+        ..TestSettings::default()
+    };
+    let files = ConfigFiles {
+        mlperf_conf: args.mlperf_conf.as_deref(),
+        user_conf: args.user_conf.as_deref(),
+        audit_config: args.audit_config.as_deref(),
+    };
+    let resolved = loadgen::resolve_settings(base, &model, files)?;
+    for e in &resolved.config_errors {
+        tracing::warn!("{e}");
+    }
+    let total = args.total_sample_count;
+    let perf = args.performance_sample_count.unwrap_or(total);
+    let plan = loadgen::plan(&resolved.settings, total, perf).context("cannot plan this run")?;
+
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    plan.write_json(&mut out)?;
+    out.flush()?;
+    Ok(std::process::ExitCode::SUCCESS)
 }

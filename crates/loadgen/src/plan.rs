@@ -119,3 +119,65 @@ pub fn plan(s: &TestSettings, qsl_total: u64, qsl_performance: u64) -> Result<Pl
     }
     Ok(Plan { effective, series })
 }
+
+impl Plan {
+    /// Writes `{"loaded_set": [...], "loaded_sets": [[...]], "queries":
+    /// [{"scheduled_ns", "indices"}], "series": [...]}`. `loaded_set` is
+    /// every loaded set in load order, concatenated; the schedule restarts
+    /// at 0 for each series (each loaded set, then performance).
+    pub fn write_json<W: std::io::Write>(&self, out: &mut W) -> std::io::Result<()> {
+        let ints = |v: &[usize]| {
+            let mut s = String::with_capacity(v.len() * 6 + 2);
+            s.push('[');
+            for (i, x) in v.iter().enumerate() {
+                if i > 0 {
+                    s.push_str(", ");
+                }
+                s.push_str(&x.to_string());
+            }
+            s.push(']');
+            s
+        };
+        let loaded: Vec<usize> = self
+            .series
+            .iter()
+            .flat_map(|s| s.loaded.set.iter().copied())
+            .collect();
+        write!(
+            out,
+            "{{\"loaded_set\": {}, \"loaded_sets\": [",
+            ints(&loaded)
+        )?;
+        for (i, s) in self.series.iter().enumerate() {
+            let sep = if i > 0 { ", " } else { "" };
+            write!(out, "{sep}{}", ints(&s.loaded.set))?;
+        }
+        write!(out, "], \"queries\": [")?;
+        let mut first = true;
+        for s in &self.series {
+            for q in &s.generated.queries {
+                let sep = if first { "" } else { ", " };
+                first = false;
+                write!(
+                    out,
+                    "{sep}{{\"scheduled_ns\": {}, \"indices\": {}}}",
+                    q.scheduled_ns,
+                    ints(&q.indices)
+                )?;
+            }
+        }
+        write!(out, "], \"series\": [")?;
+        for (i, s) in self.series.iter().enumerate() {
+            let sep = if i > 0 { ", " } else { "" };
+            write!(
+                out,
+                "{sep}{{\"mode\": \"{}\", \"query_count\": {}, \"generated_samples_per_query\": {}, \"generated_query_duration\": {}}}",
+                if s.accuracy { "accuracy" } else { "performance" },
+                s.generated.queries.len(),
+                s.generated.samples_per_query,
+                s.generated.duration_ns
+            )?;
+        }
+        writeln!(out, "]}}")
+    }
+}
