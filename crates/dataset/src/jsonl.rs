@@ -85,8 +85,14 @@ pub fn parse(path: &Path, text: &str) -> Result<Table, DatasetError> {
             line: i + 1,
             detail,
         };
-        let Ordered(v) =
-            serde_json::from_str(line).map_err(|e| bad(format!("invalid JSON: {e}")))?;
+        let Ordered(v) = serde_json::from_str(line).map_err(|e| {
+            // serde counts lines within this one line; report the column only.
+            let text = e.to_string();
+            let what = text
+                .rsplit_once(" at line ")
+                .map_or(text.as_str(), |(w, _)| w);
+            bad(format!("invalid JSON at column {}: {what}", e.column()))
+        })?;
         let Value::Struct(fields) = v else {
             return Err(bad(format!("expected a JSON object, found a {}", v.kind())));
         };

@@ -33,8 +33,20 @@ fn corrupt(path: &Path, e: impl std::fmt::Display) -> DatasetError {
 }
 
 /// Reads every row group of a Parquet file. Columns named `__index_level_N__` (a pandas
-/// non-range row index) are dropped: rows are addressed by position.
+/// non-range row index) are dropped: rows are addressed by position. A panic inside the
+/// Parquet decoder on a malformed file is reported as a corrupt file, not a crash.
 pub fn read(path: &Path) -> Result<Table, DatasetError> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| read_unguarded(path))).unwrap_or_else(
+        |_| {
+            Err(corrupt(
+                path,
+                "the Parquet decoder failed on malformed data",
+            ))
+        },
+    )
+}
+
+fn read_unguarded(path: &Path) -> Result<Table, DatasetError> {
     let file = File::open(path).map_err(|source| DatasetError::Io {
         path: path.to_path_buf(),
         action: "opening",

@@ -83,10 +83,10 @@ impl<'a> Cursor<'a> {
                 Ok(s)
             }
             None => Err(VmError::Corrupt(format!(
-                "the file ends early (truncated at byte {} of {}, {} more bytes expected)",
+                "the file ends at byte {} but {} more bytes are needed from byte {}",
                 self.data.len(),
-                self.data.len(),
-                n
+                n,
+                self.pos
             ))),
         }
     }

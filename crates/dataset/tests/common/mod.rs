@@ -95,3 +95,70 @@ pub fn assert_table_eq(
         }
     }
 }
+
+/// A small table with the awkward cases: NaN, -0.0, extremes, unicode, empty lists,
+/// ints mixed with strings and nulls, lists of structs.
+pub fn edge_table() -> dataset::Table {
+    use Value::*;
+    let s = |x: &str| Str(x.to_string());
+    let msg = |role: &str, content: &str| {
+        Struct(vec![
+            ("content".into(), s(content)),
+            ("role".into(), s(role)),
+        ])
+    };
+    let cols: Vec<(&str, Vec<Value>)> = vec![
+        ("id", vec![Int(0), Int(-7), Int(i64::MAX), Int(i64::MIN)]),
+        (
+            "score",
+            vec![Float(1.5), Float(f64::NAN), Float(-0.0), Float(100.0)],
+        ),
+        (
+            "flag",
+            vec![Bool(true), Bool(false), Bool(true), Bool(false)],
+        ),
+        (
+            "text",
+            vec![
+                s("héllo ✓"),
+                s(""),
+                s("line\nbreak \"q\" \\"),
+                s("日本 \u{200b}"),
+            ],
+        ),
+        ("answer", vec![Int(8), s("B"), Null, s("x")]),
+        (
+            "tokens",
+            vec![
+                Ints(vec![1, 2, 3]),
+                Ints(vec![]),
+                Ints(vec![200_006]),
+                Ints(vec![0]),
+            ],
+        ),
+        ("maybe", vec![Int(5), Null, Int(7), Null]),
+        (
+            "messages",
+            vec![
+                List(vec![msg("developer", "be brief"), msg("user", "hi")]),
+                List(vec![msg("user", "")]),
+                Null,
+                List(vec![msg("user", "ü")]),
+            ],
+        ),
+        (
+            "floats",
+            vec![
+                List(vec![Float(1.0), Float(2.5)]),
+                Ints(vec![]),
+                Null,
+                List(vec![Float(-1.0)]),
+            ],
+        ),
+    ];
+    let mut t = dataset::Table::default();
+    for (n, v) in cols {
+        t.set_column(n, v);
+    }
+    t
+}

@@ -1,0 +1,350 @@
+//! Every kind of bad input gives an error that names the file (and row/column where it
+//! applies) and says what to do. Nothing in a hostile pickle is ever executed.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use common::*;
+use dataset::{prompt_tokens, read_table, write_table, Table, Value};
+
+fn err_of(path: &Path) -> String {
+    match read_table(path) {
+        Ok(_) => panic!("{} was accepted", path.display()),
+        Err(e) => e.to_string(),
+    }
+}
+
+fn write_bytes(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
+    let p = dir.join(name);
+    std::fs::write(&p, bytes).unwrap();
+    p
+}
+
+fn tokens_table(cells: Vec<Value>) -> Table {
+    let mut t = Table::default();
+    t.set_column("dataset", vec![Value::Str("aime25".into()); cells.len()]);
+    t.set_column("input_tokens", cells);
+    t
+}
+
+fn assert_contains(msg: &str, parts: &[&str]) {
+    for p in parts {
+        assert!(msg.contains(p), "message {msg:?} should contain {p:?}");
+    }
+}
+
+#[test]
+fn missing_file() {
+    let msg = err_of(Path::new("/no/such/dir/data.parquet"));
+    assert_contains(
+        &msg,
+        &[
+            "/no/such/dir/data.parquet",
+            "file not found",
+            "check the path",
+        ],
+    );
+}
+
+#[test]
+fn unknown_extension_lists_supported_ones() {
+    let msg = err_of(Path::new("data.csv"));
+    assert_contains(
+        &msg,
+        &[
+            "data.csv",
+            "unknown file extension",
+            ".pkl",
+            ".pickle",
+            ".parquet",
+            ".jsonl",
+        ],
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let e = write_table(&dir.path().join("out.txt"), &tokens_table(vec![])).unwrap_err();
+    assert_contains(&e.to_string(), &["out.txt", ".parquet"]);
+}
+
+#[test]
+fn missing_token_column_lists_existing_columns() {
+    let mut t = Table::default();
+    t.set_column("question", vec![Value::Str("q".into())]);
+    t.set_column("dataset", vec![Value::Str("aime".into())]);
+    let e = prompt_tokens(&t, Path::new("data.parquet"))
+        .unwrap_err()
+        .to_string();
+    assert_contains(
+        &e,
+        &[
+            "data.parquet",
+            "'tok_input' or 'input_tokens'",
+            "'question', 'dataset'",
+        ],
+    );
+}
+
+#[test]
+fn token_id_outside_vocabulary() {
+    let t = tokens_table(vec![
+        Value::Ints(vec![1, 2]),
+        Value::Ints(vec![]),
+        Value::Ints(vec![5]),
+        Value::Ints(vec![200_005, 201_090]),
+    ]);
+    let e = prompt_tokens(&t, Path::new("data.parquet"))
+        .unwrap_err()
+        .to_string();
+    assert_eq!(
+        e,
+        "data.parquet: row 3, column 'input_tokens': token id 201090 is outside the vocabulary \
+         (0..201088); re-tokenize this row with the o200k_harmony tokenizer"
+    );
+    let t = tokens_table(vec![Value::Ints(vec![201_088])]);
+    let e = prompt_tokens(&t, Path::new("x.pkl"))
+        .unwrap_err()
+        .to_string();
+    assert_contains(
+        &e,
+        &[
+            "x.pkl: row 0, column 'input_tokens'",
+            "token id 201088 is outside",
+        ],
+    );
+    let t = tokens_table(vec![Value::Ints(vec![0]), Value::Ints(vec![-1])]);
+    let e = prompt_tokens(&t, Path::new("x.pkl"))
+        .unwrap_err()
+        .to_string();
+    assert_contains(&e, &["row 1", "token id -1 is outside"]);
+    // The last valid id is fine.
+    let t = tokens_table(vec![Value::Ints(vec![0, 201_087])]);
+    assert_eq!(
+        prompt_tokens(&t, Path::new("x.pkl")).unwrap(),
+        vec![vec![0, 201_087]]
+    );
+}
+
+#[test]
+fn null_and_wrongly_typed_token_cells() {
+    let t = tokens_table(vec![Value::Ints(vec![1]), Value::Null]);
+    let e = prompt_tokens(&t, Path::new("d.jsonl"))
+        .unwrap_err()
+        .to_string();
+    assert_contains(
+        &e,
+        &[
+            "d.jsonl: row 1, column 'input_tokens'",
+            "null",
+            "re-tokenize",
+        ],
+    );
+    let t = tokens_table(vec![Value::Str("1 2 3".into())]);
+    let e = prompt_tokens(&t, Path::new("d.jsonl"))
+        .unwrap_err()
+        .to_string();
+    assert_contains(
+        &e,
+        &[
+            "row 0, column 'input_tokens'",
+            "expected a list of token ids, found a str",
+        ],
+    );
+    let t = tokens_table(vec![Value::List(vec![Value::Int(1), Value::Float(2.0)])]);
+    let e = prompt_tokens(&t, Path::new("d.jsonl"))
+        .unwrap_err()
+        .to_string();
+    assert_contains(&e, &["row 0", "holds a float"]);
+}
+
+#[test]
+fn legacy_tok_input_is_taken_from_the_harmonized_pickle() {
+    let path = harmony("dsr1_sample_harmonized_pandas2.pkl");
+    let t = read_table(&path).unwrap();
+    assert!(t.column("input_tokens").is_none());
+    assert_eq!(prompt_tokens(&t, &path).unwrap().len(), 16);
+}
+
+#[test]
+fn malicious_pickle_is_rejected_without_running_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let marker = dir.path().join("pwned");
+    let cmd = format!("touch {}", marker.display());
+    // protocol 2: GLOBAL 'os system', then REDUCE on ("touch ...",)
+    let mut p = b"\x80\x02cos\nsystem\nq\x00X".to_vec();
+    p.extend((cmd.len() as u32).to_le_bytes());
+    p.extend(cmd.as_bytes());
+    p.extend(b"\x85R.");
+    let path = write_bytes(dir.path(), "evil.pkl", &p);
+    let msg = err_of(&path);
+    assert_contains(
+        &msg,
+        &[
+            "evil.pkl",
+            "not a pandas DataFrame pickle: it calls os.system",
+            "nothing in it was executed",
+        ],
+    );
+    assert!(!marker.exists());
+
+    // protocol 4 STACK_GLOBAL builtins.eval, hidden inside a dict.
+    let p = b"\x80\x04}(\x8c\x01a\x8c\x08builtins\x8c\x04eval\x93\x8c\x041+1\x85Ru.";
+    let path = write_bytes(dir.path(), "evil2.pickle", p);
+    assert_contains(&err_of(&path), &["evil2.pickle", "it calls builtins.eval"]);
+}
+
+#[test]
+fn pickle_of_something_else_is_not_a_dataframe() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write_bytes(dir.path(), "list.pkl", b"\x80\x04]\x94(K\x01K\x02e.");
+    assert_contains(
+        &err_of(&path),
+        &["list.pkl", "not a pandas DataFrame pickle", "a list"],
+    );
+}
+
+#[test]
+fn truncated_pickle() {
+    let dir = tempfile::tempdir().unwrap();
+    for name in ["dsr1_sample_pandas2.pkl", "dsr1_sample_pandas3.pkl"] {
+        let bytes = std::fs::read(harmony(name)).unwrap();
+        for cut in [bytes.len() / 2, bytes.len() - 1, 3, 0] {
+            let path = write_bytes(dir.path(), "cut.pkl", &bytes[..cut]);
+            let msg = err_of(&path);
+            assert_contains(
+                &msg,
+                &[
+                    "cut.pkl",
+                    "truncated or corrupt",
+                    "re-download or re-export",
+                ],
+            );
+        }
+    }
+}
+
+#[test]
+fn python_int_beyond_i64_names_row_and_column() {
+    let mut t = Table::default();
+    t.set_column("x", vec![Value::Str("a".into()), Value::Int(0x0123_4567)]);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("big.pkl");
+    write_table(&path, &t).unwrap();
+    let bytes = std::fs::read(&path).unwrap();
+    let needle = b"J\x67\x45\x23\x01";
+    let at = bytes
+        .windows(5)
+        .position(|w| w == needle)
+        .expect("int in pickle");
+    let mut patched = bytes[..at].to_vec();
+    patched.extend(b"\x8a\x09\x00\x00\x00\x00\x00\x00\x00\x00\x01"); // 2**64
+    patched.extend(&bytes[at + 5..]);
+    std::fs::write(&path, patched).unwrap();
+    let msg = err_of(&path);
+    assert_contains(
+        &msg,
+        &["big.pkl", "row 1, column 'x'", "does not fit in 64 bits"],
+    );
+}
+
+#[test]
+fn corrupt_parquet() {
+    let dir = tempfile::tempdir().unwrap();
+    let bytes = std::fs::read(harmony("v4_acc_sample.parquet")).unwrap();
+    let path = write_bytes(dir.path(), "half.parquet", &bytes[..bytes.len() / 2]);
+    assert_contains(
+        &err_of(&path),
+        &[
+            "half.parquet",
+            "cannot read the Parquet file",
+            "re-download",
+        ],
+    );
+    let path = write_bytes(dir.path(), "text.parquet", b"dataset,question\naime,q\n");
+    assert_contains(
+        &err_of(&path),
+        &["text.parquet", "cannot read the Parquet file"],
+    );
+    // Garbage in the data pages, footer intact.
+    let mut garbled = bytes.clone();
+    for b in &mut garbled[8..bytes.len() / 2] {
+        *b = 0xA5;
+    }
+    let path = write_bytes(dir.path(), "garbled.parquet", &garbled);
+    assert_contains(
+        &err_of(&path),
+        &["garbled.parquet", "cannot read the Parquet file"],
+    );
+}
+
+#[test]
+fn bad_json_line_names_the_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write_bytes(
+        dir.path(),
+        "bad.jsonl",
+        b"{\"a\": 1}\n{\"a\": 2}\n{\"a\": 3,,}\n",
+    );
+    assert_contains(
+        &err_of(&path),
+        &[
+            "bad.jsonl: line 3",
+            "invalid JSON",
+            "fix or remove that line",
+        ],
+    );
+    let path = write_bytes(dir.path(), "arr.jsonl", b"{\"a\": 1}\n[1, 2]\n");
+    assert_contains(
+        &err_of(&path),
+        &["arr.jsonl: line 2", "expected a JSON object"],
+    );
+    let path = write_bytes(
+        dir.path(),
+        "latin1.jsonl",
+        b"{\"a\": 1}\n{\"a\": \"caf\xe9\"}\n",
+    );
+    assert_contains(&err_of(&path), &["latin1.jsonl: line 2", "not valid UTF-8"]);
+}
+
+#[test]
+fn ragged_jsonl_fills_missing_keys_with_null() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write_bytes(
+        dir.path(),
+        "ragged.jsonl",
+        b"{\"a\": 1, \"b\": [1, 2]}\n\n{\"c\": \"x\", \"a\": 2.5}\n{\"b\": []}\n",
+    );
+    let t = read_table(&path).unwrap();
+    assert_eq!(t.column_names(), ["a", "b", "c"]);
+    assert_eq!(
+        t.column("a").unwrap().values,
+        [Value::Int(1), Value::Float(2.5), Value::Null]
+    );
+    assert_eq!(
+        t.column("b").unwrap().values,
+        [Value::Ints(vec![1, 2]), Value::Null, Value::Ints(vec![])]
+    );
+    assert_eq!(
+        t.column("c").unwrap().values,
+        [Value::Null, Value::Str("x".into()), Value::Null]
+    );
+}
+
+#[test]
+fn failed_write_leaves_no_file_behind() {
+    let mut t = Table::default();
+    t.set_column("mixed", vec![Value::Ints(vec![1]), Value::Str("x".into())]);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("out.parquet");
+    let e = write_table(&path, &t).unwrap_err().to_string();
+    assert_contains(&e, &["out.parquet", "row 1, column 'mixed'", "one type"]);
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+
+    let mut ragged = Table::default();
+    ragged.set_column("a", vec![Value::Int(1)]);
+    ragged.set_column("b", vec![]);
+    let e = write_table(&dir.path().join("r.jsonl"), &ragged)
+        .unwrap_err()
+        .to_string();
+    assert_contains(&e, &["r.jsonl", "column 'b' has 0 rows"]);
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+}
