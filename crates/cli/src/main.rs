@@ -7,10 +7,15 @@ use clap::{Parser, Subcommand};
 
 mod harmonize;
 mod plan;
+mod progress;
 mod serve;
 
 #[derive(Parser)]
-#[command(name = "mlperf-gptoss", version, about = "MLPerf Inference benchmark for GPT-OSS-120B")]
+#[command(
+    name = "mlperf-gptoss",
+    version,
+    about = "MLPerf Inference benchmark for GPT-OSS-120B"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
