@@ -128,7 +128,7 @@ pub fn generate_queries(
     }
     if accuracy || s.requested.performance_issue_unique {
         gen_duration_ns = 0;
-        min_queries = if spq == 0 { 0 } else { l.len() as u64 / spq };
+        min_queries = (l.len() as u64).checked_div(spq).unwrap_or(0);
     }
     if min_queries == 0 && (accuracy || s.requested.performance_issue_unique) {
         return Err(GenerateError::NoQueries(l.len(), spq));
@@ -159,7 +159,7 @@ pub fn generate_queries(
     let mut ei_pos = 0usize;
 
     let qps = s.target_qps;
-    if !(qps > 0.0) {
+    if qps.is_nan() || qps <= 0.0 {
         return Err(GenerateError::BadQps(qps));
     }
     let period_ns = seconds_to_ns(1.0 / qps);

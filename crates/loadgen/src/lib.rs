@@ -14,12 +14,16 @@
 
 pub mod cnum;
 pub mod config;
+pub mod early_stopping;
 pub mod effective;
 pub mod generate;
 pub mod logs;
 pub mod plan;
+pub mod results;
 pub mod rng;
+pub mod run;
 pub mod settings;
+pub mod sut;
 
 pub use config::{ConfType, ConfigError, ConfigFile, ConfigLoader};
 pub use effective::EffectiveSettings;

@@ -173,3 +173,20 @@ fn server_schedules() {
         assert_eq!(got, list(&v, key), "{key}");
     }
 }
+
+#[test]
+fn early_stopping_h_of_t() {
+    let v = vectors();
+    let table = v["server_early_stopping_h_of_t_p0.99_c0.99"]
+        .as_object()
+        .expect("h(t) table");
+    assert!(table.len() >= 13);
+    for (t, h) in table {
+        let t: i64 = t.parse().unwrap();
+        assert_eq!(
+            loadgen::early_stopping::min_passing_queries(t, 0.99, 0.0, 0.99),
+            h.as_i64().unwrap(),
+            "h({t})"
+        );
+    }
+}

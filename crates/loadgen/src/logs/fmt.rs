@@ -62,6 +62,11 @@ pub fn f2(v: f64) -> String {
     format!("{v:.2}")
 }
 
+/// C++ `std::fixed << std::setprecision(1)`.
+pub fn f1(v: f64) -> String {
+    format!("{v:.1}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,0 +1,104 @@
+//! LoadGen's early-stopping criterion: how many queries a run needs so
+//! that, with 99% confidence, the true over-latency rate is within the
+//! target percentile. The floating-point steps (glibc `lgamma`, `log`,
+//! `exp`, the 2F1 series cut at 2^-33) are those of LoadGen, because the
+//! integers it prints must match.
+
+extern "C" {
+    // glibc's lgamma, the function LoadGen calls (Rust's std has none).
+    fn lgamma(x: f64) -> f64;
+}
+
+fn ln_gamma(x: f64) -> f64 {
+    // SAFETY: lgamma is a pure libm function; the only side effect is the
+    // sign in `signgam`, which nothing here reads.
+    unsafe { lgamma(x) }
+}
+
+fn lbeta(a: i64, b: i64) -> f64 {
+    ln_gamma(a as f64) + ln_gamma(b as f64) - ln_gamma((a + b) as f64)
+}
+
+/// Gauss's hypergeometric 2F1 with a = 1, summed until a term is ≤ 2^-33.
+fn hypergeometric_2f1_a1(b: i64, c: i64, x: f64) -> f64 {
+    let tolerance = 1.0 / (1u64 << 33) as f64;
+    let mut term = 1.0f64;
+    let mut result = 1.0f64;
+    let mut i: i64 = 0;
+    while term.abs() > tolerance {
+        term *= (b + i) as f64 * x / (c + i) as f64;
+        result += term;
+        i += 1;
+    }
+    result
+}
+
+fn beta_regularized(x: f64, a: i64, b: i64) -> f64 {
+    (a as f64 * x.ln() + (b - 1) as f64 * (1.0 - x).ln() - lbeta(a, b)).exp() / a as f64
+        * hypergeometric_2f1_a1(1 - b, 1 + a, x / (x - 1.0))
+}
+
+fn odds(h: i64, t: i64, p: f64, d: f64) -> f64 {
+    beta_regularized(p - d, h, 1 + t)
+}
+
+fn find_min_passing(mut min_h: i64, max_h: i64, t: i64, p: f64, d: f64, c: f64) -> i64 {
+    let mut count = max_h - min_h;
+    while count > 0 {
+        let step = count / 2;
+        let h = min_h + step;
+        if odds(h, t, p, d) < 1.0 - c {
+            count = step;
+        } else {
+            min_h = h + 1;
+            count -= step + 1;
+        }
+    }
+    min_h
+}
+
+/// h(t): the fewest queries under latency needed next to `t` over-latency
+/// ones, computed as LoadGen does with a fresh cache (one call per
+/// `EarlyStopping`, as in the Server scenario).
+pub fn min_passing_queries(t: i64, p: f64, d: f64, c: f64) -> i64 {
+    let y1 = ((1.0 - c).ln() / (p - d).ln()).ceil() as i64;
+    let (x0, y0, x1) = (-1i64, 0i64, 0i64);
+    let min_slope = (p - d) / (1.0 - p + d);
+    let max_slope = ((y1 - y0) * (x1 - x0)) as f64;
+    let min_h = ((t - x1) as f64 * min_slope + y1 as f64) as i64;
+    let max_h = ((t - x1) as f64 * max_slope + y1 as f64 + 1.0) as i64;
+    find_min_passing(min_h, max_h, t, p, d, c)
+}
+
+/// The Server early-stopping verdict over `latencies` against `threshold`
+/// ns: (passed, LoadGen's recommendation text).
+pub fn server_early_stopping(
+    latencies: &[i64],
+    threshold_ns: i64,
+    queries_issued: i64,
+    percentile: f64,
+) -> (bool, String) {
+    let t = latencies.iter().filter(|&&l| l > threshold_ns).count() as i64;
+    let h = min_passing_queries(t, percentile, 0.0, 0.99);
+    if queries_issued >= h + t {
+        (true, " * Run successful.".to_string())
+    } else {
+        (
+            false,
+            format!(
+                " * Run unsuccessful.\n * Processed {queries_issued} queries.\n * Would need to run at least {} more queries,\n with the run being successful if every additional\n query were under latency.",
+                h + t - queries_issued
+            ),
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn y1_is_459() {
+        assert_eq!(min_passing_queries(0, 0.99, 0.0, 0.99), 459);
+    }
+}

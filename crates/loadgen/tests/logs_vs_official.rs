@@ -1,0 +1,265 @@
+//! The official LoadGen and ours, run on the same settings with the same
+//! scripted SUT (fixed per-sample delays), write summary files that differ
+//! only in timing-derived numbers; the detail logs carry the same keys in
+//! the same order, with equal values for everything not timing-derived;
+//! accuracy logs hold the same entries. Needs
+//! `pip install mlcommons-loadgen==6.0.17`.
+
+mod common;
+
+use std::collections::HashSet;
+use std::path::Path;
+use std::time::Duration;
+
+use common::*;
+use loadgen::run::{start_test, LogSettings};
+use loadgen::sut::{QuerySample, QuerySampleLibrary, Responder, SystemUnderTest};
+use loadgen::{resolve_settings, ConfigFiles, Mode, Scenario, TestSettings};
+use serde_json::json;
+
+const FIRST_TOKEN: Duration = Duration::from_millis(2);
+const COMPLETE: Duration = Duration::from_millis(6);
+const N_TOKENS: i64 = 5;
+
+/// The same token ids as `official_null_sut.py`'s `tokens_for`.
+fn tokens_for(index: usize, n: i64) -> Vec<u8> {
+    (0..n as usize)
+        .flat_map(|k| (((index * 7 + k) % 50000) as i32).to_le_bytes())
+        .collect()
+}
+
+/// Answers each query on its own thread after fixed delays, like the
+/// Python driver's delayed mode.
+struct ScriptedSut {
+    offline: bool,
+}
+
+impl SystemUnderTest for ScriptedSut {
+    fn name(&self) -> String {
+        "PySUT".into()
+    }
+    fn issue(&self, samples: Vec<QuerySample>, responder: Responder) {
+        let offline = self.offline;
+        std::thread::spawn(move || {
+            for s in samples {
+                let toks = tokens_for(s.index, N_TOKENS);
+                std::thread::sleep(FIRST_TOKEN);
+                if !offline {
+                    responder.first_token(s.id, &toks[..4]);
+                }
+                std::thread::sleep(COMPLETE - FIRST_TOKEN);
+                responder.complete(s.id, &toks, N_TOKENS);
+            }
+        });
+    }
+}
+
+struct Qsl(usize);
+
+impl QuerySampleLibrary for Qsl {
+    fn name(&self) -> String {
+        "PyQSL".into()
+    }
+    fn total_sample_count(&self) -> usize {
+        self.0
+    }
+    fn performance_sample_count(&self) -> usize {
+        self.0
+    }
+}
+
+/// Labels whose numbers come from measured times.
+fn timing_line(line: &str) -> bool {
+    let l = line.to_ascii_lowercase();
+    !l.starts_with("scheduled samples per second")
+        && (l.contains("latency (ns)") || l.contains("per second") || l.contains("output token"))
+}
+
+fn compare_summaries(official: &str, ours: &str) -> Result<(), String> {
+    let a: Vec<&str> = official.lines().collect();
+    let b: Vec<&str> = ours.lines().collect();
+    if a.len() != b.len() {
+        return Err(format!(
+            "{} lines official, {} ours\n--- official\n{official}\n--- ours\n{ours}",
+            a.len(),
+            b.len()
+        ));
+    }
+    for (x, y) in a.iter().zip(&b) {
+        if x == y {
+            continue;
+        }
+        let label = |s: &str| s.split(':').next().unwrap_or("").to_string();
+        if !(timing_line(x) && label(x) == label(y)) {
+            return Err(format!("line differs:\n official: {x:?}\n ours:     {y:?}"));
+        }
+    }
+    Ok(())
+}
+
+/// (key, value) pairs of a detail log.
+fn detail_pairs(text: &str) -> Vec<(String, String)> {
+    text.lines()
+        .filter_map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l.strip_prefix(":::MLLOG ")?).ok()?;
+            Some((v["key"].as_str()?.to_string(), v["value"].to_string()))
+        })
+        .collect()
+}
+
+fn compare_details(official: &str, ours: &str) -> Result<(), String> {
+    let a = detail_pairs(official);
+    let b = detail_pairs(ours);
+    let keys_a: Vec<&str> = a.iter().map(|p| p.0.as_str()).collect();
+    let keys_b: Vec<&str> = b.iter().map(|p| p.0.as_str()).collect();
+    if keys_a != keys_b {
+        return Err(format!(
+            "detail keys differ:\n official {keys_a:?}\n ours     {keys_b:?}"
+        ));
+    }
+    // Timing-derived or build-identity values.
+    let free: HashSet<&str> = [
+        "loadgen_version",
+        "loadgen_build_date_local",
+        "loadgen_build_date_utc",
+        "loadgen_git_commit_date",
+        "loadgen_git_log_message",
+        "loadgen_git_status_message",
+        "loadgen_file_sha1",
+        "test_datetime",
+        "get_sut_name_duration_ns",
+        "power_begin",
+        "power_end",
+        "result_completed_samples_per_sec",
+        "result_samples_per_second",
+        "result_tokens_per_second",
+        "result_completed_tokens_per_second",
+        "result_token_throughput",
+        "result_token_throughput_with_loadgen_overhead",
+    ]
+    .into_iter()
+    .collect();
+    for ((k, x), (_, y)) in a.iter().zip(&b) {
+        let timing = free.contains(k.as_str())
+            || k.contains("latency_ns")
+            || k.contains("time_per_output_token")
+            || k.contains("time_to_output_token");
+        if x != y && !timing {
+            return Err(format!(
+                "detail value of {k} differs: official {x}, ours {y}"
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn run_both(
+    scenario: &str,
+    mode: &str,
+    user_conf: &str,
+    total: usize,
+    dir: &Path,
+) -> Result<(), String> {
+    let conf = dir.join(format!("{scenario}-{mode}.conf"));
+    std::fs::write(&conf, user_conf).unwrap();
+    let official_dir = dir.join(format!("official-{scenario}-{mode}"));
+    let ours_dir = dir.join(format!("ours-{scenario}-{mode}"));
+    let case = json!({
+        "outdir": official_dir.display().to_string(), "total": total, "perf": total,
+        "scenario": scenario, "mode": mode, "model": "gpt-oss-120b",
+        "user_conf": conf.display().to_string(), "trace": false,
+        "delays": {"first_token_ns": FIRST_TOKEN.as_nanos() as u64, "complete_ns": COMPLETE.as_nanos() as u64, "n_tokens": N_TOKENS},
+    });
+    run_official(&serde_json::Value::Array(vec![case]));
+
+    let base = TestSettings {
+        scenario: common::scenario(scenario),
+        mode: common::mode(mode),
+        ..TestSettings::default()
+    };
+    let resolved = resolve_settings(
+        base,
+        "gpt-oss-120b",
+        ConfigFiles {
+            user_conf: Some(&conf),
+            ..Default::default()
+        },
+    )
+    .map_err(|e| e.to_string())?;
+    let sut = ScriptedSut {
+        offline: base_offline(scenario),
+    };
+    let ls = LogSettings {
+        outdir: ours_dir.clone(),
+        enable_trace: false,
+        ..Default::default()
+    };
+    start_test(&sut, &Qsl(total), &resolved, &ls).map_err(|e| e.to_string())?;
+
+    let read = |d: &Path, f: &str| {
+        std::fs::read_to_string(d.join(f)).unwrap_or_else(|e| panic!("{}/{f}: {e}", d.display()))
+    };
+    compare_summaries(
+        &read(&official_dir, "mlperf_log_summary.txt"),
+        &read(&ours_dir, "mlperf_log_summary.txt"),
+    )
+    .map_err(|e| format!("{scenario} {mode} summary: {e}"))?;
+    compare_details(
+        &read(&official_dir, "mlperf_log_detail.txt"),
+        &read(&ours_dir, "mlperf_log_detail.txt"),
+    )
+    .map_err(|e| format!("{scenario} {mode} detail: {e}"))?;
+    let acc = |d: &Path| {
+        let v: serde_json::Value = serde_json::from_str(&read(d, "mlperf_log_accuracy.json"))
+            .expect("accuracy log is JSON");
+        let mut entries: Vec<String> = v
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e.to_string())
+            .collect();
+        entries.sort();
+        entries
+    };
+    if acc(&official_dir) != acc(&ours_dir) {
+        return Err(format!("{scenario} {mode}: accuracy log entries differ"));
+    }
+    let raw = read(&ours_dir, "mlperf_log_accuracy.json");
+    assert!(
+        raw.starts_with("[\n{ \"seq_id\" : ") || raw == "[\n]\n",
+        "accuracy log layout: {raw:.80}"
+    );
+    Ok(())
+}
+
+fn base_offline(s: &str) -> bool {
+    s == "Offline"
+}
+
+#[test]
+fn summaries_match_official_loadgen() {
+    require_official();
+    // LOADGEN_KEEP_LOGS=DIR keeps both sets of logs for inspection.
+    let tmp = tempfile::tempdir().unwrap();
+    let kept = std::env::var_os("LOADGEN_KEEP_LOGS").map(std::path::PathBuf::from);
+    let dir = kept.as_deref().unwrap_or(tmp.path());
+    let server_conf = "gpt-oss-120b.*.performance_sample_count_override = 60\n\
+                       gpt-oss-120b.*.accuracy_sample_count_override = 40\n\
+                       gpt-oss-120b.Server.target_qps = 2000\n\
+                       gpt-oss-120b.Server.min_duration = 300\n";
+    let offline_conf = "gpt-oss-120b.*.performance_sample_count_override = 60\n\
+                        gpt-oss-120b.Offline.target_qps = 200\n\
+                        gpt-oss-120b.Offline.min_duration = 100\n";
+    let mut failures = Vec::new();
+    for (scenario, mode, conf) in [
+        ("Server", "PerformanceOnly", server_conf),
+        ("Offline", "PerformanceOnly", offline_conf),
+        ("Server", "AccuracyOnly", server_conf),
+    ] {
+        if let Err(e) = run_both(scenario, mode, conf, 100, dir) {
+            failures.push(e);
+        }
+    }
+    let _ = (Mode::PerformanceOnly, Scenario::Server);
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
