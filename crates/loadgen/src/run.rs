@@ -224,10 +224,8 @@ fn wait_until(target: Instant) {
             return;
         }
         let left = target - now;
-        if left > Duration::from_micros(200) {
-            std::thread::sleep(left - Duration::from_micros(120));
-        } else if left > Duration::from_micros(30) {
-            std::thread::yield_now();
+        if left > Duration::from_micros(400) {
+            std::thread::sleep(left - Duration::from_micros(250));
         } else {
             std::hint::spin_loop();
         }
