@@ -2,15 +2,73 @@
 //!
 //! This crate decides which samples a benchmark run loads and issues, when,
 //! how their latencies are measured, whether the run is valid, and writes
-//! the official log files. For the same settings it issues exactly what
-//! the official LoadGen issues (same mt19937 streams, same libstdc++
-//! distributions). It knows nothing of HTTP, tokenizers or models.
+//! the four official log files. For the same settings it issues exactly
+//! what the official LoadGen issues (the same mt19937 streams through the
+//! same libstdc++ distributions), and its summary and detail logs have the
+//! official layout. It knows nothing of HTTP, tokenizers or models.
 //!
-//! Layers:
-//! * [`TestSettings`] and [`config`]: settings and mlperf.conf / user.conf /
-//!   audit.config with LoadGen's precedence and quirks.
-//! * [`rng`], [`generate`]: the exact RNG, loaded sets, sample orders and
-//!   Server schedules; [`plan`] puts them together without a SUT.
+//! A SUT implements [`SystemUnderTest`]: `issue` receives the samples of a
+//! query and a [`Responder`]; the SUT reports each sample's first token and
+//! completion through the responder from any thread or async task (it is
+//! `Clone + Send + Sync`). Each report is timestamped on entry with a
+//! monotonic clock. A dataset implements [`QuerySampleLibrary`].
+//!
+//! ```
+//! use loadgen::{ConfigFiles, Mode, QuerySample, QuerySampleLibrary, Responder, Scenario,
+//!               SystemUnderTest, TestSettings};
+//!
+//! struct EchoSut;
+//! impl SystemUnderTest for EchoSut {
+//!     fn name(&self) -> String { "EchoSUT".into() }
+//!     fn issue(&self, samples: Vec<QuerySample>, responder: Responder) {
+//!         // A real SUT hands these to tokio tasks and returns at once.
+//!         for s in samples {
+//!             let tokens: Vec<u8> = [7i32, 8, 9].iter().flat_map(|t| t.to_le_bytes()).collect();
+//!             responder.first_token(s.id, &tokens[..4]);
+//!             responder.complete(s.id, &tokens, 3);
+//!         }
+//!     }
+//! }
+//!
+//! struct Dataset;
+//! impl QuerySampleLibrary for Dataset {
+//!     fn total_sample_count(&self) -> usize { 50 }
+//!     fn performance_sample_count(&self) -> usize { 50 }
+//! }
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let base = TestSettings { scenario: Scenario::Server, mode: Mode::PerformanceOnly, ..Default::default() };
+//! // The built-in mlperf.conf values for gpt-oss-120b, then user.conf / audit.config if given.
+//! let mut resolved = loadgen::resolve_settings(base, "gpt-oss-120b", ConfigFiles::default())?;
+//! resolved.settings.server_target_qps = 5000.0; // a user.conf would set these
+//! resolved.settings.min_duration_ms = 10;
+//! resolved.settings.performance_sample_count_override = 50;
+//!
+//! // What would be issued, without a SUT (`mlperf-gptoss plan`):
+//! let plan = loadgen::plan(&resolved.settings, 50, 50)?;
+//! // 100 queries: min_query_count, a whole number of passes over the 50 samples.
+//! assert_eq!(plan.series[0].generated.queries.len(), 100);
+//!
+//! // A real run, writing mlperf_log_{summary,detail,accuracy,trace}.*:
+//! let dir = tempfile::tempdir()?;
+//! let logs = loadgen::LogSettings { outdir: dir.path().into(), ..Default::default() };
+//! let report = loadgen::start_test(&EchoSut, &Dataset, &resolved, &logs)?;
+//! let perf = report.performance.expect("a performance run");
+//! assert_eq!(perf.sample_count, 100);
+//! # Ok(()) }
+//! ```
+//!
+//! Modules, in the order a run uses them:
+//! * [`settings`], [`config`], [`effective`]: requested settings, the
+//!   mlperf.conf / user.conf / audit.config reader with LoadGen's
+//!   precedence and quirks, and the per-scenario normalisation.
+//! * [`rng`], [`generate`], [`plan`]: the exact RNG, loaded sets, sample
+//!   orders and Server schedules, and the dry run built on them.
+//! * [`sut`], [`run`]: the SUT/QSL interface and the run engine.
+//! * [`results`], [`early_stopping`], [`logs`]: latencies, validity and
+//!   the log files.
+//!
+//! Deliberate differences from LoadGen are listed in `README.md`.
 
 pub mod cnum;
 pub mod config;
@@ -29,4 +87,6 @@ pub use config::{ConfType, ConfigError, ConfigFile, ConfigLoader};
 pub use effective::EffectiveSettings;
 pub use generate::{Generated, LoadableSet, Query};
 pub use plan::{plan, resolve_settings, ConfigFiles, Plan, Resolved, Series};
+pub use run::{start_test, LogSettings, RunError, TestReport};
 pub use settings::{Mode, Scenario, TestSettings};
+pub use sut::{QuerySample, QuerySampleLibrary, Responder, SystemUnderTest};
