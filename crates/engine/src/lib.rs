@@ -8,6 +8,8 @@
 //!   seeded weights, used when no checkpoint is given.
 //! * [`scheduler`]: the [`Engine`] — KV caches, continuous batching, chunked
 //!   prefill, sampling — implementing [`backend::Backend`] in-process.
+//! * [`server`]: SGLang- and OpenAI-compatible HTTP in front of any backend.
+//! * [`sim`]: a synthetic timing model for load-testing clients.
 //!
 //! What it does not: tokenization of datasets (`harmony`), LoadGen
 //! (`loadgen`), talking to remote servers (`backend`'s clients).
@@ -28,6 +30,8 @@ pub mod ops;
 pub mod safetensors;
 pub mod sampling;
 pub mod scheduler;
+pub mod server;
+pub mod sim;
 pub mod tiny;
 
 pub use scheduler::{Engine, EngineConfig, ModelInfo};
