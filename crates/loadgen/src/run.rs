@@ -215,8 +215,8 @@ fn write_logs(logs: Logs, ls: &LogSettings, origin_wall: SystemTime) -> Result<(
     Ok(())
 }
 
-/// Sleeps most of the way to `target`, then spins: sleeping alone
-/// overshoots by tens of µs, spinning alone would starve the SUT.
+/// Sleeps most of the way to `target`, then spins: spinning alone would
+/// take the CPU from the SUT, sleeping alone overshoots by the timer slack.
 fn wait_until(target: Instant) {
     loop {
         let now = Instant::now();
@@ -224,10 +224,50 @@ fn wait_until(target: Instant) {
             return;
         }
         let left = target - now;
-        if left > Duration::from_micros(400) {
-            std::thread::sleep(left - Duration::from_micros(250));
+        if left > Duration::from_micros(40) {
+            std::thread::sleep(left - Duration::from_micros(25));
         } else {
             std::hint::spin_loop();
+        }
+    }
+}
+
+/// Linux timer slack for the issuing thread: the default 50 µs would make
+/// every sleep up to 50 µs late. Restored when dropped.
+struct TimerSlack(Option<i64>);
+
+#[cfg(target_os = "linux")]
+mod slack {
+    extern "C" {
+        pub fn prctl(option: i32, ...) -> i32;
+    }
+    pub const PR_SET_TIMERSLACK: i32 = 29;
+    pub const PR_GET_TIMERSLACK: i32 = 30;
+}
+
+impl TimerSlack {
+    fn tighten() -> Self {
+        #[cfg(target_os = "linux")]
+        {
+            // SAFETY: PR_GET/SET_TIMERSLACK only read or set a per-thread
+            // integer; no memory is passed.
+            let old = unsafe { slack::prctl(slack::PR_GET_TIMERSLACK, 0u64, 0u64, 0u64, 0u64) };
+            if old > 0
+                && unsafe { slack::prctl(slack::PR_SET_TIMERSLACK, 1u64, 0u64, 0u64, 0u64) } == 0
+            {
+                return TimerSlack(Some(i64::from(old)));
+            }
+        }
+        TimerSlack(None)
+    }
+}
+
+impl Drop for TimerSlack {
+    fn drop(&mut self) {
+        #[cfg(target_os = "linux")]
+        if let Some(old) = self.0 {
+            // SAFETY: as above.
+            unsafe { slack::prctl(slack::PR_SET_TIMERSLACK, old as u64, 0u64, 0u64, 0u64) };
         }
     }
 }
@@ -296,6 +336,7 @@ fn run_series(
     let mut ids = first_seq + 1;
     let mut issued_at: Vec<Instant> = Vec::with_capacity(g.queries.len());
     let mut lateness = Vec::with_capacity(g.queries.len());
+    let _slack = TimerSlack::tighten();
     let start = Instant::now();
     let start_wall = SystemTime::now();
     let mut end_note: Option<(bool, String)> = None;
