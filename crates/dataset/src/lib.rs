@@ -71,7 +71,7 @@ pub fn read_table(path: &Path) -> Result<Table, DatasetError> {
         });
     }
     match format {
-        Format::Pickle => pickle::read(&read_bytes(path)?).map_err(|f| DatasetError::Pickle {
+        Format::Pickle => pickle::read(read_bytes(path)?).map_err(|f| DatasetError::Pickle {
             path: path.to_path_buf(),
             detail: f.detail,
             fix: f.fix,

@@ -177,19 +177,65 @@ fn values(a: &dyn Array) -> Result<Vec<Value>, String> {
     })
 }
 
+/// Integer list elements as i64, when the child is a null-free integer array: the fast
+/// path for token columns (millions of ids), which skips per-element `Value`s.
+fn plain_ints(child: &dyn Array) -> Option<Vec<i64>> {
+    if child.null_count() > 0 {
+        return None;
+    }
+    macro_rules! widen {
+        ($t:ty) => {
+            Some(
+                child
+                    .as_primitive::<$t>()
+                    .values()
+                    .iter()
+                    .map(|x| *x as i64)
+                    .collect(),
+            )
+        };
+    }
+    match child.data_type() {
+        DataType::Int64 => Some(child.as_primitive::<Int64Type>().values().to_vec()),
+        DataType::Int32 => widen!(Int32Type),
+        DataType::Int16 => widen!(Int16Type),
+        DataType::Int8 => widen!(Int8Type),
+        DataType::UInt32 => widen!(UInt32Type),
+        DataType::UInt16 => widen!(UInt16Type),
+        DataType::UInt8 => widen!(UInt8Type),
+        _ => None,
+    }
+}
+
 fn lists<O: Copy + TryInto<usize>>(
     a: &dyn Array,
     child: &dyn Array,
     offsets: &[O],
 ) -> Result<Vec<Value>, String> {
+    let bounds = |i: usize| -> Result<(usize, usize), String> {
+        let s: usize = offsets[i].try_into().map_err(|_| "bad list offset")?;
+        let e: usize = offsets[i + 1].try_into().map_err(|_| "bad list offset")?;
+        Ok((s, e))
+    };
+    if let Some(ints) = plain_ints(child) {
+        return (0..a.len())
+            .map(|i| {
+                if a.is_null(i) {
+                    return Ok(Value::Null);
+                }
+                let (s, e) = bounds(i)?;
+                let slice = ints.get(s..e).ok_or("list offsets outside the values")?;
+                Ok(Value::Ints(slice.to_vec()))
+            })
+            .collect();
+    }
     let items = values(child)?;
     (0..a.len())
         .map(|i| {
             if a.is_null(i) {
                 return Ok(Value::Null);
             }
-            let s: usize = offsets[i].try_into().map_err(|_| "bad list offset")?;
-            let e: usize = offsets[i + 1].try_into().map_err(|_| "bad list offset")?;
+            let (s, e) = bounds(i)?;
             let slice = items.get(s..e).ok_or("list offsets outside the values")?;
             Ok(Value::list(slice.to_vec()))
         })
@@ -323,6 +369,31 @@ fn build(k: &Kind, vals: &[&Value]) -> ArrayRef {
         Kind::Str => Arc::new(StringArray::from(
             vals.iter().map(|v| py_str(v)).collect::<Vec<_>>(),
         )),
+        Kind::List(inner) if **inner == Kind::Int => {
+            // Token columns: straight from `Ints` to an Int64 child, no per-id `Value`.
+            let mut offsets = vec![0i32];
+            let mut valid = Vec::with_capacity(vals.len());
+            let mut ids: Vec<Option<i64>> = Vec::new();
+            for v in vals {
+                match v {
+                    Value::Ints(xs) => ids.extend(xs.iter().map(|x| Some(*x))),
+                    Value::List(xs) => ids.extend(xs.iter().map(|x| match x {
+                        Value::Int(i) => Some(*i),
+                        _ => None,
+                    })),
+                    _ => {}
+                }
+                valid.push(matches!(v, Value::Ints(_) | Value::List(_)));
+                offsets.push(ids.len() as i32);
+            }
+            let field = Arc::new(Field::new("item", DataType::Int64, true));
+            Arc::new(ListArray::new(
+                field,
+                OffsetBuffer::new(offsets.into()),
+                Arc::new(Int64Array::from(ids)),
+                Some(NullBuffer::from(valid)),
+            ))
+        }
         Kind::List(inner) => {
             let mut offsets = vec![0i32];
             let mut valid = Vec::with_capacity(vals.len());

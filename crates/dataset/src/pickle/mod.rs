@@ -20,7 +20,7 @@ pub struct PickleFailure {
 }
 
 /// Reads a `DataFrame.to_pickle` file without executing anything in it.
-pub fn read(data: &[u8]) -> Result<Table, PickleFailure> {
+pub fn read(data: Vec<u8>) -> Result<Table, PickleFailure> {
     let graph = vm::run(data, &pandas::allowed).map_err(|e| match e {
         vm::VmError::Forbidden(what) => PickleFailure {
             detail: format!("not a pandas DataFrame pickle: it calls {what}"),

@@ -71,7 +71,7 @@ pub fn string<'g>(g: &'g Graph, v: Val, what: &str) -> Result<&'g str, String> {
 
 pub fn bytes<'g>(g: &'g Graph, v: Val, what: &str) -> Result<&'g [u8], String> {
     match g.get(v) {
-        Some(Obj::Bytes(b)) => Ok(b),
+        Some(Obj::Bytes(r)) => Ok(g.bytes(r)),
         _ => Err(format!("{what}: expected bytes, found {}", describe(g, v))),
     }
 }

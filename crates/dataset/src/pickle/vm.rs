@@ -25,7 +25,8 @@ pub enum Obj {
     /// A Python int that does not fit in i64 (only its size is kept).
     BigInt(usize),
     Str(String),
-    Bytes(Vec<u8>),
+    /// A byte string, kept as a range of the input so large array buffers are not copied.
+    Bytes(std::ops::Range<usize>),
     Tuple(Vec<Val>),
     List(Vec<Val>),
     Dict(Vec<(Val, Val)>),
@@ -49,9 +50,16 @@ pub enum Obj {
 pub struct Graph {
     pub objs: Vec<Obj>,
     pub root: Val,
+    /// The pickle itself, which `Obj::Bytes` ranges point into.
+    pub data: Vec<u8>,
 }
 
 impl Graph {
+    /// The bytes of an `Obj::Bytes`.
+    pub fn bytes(&self, r: &std::ops::Range<usize>) -> &[u8] {
+        self.data.get(r.clone()).unwrap_or(&[])
+    }
+
     pub fn get(&self, v: Val) -> Option<&Obj> {
         match v {
             Val::Ref(id) => self.objs.get(id),
@@ -154,7 +162,10 @@ struct Vm<'a> {
     objs: Vec<Obj>,
     stack: Vec<Val>,
     marks: Vec<usize>,
-    memo: std::collections::HashMap<u64, Val>,
+    /// MEMOIZE keys are dense (0, 1, 2, ...), so a Vec; PUT may use any key.
+    memo: Vec<Option<Val>>,
+    /// Number of keys set, which is what MEMOIZE uses as its key (Python's `len(memo)`).
+    memo_len: usize,
     allowed: &'a dyn Fn(&str, &str) -> bool,
 }
 
@@ -204,14 +215,23 @@ impl Vm<'_> {
         }
     }
     fn memo_get(&self, k: u64) -> Result<Val, VmError> {
-        self.memo
-            .get(&k)
-            .copied()
+        usize::try_from(k)
+            .ok()
+            .and_then(|k| self.memo.get(k).copied().flatten())
             .ok_or_else(|| VmError::Corrupt(format!("memo key {k} used before it was set")))
     }
     fn memo_put(&mut self, k: u64) -> Result<(), VmError> {
         let v = self.top()?;
-        self.memo.insert(k, v);
+        let k = usize::try_from(k)
+            .ok()
+            .filter(|&k| k <= self.memo.len() + (1 << 20))
+            .ok_or_else(|| VmError::Corrupt(format!("memo key {k} is implausibly large")))?;
+        if k >= self.memo.len() {
+            self.memo.resize(k + 1, None);
+        }
+        if self.memo[k].replace(v).is_none() {
+            self.memo_len += 1;
+        }
         Ok(())
     }
     /// Extends the list (or set) at `target` with `items`.
@@ -255,13 +275,22 @@ impl Vm<'_> {
 }
 
 /// Runs the pickle in `data`, accepting only globals for which `allowed(module, name)` holds.
-pub fn run(data: &[u8], allowed: &dyn Fn(&str, &str) -> bool) -> Result<Graph, VmError> {
+pub fn run(data: Vec<u8>, allowed: &dyn Fn(&str, &str) -> bool) -> Result<Graph, VmError> {
+    let (objs, root) = interpret(&data, allowed)?;
+    Ok(Graph { objs, root, data })
+}
+
+fn interpret(
+    data: &[u8],
+    allowed: &dyn Fn(&str, &str) -> bool,
+) -> Result<(Vec<Obj>, Val), VmError> {
     let mut c = Cursor { data, pos: 0 };
     let mut vm = Vm {
         objs: Vec::new(),
         stack: Vec::new(),
         marks: Vec::new(),
-        memo: Default::default(),
+        memo: Vec::new(),
+        memo_len: 0,
         allowed,
     };
     loop {
@@ -286,10 +315,7 @@ pub fn run(data: &[u8], allowed: &dyn Fn(&str, &str) -> bool) -> Result<Graph, V
             }
             b'.' => {
                 let root = vm.pop()?;
-                return Ok(Graph {
-                    objs: vm.objs,
-                    root,
-                });
+                return Ok((vm.objs, root));
             }
             b'(' => vm.marks.push(vm.stack.len()),
             b'0' => {
@@ -360,8 +386,9 @@ pub fn run(data: &[u8], allowed: &dyn Fn(&str, &str) -> bool) -> Result<Graph, V
                     b'C' => c.u8()? as usize,
                     _ => c.len8()?,
                 };
-                let b = c.take(n)?.to_vec();
-                vm.push_obj(Obj::Bytes(b));
+                let start = c.pos;
+                c.take(n)?;
+                vm.push_obj(Obj::Bytes(start..start + n));
             }
             b'T' | b'U' => {
                 // Python 2 str: kept as bytes.
@@ -370,8 +397,9 @@ pub fn run(data: &[u8], allowed: &dyn Fn(&str, &str) -> bool) -> Result<Graph, V
                 } else {
                     c.u8()? as usize
                 };
-                let b = c.take(n)?.to_vec();
-                vm.push_obj(Obj::Bytes(b));
+                let start = c.pos;
+                c.take(n)?;
+                vm.push_obj(Obj::Bytes(start..start + n));
             }
             b')' => vm.push_obj(Obj::Tuple(Vec::new())),
             b't' => {
@@ -503,7 +531,7 @@ pub fn run(data: &[u8], allowed: &dyn Fn(&str, &str) -> bool) -> Result<Graph, V
                 vm.memo_put(k)?;
             }
             0x94 => {
-                let k = vm.memo.len() as u64;
+                let k = vm.memo_len as u64;
                 vm.memo_put(k)?;
             }
             b'g' => {
@@ -562,7 +590,7 @@ mod tests {
     #[test]
     fn rejects_forbidden_global_without_running_it() {
         let p = b"\x80\x04\x8c\x02os\x8c\x06system\x93\x8c\x04echo\x85R.";
-        let r = run(p, &|_, _| false);
+        let r = run(p.to_vec(), &|_, _| false);
         assert!(matches!(r, Err(VmError::Forbidden(ref g)) if g == "os.system"));
     }
 }
