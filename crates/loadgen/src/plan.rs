@@ -74,6 +74,18 @@ pub struct Series {
     pub accuracy: bool,
     pub loaded: LoadableSet,
     pub generated: Generated,
+    /// How many of the generated queries LoadGen issues: all of them, or
+    /// in a performance run the first `max_query_count` (the run ends
+    /// there). Time-dependent early ends (`max_duration`,
+    /// `max_async_queries`) are not predicted.
+    pub issued: usize,
+}
+
+impl Series {
+    /// The queries that are issued, in order.
+    pub fn issued_queries(&self) -> &[crate::Query] {
+        &self.generated.queries[..self.issued]
+    }
 }
 
 /// Everything a run would load and issue, in order.
@@ -98,10 +110,12 @@ pub fn plan(s: &TestSettings, qsl_total: u64, qsl_performance: u64) -> Result<Pl
     if acc {
         for loaded in loadable_sets(&effective, effective.accuracy_sample_count, qsl_total) {
             let generated = generate_queries(&effective, &loaded, true)?;
+            let issued = generated.queries.len();
             series.push(Series {
                 accuracy: true,
                 loaded,
                 generated,
+                issued,
             });
         }
     }
@@ -111,10 +125,15 @@ pub fn plan(s: &TestSettings, qsl_total: u64, qsl_performance: u64) -> Result<Pl
             .next()
             .ok_or(GenerateError::EmptySet)?;
         let generated = generate_queries(&effective, &loaded, false)?;
+        let mut issued = generated.queries.len();
+        if effective.max_query_count != 0 {
+            issued = issued.min(effective.max_query_count.try_into().unwrap_or(usize::MAX));
+        }
         series.push(Series {
             accuracy: false,
             loaded,
             generated,
+            issued,
         });
     }
     Ok(Plan { effective, series })
@@ -155,7 +174,7 @@ impl Plan {
         write!(out, "], \"queries\": [")?;
         let mut first = true;
         for s in &self.series {
-            for q in &s.generated.queries {
+            for q in s.issued_queries() {
                 let sep = if first { "" } else { ", " };
                 first = false;
                 write!(
@@ -171,9 +190,10 @@ impl Plan {
             let sep = if i > 0 { ", " } else { "" };
             write!(
                 out,
-                "{sep}{{\"mode\": \"{}\", \"query_count\": {}, \"generated_samples_per_query\": {}, \"generated_query_duration\": {}}}",
+                "{sep}{{\"mode\": \"{}\", \"query_count\": {}, \"issued_query_count\": {}, \"generated_samples_per_query\": {}, \"generated_query_duration\": {}}}",
                 if s.accuracy { "accuracy" } else { "performance" },
                 s.generated.queries.len(),
+                s.issued,
                 s.generated.samples_per_query,
                 s.generated.duration_ns
             )?;

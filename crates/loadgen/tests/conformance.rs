@@ -58,6 +58,9 @@ fn random_case(rng: &mut CaseRng, outdir: &str) -> Value {
             json!(rng.range(1, total)),
         );
     }
+    if rng.chance(25) {
+        fields.insert("max_query_count".into(), json!(rng.range(1, 60)));
+    }
     json!({"outdir": outdir, "total": total, "perf": perf, "scenario": scenario,
            "mode": mode, "fields": fields, "trace": scenario == "Server"})
 }
@@ -140,7 +143,7 @@ fn compare(case: &Value, official: &Value) -> Result<(), String> {
     let our_queries: Vec<Vec<u64>> = ours
         .series
         .iter()
-        .flat_map(|s| s.generated.queries.iter())
+        .flat_map(|s| s.issued_queries().iter())
         .map(|q| q.indices.iter().map(|&i| i as u64).collect())
         .collect();
     if queries != our_queries {
@@ -185,14 +188,14 @@ fn compare(case: &Value, official: &Value) -> Result<(), String> {
             .collect();
         let mut at = 0;
         for s in &ours.series {
-            let n = s.generated.queries.len();
+            let n = s.issued;
             let Some(official) = sched.get(at..at + n) else {
                 return Err(format!(
                     "trace has {} scheduled queries, fewer than planned",
                     sched.len()
                 ));
             };
-            for (q, t) in s.generated.queries.iter().zip(official) {
+            for (q, t) in s.issued_queries().iter().zip(official) {
                 // The trace gives times from its own origin: compare offsets
                 // from the series' first query (µs with 3 decimals = ns).
                 if q.scheduled_ns as i64 != t - official[0] {
