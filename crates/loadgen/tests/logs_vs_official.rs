@@ -280,6 +280,8 @@ fn summaries_match_official_loadgen() {
         ("Server", "PerformanceOnly", server_conf, None),
         ("Offline", "PerformanceOnly", offline_conf, None),
         ("Server", "AccuracyOnly", server_conf, None),
+        ("Offline", "AccuracyOnly", offline_conf, None),
+        ("Server", "SubmissionRun", server_conf, None),
         ("Server", "PerformanceOnly", server_conf, Some(sampling)),
     ] {
         if let Err(e) = run_both(scenario, mode, conf, audit, 100, dir) {
