@@ -215,6 +215,17 @@ fn write_logs(logs: Logs, ls: &LogSettings, origin_wall: SystemTime) -> Result<(
     Ok(())
 }
 
+/// `start + ns`, saturating instead of panicking for absurd schedules.
+fn at_offset(start: Instant, ns: u64) -> Instant {
+    let mut d = Duration::from_nanos(ns);
+    loop {
+        if let Some(t) = start.checked_add(d) {
+            return t;
+        }
+        d /= 2;
+    }
+}
+
 /// Sleeps most of the way to `target`, then spins: spinning alone would
 /// take the CPU from the SUT, sleeping alone overshoots by the timer slack.
 fn wait_until(target: Instant) {
@@ -352,7 +363,7 @@ fn run_series(
             .collect();
         let scheduled = match s.scenario {
             Scenario::Server | Scenario::Offline => {
-                let target = start + Duration::from_nanos(q.scheduled_ns);
+                let target = at_offset(start, q.scheduled_ns);
                 wait_until(target);
                 target
             }
@@ -445,9 +456,7 @@ fn run_series(
     let sched_of = |slot: usize| {
         let q = shared.samples[slot].query as usize;
         match s.scenario {
-            Scenario::Server | Scenario::Offline => {
-                start + Duration::from_nanos(g.queries[q].scheduled_ns)
-            }
+            Scenario::Server | Scenario::Offline => at_offset(start, g.queries[q].scheduled_ns),
             _ => issued_at[q],
         }
     };
