@@ -13,7 +13,7 @@ use arrow_array::types::{
 };
 use arrow_array::{
     Array, ArrayRef, BooleanArray, Float64Array, Int64Array, ListArray, NullArray, RecordBatch,
-    StringArray, StructArray,
+    RecordBatchOptions, StringArray, StructArray,
 };
 use arrow_buffer::{NullBuffer, OffsetBuffer};
 use arrow_schema::{DataType, Field, Fields, Schema};
@@ -242,6 +242,9 @@ fn lists<O: Copy + TryInto<usize>>(
         .collect()
 }
 
+/// Rows converted to Arrow per batch when writing.
+const BATCH_ROWS: usize = 1024;
+
 /// The Arrow type inferred for a column.
 #[derive(Debug, Clone, PartialEq)]
 enum Kind {
@@ -373,24 +376,46 @@ fn build(k: &Kind, vals: &[&Value]) -> ArrayRef {
             // Token columns: straight from `Ints` to an Int64 child, no per-id `Value`.
             let mut offsets = vec![0i32];
             let mut valid = Vec::with_capacity(vals.len());
-            let mut ids: Vec<Option<i64>> = Vec::new();
+            let mut ids: Vec<i64> = Vec::new();
+            // Element validity, materialised only once a null element shows up.
+            let mut id_valid: Option<Vec<bool>> = None;
             for v in vals {
                 match v {
-                    Value::Ints(xs) => ids.extend(xs.iter().map(|x| Some(*x))),
-                    Value::List(xs) => ids.extend(xs.iter().map(|x| match x {
-                        Value::Int(i) => Some(*i),
-                        _ => None,
-                    })),
+                    Value::Ints(xs) => {
+                        ids.extend_from_slice(xs);
+                        if let Some(m) = &mut id_valid {
+                            m.resize(ids.len(), true);
+                        }
+                    }
+                    Value::List(xs) => {
+                        for x in xs {
+                            let id = match x {
+                                Value::Int(i) => Some(*i),
+                                _ => None,
+                            };
+                            ids.push(id.unwrap_or(0));
+                            match (&mut id_valid, id) {
+                                (Some(m), _) => m.push(id.is_some()),
+                                (None, None) => {
+                                    let mut m = vec![true; ids.len() - 1];
+                                    m.push(false);
+                                    id_valid = Some(m);
+                                }
+                                (None, Some(_)) => {}
+                            }
+                        }
+                    }
                     _ => {}
                 }
                 valid.push(matches!(v, Value::Ints(_) | Value::List(_)));
                 offsets.push(ids.len() as i32);
             }
+            let child = Int64Array::new(ids.into(), id_valid.map(NullBuffer::from));
             let field = Arc::new(Field::new("item", DataType::Int64, true));
             Arc::new(ListArray::new(
                 field,
                 OffsetBuffer::new(offsets.into()),
-                Arc::new(Int64Array::from(ids)),
+                Arc::new(child),
                 Some(NullBuffer::from(valid)),
             ))
         }
@@ -455,7 +480,7 @@ pub fn write(table: &Table, path: &Path, file: File) -> Result<(), DatasetError>
         detail,
     };
     let mut fields = Vec::new();
-    let mut arrays = Vec::new();
+    let mut kinds = Vec::new();
     for col in &table.columns {
         let mut k = Kind::Null;
         for (row, v) in col.values.iter().enumerate() {
@@ -463,17 +488,41 @@ pub fn write(table: &Table, path: &Path, file: File) -> Result<(), DatasetError>
                 .and_then(|vk| merge(k, vk))
                 .map_err(|e| werr(format!("row {row}, column '{}': {e}", col.name)))?;
         }
-        let refs: Vec<&Value> = col.values.iter().collect();
         fields.push(Field::new(&col.name, data_type(&k), true));
-        arrays.push(build(&k, &refs));
+        kinds.push(k);
     }
     let schema = Arc::new(Schema::new(fields));
-    let batch = RecordBatch::try_new(schema.clone(), arrays).map_err(|e| werr(e.to_string()))?;
     let props = WriterProperties::builder()
         .set_compression(Compression::SNAPPY)
         .build();
-    let mut w = ArrowWriter::try_new(file, schema, Some(props)).map_err(|e| werr(e.to_string()))?;
-    w.write(&batch).map_err(|e| werr(e.to_string()))?;
+    let mut w =
+        ArrowWriter::try_new(file, schema.clone(), Some(props)).map_err(|e| werr(e.to_string()))?;
+    // Converted a slice of rows at a time, so only one batch is ever held as Arrow arrays.
+    let n = table.num_rows();
+    let mut start = 0;
+    while start < n || (n == 0 && start == 0) {
+        let end = (start + BATCH_ROWS).min(n);
+        let arrays: Vec<ArrayRef> = table
+            .columns
+            .iter()
+            .zip(&kinds)
+            .map(|(col, k)| {
+                let refs: Vec<&Value> = col.values[start..end].iter().collect();
+                build(k, &refs)
+            })
+            .collect();
+        let batch = RecordBatch::try_new_with_options(
+            schema.clone(),
+            arrays,
+            &RecordBatchOptions::new().with_row_count(Some(end - start)),
+        )
+        .map_err(|e| werr(e.to_string()))?;
+        w.write(&batch).map_err(|e| werr(e.to_string()))?;
+        if n == 0 {
+            break;
+        }
+        start = end;
+    }
     w.close().map_err(|e| werr(e.to_string()))?;
     Ok(())
 }

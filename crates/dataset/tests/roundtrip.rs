@@ -137,3 +137,67 @@ fn jsonl_is_utf8_not_ascii_escaped_and_nan_is_null() {
         .unwrap()
         .starts_with(r#"{"id": 0, "score": 1.5, "flag": true"#));
 }
+
+#[test]
+fn parquet_written_in_several_batches_reads_back_whole() {
+    let n = 2500; // more than one 1024-row batch
+    let mut t = Table::default();
+    t.set_column(
+        "input_tokens",
+        (0..n)
+            .map(|i| Value::Ints((0..(i % 7)).collect()))
+            .collect(),
+    );
+    t.set_column("num_tokens", (0..n).map(|i| Value::Int(i % 7)).collect());
+    t.set_column(
+        "maybe",
+        (0..n)
+            .map(|i| {
+                if i == 2000 {
+                    Value::Str("s".into())
+                } else {
+                    Value::Null
+                }
+            })
+            .collect(),
+    );
+    assert_eq!(roundtrip(&t, "parquet"), t);
+}
+
+#[test]
+fn zero_row_tables_keep_their_columns_in_pickle_and_parquet() {
+    let mut t = Table::default();
+    t.set_column("input_tokens", vec![]);
+    t.set_column("dataset", vec![]);
+    for ext in ["pkl", "parquet"] {
+        let back = roundtrip(&t, ext);
+        assert_eq!(back.column_names(), ["input_tokens", "dataset"], "{ext}");
+        assert_eq!(back.num_rows(), 0, "{ext}");
+    }
+    // JSON Lines has no header: a table without rows reads back without columns.
+    assert_eq!(roundtrip(&t, "jsonl").columns.len(), 0);
+}
+
+#[test]
+fn format_is_chosen_by_extension_case_insensitively() {
+    use dataset::Format;
+    use std::path::Path;
+    assert_eq!(
+        Format::from_path(Path::new("a/b.PKL")).unwrap(),
+        Format::Pickle
+    );
+    assert_eq!(
+        Format::from_path(Path::new("b.pickle")).unwrap(),
+        Format::Pickle
+    );
+    assert_eq!(
+        Format::from_path(Path::new("b.Parquet")).unwrap(),
+        Format::Parquet
+    );
+    assert_eq!(
+        Format::from_path(Path::new("b.jsonl")).unwrap(),
+        Format::Jsonl
+    );
+    assert!(Format::from_path(Path::new("b.json")).is_err());
+    assert!(Format::from_path(Path::new("parquet")).is_err());
+}
