@@ -15,7 +15,7 @@ use rayon::prelude::*;
 use crate::config::Config;
 use crate::kv_cache::KvCache;
 use crate::mxfp4::Mxfp4Experts;
-use crate::ops::{dot, rms_norm, softmax, top_k, Linear};
+use crate::ops::{dot, rms_norm, softmax, top_k, Linear, Weight, Weights};
 use crate::safetensors::Checkpoint;
 use crate::EngineError;
 
@@ -70,7 +70,7 @@ pub struct Segment<'a> {
 /// The model: weights plus the RoPE tables derived from the config.
 pub struct GptOss {
     pub config: Config,
-    embed_tokens: Vec<f32>,
+    embed_tokens: crate::ops::Weights,
     layers: Vec<DecoderLayer>,
     norm: Vec<f32>,
     lm_head: Linear,
@@ -85,7 +85,7 @@ fn linear(
     in_dim: usize,
     bias: bool,
 ) -> Result<Linear, EngineError> {
-    let w = ck.f32(&format!("{prefix}.weight"), &[out_dim, in_dim])?;
+    let w = ck.weights(&format!("{prefix}.weight"), &[out_dim, in_dim])?;
     let b = if bias {
         Some(ck.f32(&format!("{prefix}.bias"), &[out_dim])?)
     } else {
@@ -171,7 +171,7 @@ impl GptOss {
             .collect::<Result<Vec<_>, EngineError>>()?;
         let (inv_freq, attention_scaling) = config.rope_tables();
         Ok(GptOss {
-            embed_tokens: ck.f32("model.embed_tokens.weight", &[v, h])?,
+            embed_tokens: ck.weights("model.embed_tokens.weight", &[v, h])?,
             norm: ck.f32("model.norm.weight", &[h])?,
             lm_head: linear(ck, "lm_head", v, h, false)?,
             layers,
@@ -208,7 +208,10 @@ impl GptOss {
                         c.vocab_size
                     )));
                 }
-                x.extend_from_slice(&self.embed_tokens[t * h..(t + 1) * h]);
+                match &self.embed_tokens {
+                    Weights::Bf16(w) => x.extend(w[t * h..(t + 1) * h].iter().map(|b| b.f32())),
+                    Weights::F32(w) => x.extend_from_slice(&w[t * h..(t + 1) * h]),
+                }
                 where_.push((s, seg.cache.len + i));
             }
         }

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use rayon::prelude::*;
 
-use crate::ops::dot;
+use crate::ops::row_times_tokens;
 
 /// E2M1 code → value (bit 3 is the sign; code 8 is −0).
 pub const FP4_VALUES: [f32; 16] = [
@@ -142,8 +142,9 @@ impl Mxfp4Experts {
                 let r = r0 + i;
                 let (b, s) = self.row_bytes(e, r);
                 decode_row(b, s, &mut w);
-                for (t, c) in col.iter_mut().enumerate() {
-                    *c = dot(&x[t * cols..(t + 1) * cols], &w) + bias[r];
+                row_times_tokens(&w, x, cols, col);
+                for c in col.iter_mut() {
+                    *c += bias[r];
                 }
             }
         };
@@ -182,8 +183,8 @@ pub fn quantize_row(values: &[f32], blocks: &mut Vec<u8>, scales: &mut Vec<u8>) 
         let code = |v: f32| -> u8 {
             let a = (v / m).abs();
             let mut best = 0usize;
-            for c in 1..8 {
-                if (FP4_VALUES[c] - a).abs() < (FP4_VALUES[best] - a).abs() {
+            for (c, v) in FP4_VALUES.iter().enumerate().take(8) {
+                if (v - a).abs() < (FP4_VALUES[best] - a).abs() {
                     best = c;
                 }
             }

@@ -1,6 +1,8 @@
-//! The few dense kernels the forward pass needs, in f32, parallel over
-//! output rows with rayon. Every token's result is computed in the same
-//! order whatever the batch, so batched and sequential runs agree bit for bit.
+//! The few dense kernels the forward pass needs, in f32 arithmetic, parallel
+//! over output rows with rayon. Weights stay bf16 when the checkpoint is
+//! bf16 (exact, half the memory traffic of f32). Every token's result is
+//! computed with the same operations in the same order whatever the batch,
+//! so batched and sequential runs agree bit for bit.
 
 use rayon::prelude::*;
 
@@ -8,37 +10,150 @@ use rayon::prelude::*;
 /// rayon's fork/join costs more than it saves on the tiny model.
 const PAR_MIN_WORK: usize = 1 << 15;
 
-/// Dot product with 8 independent accumulators so LLVM vectorizes it.
-#[inline]
-pub fn dot(a: &[f32], b: &[f32]) -> f32 {
-    let n = a.len().min(b.len());
-    let (a, b) = (&a[..n], &b[..n]);
-    let mut acc = [0f32; 8];
-    let chunks = n / 8;
+/// Lanes per token accumulator: two AVX2 registers.
+const LANES: usize = 16;
+
+/// A weight element that widens exactly to f32.
+pub trait Weight: Copy + Send + Sync {
+    fn f32(self) -> f32;
+}
+
+impl Weight for f32 {
+    #[inline(always)]
+    fn f32(self) -> f32 {
+        self
+    }
+}
+
+/// bf16 as its raw bits: widening is a shift.
+impl Weight for u16 {
+    #[inline(always)]
+    fn f32(self) -> f32 {
+        f32::from_bits((self as u32) << 16)
+    }
+}
+
+/// `N` dot products of one weight row with `N` inputs, each reduced exactly
+/// as the `N = 1` case, so results do not depend on how tokens are grouped.
+#[inline(always)]
+fn dotn_body<W: Weight, const N: usize>(w: &[W], xs: [&[f32]; N], fma: bool) -> [f32; N] {
+    let n = w.len();
+    let mut acc = [[0f32; LANES]; N];
+    let chunks = n / LANES;
     for c in 0..chunks {
-        let (x, y) = (&a[c * 8..c * 8 + 8], &b[c * 8..c * 8 + 8]);
-        for l in 0..8 {
-            acc[l] += x[l] * y[l];
+        let wc = &w[c * LANES..(c + 1) * LANES];
+        let mut wf = [0f32; LANES];
+        for l in 0..LANES {
+            wf[l] = wc[l].f32();
+        }
+        for t in 0..N {
+            let xc = &xs[t][c * LANES..(c + 1) * LANES];
+            for l in 0..LANES {
+                acc[t][l] = if fma {
+                    xc[l].mul_add(wf[l], acc[t][l])
+                } else {
+                    acc[t][l] + xc[l] * wf[l]
+                };
+            }
         }
     }
-    let mut tail = 0f32;
-    for i in chunks * 8..n {
-        tail += a[i] * b[i];
+    let mut out = [0f32; N];
+    for t in 0..N {
+        let a = &acc[t];
+        let mut s8 = [0f32; 8];
+        for l in 0..8 {
+            s8[l] = a[l] + a[l + 8];
+        }
+        let mut tail = 0f32;
+        for i in chunks * LANES..n {
+            tail += xs[t][i] * w[i].f32();
+        }
+        out[t] = ((s8[0] + s8[4]) + (s8[1] + s8[5])) + ((s8[2] + s8[6]) + (s8[3] + s8[7])) + tail;
     }
-    ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7])) + tail
+    out
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn dotn_fma<W: Weight, const N: usize>(w: &[W], xs: [&[f32]; N]) -> [f32; N] {
+    dotn_body(w, xs, true)
+}
+
+fn has_fma() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        static FMA: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+        *FMA.get_or_init(|| is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma"))
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    false
+}
+
+#[inline]
+pub fn dotn<W: Weight, const N: usize>(w: &[W], xs: [&[f32]; N]) -> [f32; N] {
+    #[cfg(target_arch = "x86_64")]
+    if has_fma() {
+        // SAFETY: the CPU supports AVX2 and FMA (checked at run time).
+        return unsafe { dotn_fma(w, xs) };
+    }
+    dotn_body(w, xs, false)
+}
+
+/// One dot product (the `N = 1` case of [`dotn`]).
+#[inline]
+pub fn dot<W: Weight>(a: &[f32], w: &[W]) -> f32 {
+    let n = a.len().min(w.len());
+    dotn(&w[..n], [&a[..n]])[0]
+}
+
+/// y[t][o] for rows `o0..o0+rows` of `w` (row length `in_dim`), written
+/// transposed into `col` (`rows × n`).
+pub fn rows_times_tokens<W: Weight>(
+    w: &[W],
+    in_dim: usize,
+    o0: usize,
+    x: &[f32],
+    n: usize,
+    col: &mut [f32],
+) {
+    for (i, out) in col.chunks_mut(n).enumerate() {
+        let row = &w[(o0 + i) * in_dim..(o0 + i + 1) * in_dim];
+        row_times_tokens(row, x, in_dim, out);
+    }
+}
+
+/// One weight row against every token, four tokens at a time.
+pub fn row_times_tokens<W: Weight>(row: &[W], x: &[f32], in_dim: usize, out: &mut [f32]) {
+    let n = out.len();
+    let xt = |t: usize| &x[t * in_dim..(t + 1) * in_dim];
+    let mut t = 0;
+    while t + 4 <= n {
+        let r = dotn(row, [xt(t), xt(t + 1), xt(t + 2), xt(t + 3)]);
+        out[t..t + 4].copy_from_slice(&r);
+        t += 4;
+    }
+    while t < n {
+        out[t] = dotn(row, [xt(t)])[0];
+        t += 1;
+    }
+}
+
+/// Dense weights: bf16 bits as stored, or f32 for f32/f16 checkpoints.
+pub enum Weights {
+    Bf16(Vec<u16>),
+    F32(Vec<f32>),
 }
 
 /// A dense layer in PyTorch's `[out, in]` layout: y = x·Wᵀ + b.
 pub struct Linear {
-    pub weight: Vec<f32>,
+    pub weight: Weights,
     pub bias: Option<Vec<f32>>,
     pub out_dim: usize,
     pub in_dim: usize,
 }
 
 impl Linear {
-    pub fn new(weight: Vec<f32>, bias: Option<Vec<f32>>, out_dim: usize, in_dim: usize) -> Self {
-        debug_assert_eq!(weight.len(), out_dim * in_dim);
+    pub fn new(weight: Weights, bias: Option<Vec<f32>>, out_dim: usize, in_dim: usize) -> Self {
         Linear {
             weight,
             bias,
@@ -49,41 +164,36 @@ impl Linear {
 
     /// `x` holds `n` rows of `in_dim`; returns `n` rows of `out_dim`.
     pub fn forward(&self, x: &[f32], n: usize) -> Vec<f32> {
-        let mut y = vec![0f32; n * self.out_dim];
-        self.forward_into(x, n, &mut y);
-        y
+        match &self.weight {
+            Weights::Bf16(w) => self.forward_with(w, x, n),
+            Weights::F32(w) => self.forward_with(w, x, n),
+        }
     }
 
-    pub fn forward_into(&self, x: &[f32], n: usize, y: &mut [f32]) {
+    fn forward_with<W: Weight>(&self, w: &[W], x: &[f32], n: usize) -> Vec<f32> {
         let (out_dim, in_dim) = (self.out_dim, self.in_dim);
-        // Work on the transpose [out][n] so each weight row is read once.
-        let row = |o: usize, col: &mut [f32]| {
-            let w = &self.weight[o * in_dim..(o + 1) * in_dim];
-            let b = self.bias.as_ref().map_or(0.0, |b| b[o]);
-            for (t, c) in col.iter_mut().enumerate() {
-                *c = dot(&x[t * in_dim..(t + 1) * in_dim], w) + b;
-            }
-        };
         let mut yt = vec![0f32; out_dim * n];
+        if n == 0 {
+            return yt;
+        }
         if out_dim * in_dim * n < PAR_MIN_WORK {
-            yt.chunks_mut(n.max(1))
-                .enumerate()
-                .for_each(|(o, c)| row(o, c));
+            rows_times_tokens(w, in_dim, 0, x, n, &mut yt);
         } else {
-            let rows_per_task = (PAR_MIN_WORK / (in_dim * n).max(1)).clamp(1, 256);
-            yt.par_chunks_mut(n.max(1) * rows_per_task)
+            let rows_per_task = (PAR_MIN_WORK / (in_dim * n)).clamp(1, 256);
+            yt.par_chunks_mut(n * rows_per_task)
                 .enumerate()
                 .for_each(|(blk, chunk)| {
-                    for (i, c) in chunk.chunks_mut(n.max(1)).enumerate() {
-                        row(blk * rows_per_task + i, c);
-                    }
+                    rows_times_tokens(w, in_dim, blk * rows_per_task, x, n, chunk);
                 });
         }
+        let mut y = vec![0f32; n * out_dim];
         for o in 0..out_dim {
+            let b = self.bias.as_ref().map_or(0.0, |b| b[o]);
             for t in 0..n {
-                y[t * out_dim + o] = yt[o * n + t];
+                y[t * out_dim + o] = yt[o * n + t] + b;
             }
         }
+        y
     }
 }
 
@@ -93,7 +203,7 @@ pub fn rms_norm(x: &[f32], weight: &[f32], eps: f32) -> Vec<f32> {
     let mut out = vec![0f32; x.len()];
     for (row, o) in x.chunks_exact(h).zip(out.chunks_exact_mut(h)) {
         let ss: f64 = row.iter().map(|&v| (v as f64) * (v as f64)).sum();
-        let inv = (1.0 / ((ss / h as f64) as f32 + eps).sqrt()) as f32;
+        let inv = 1.0 / ((ss / h as f64) as f32 + eps).sqrt();
         for ((o, &v), &w) in o.iter_mut().zip(row).zip(weight) {
             *o = v * inv * w;
         }
@@ -133,16 +243,25 @@ mod tests {
             .map(|k| ((k * 7919) % 97) as f32 / 97.0 - 0.5)
             .collect();
         let b: Vec<f32> = (0..o).map(|k| k as f32 * 0.01).collect();
-        let lin = Linear::new(w.clone(), Some(b.clone()), o, i);
-        let x: Vec<f32> = (0..3 * i).map(|k| ((k * 31) % 17) as f32 / 17.0).collect();
-        let y = lin.forward(&x, 3);
-        for t in 0..3 {
+        let lin = Linear::new(Weights::F32(w.clone()), Some(b.clone()), o, i);
+        let x: Vec<f32> = (0..7 * i).map(|k| ((k * 31) % 17) as f32 / 17.0).collect();
+        let y = lin.forward(&x, 7);
+        for t in 0..7 {
             let single = lin.forward(&x[t * i..(t + 1) * i], 1);
             assert_eq!(&y[t * o..(t + 1) * o], &single[..]);
             for r in 0..o {
                 let naive: f32 = (0..i).map(|k| x[t * i + k] * w[r * i + k]).sum::<f32>() + b[r];
                 assert!((naive - y[t * o + r]).abs() < 1e-4);
             }
+        }
+    }
+
+    #[test]
+    fn bf16_weights_widen_exactly() {
+        let vals = [1.0f32, -2.5, 0.15625, 3.0e-5];
+        let bits: Vec<u16> = vals.iter().map(|v| (v.to_bits() >> 16) as u16).collect();
+        for (b, v) in bits.iter().zip(vals) {
+            assert_eq!(b.f32(), f32::from_bits(v.to_bits() & 0xFFFF_0000));
         }
     }
 

@@ -207,6 +207,20 @@ impl Checkpoint {
         })
     }
 
+    /// A float tensor kept as bf16 bits when it is BF16 (exact), else widened to f32.
+    pub fn weights(&self, name: &str, shape: &[usize]) -> Result<crate::ops::Weights, EngineError> {
+        let t = self.get(name, shape)?;
+        if t.dtype == Dtype::BF16 {
+            return Ok(crate::ops::Weights::Bf16(
+                t.bytes
+                    .chunks_exact(2)
+                    .map(|c| u16::from_le_bytes([c[0], c[1]]))
+                    .collect(),
+            ));
+        }
+        Ok(crate::ops::Weights::F32(self.f32(name, shape)?))
+    }
+
     /// A U8 tensor's bytes (MXFP4 blocks and scales), shared without a copy.
     pub fn u8(&self, name: &str, shape: &[usize]) -> Result<Bytes, EngineError> {
         let t = self.get(name, shape)?;

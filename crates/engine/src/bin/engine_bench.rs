@@ -1,1 +1,207 @@
-fn main() {}
+//! `engine-bench`: prefill and decode tokens/s of the embedded engine at
+//! batch 1, 8 and 64, for the tiny fixture and a mid-size random-MXFP4
+//! model, plus the sim model's streamed tokens/s on one core. See
+//! `crates/engine/README.md` for the command and how transformers is run
+//! on the same weights.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use backend::{Backend, Event, GenerateRequest, SamplingParams};
+use engine::model::{GptOss, Logits, Segment};
+use engine::sim::{OutputLen, SimConfig, SimModel};
+use engine::tiny::Shape;
+
+struct Opts {
+    fixture: PathBuf,
+    prompt_len: usize,
+    decode_steps: usize,
+    batches: Vec<usize>,
+    models: Vec<String>,
+    write_mid: Option<PathBuf>,
+    sim_tokens: usize,
+}
+
+fn parse() -> Result<Opts, String> {
+    let mut o = Opts {
+        fixture: PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("../../../shared/fixtures/tiny-gpt-oss"),
+        prompt_len: 128,
+        decode_steps: 32,
+        batches: vec![1, 8, 64],
+        models: vec!["fixture".into(), "mid".into(), "sim".into()],
+        write_mid: None,
+        sim_tokens: 2_000_000,
+    };
+    let mut args = std::env::args().skip(1);
+    while let Some(a) = args.next() {
+        let mut val = || args.next().ok_or(format!("{a} needs a value"));
+        match a.as_str() {
+            "--fixture" => o.fixture = PathBuf::from(val()?),
+            "--prompt-len" => {
+                o.prompt_len = val()?.parse().map_err(|e| format!("--prompt-len: {e}"))?
+            }
+            "--decode-steps" => {
+                o.decode_steps = val()?.parse().map_err(|e| format!("--decode-steps: {e}"))?
+            }
+            "--batches" => {
+                o.batches = val()?
+                    .split(',')
+                    .map(|b| b.parse().map_err(|e| format!("--batches: {e}")))
+                    .collect::<Result<_, _>>()?
+            }
+            "--models" => o.models = val()?.split(',').map(String::from).collect(),
+            "--write-mid" => o.write_mid = Some(PathBuf::from(val()?)),
+            "--sim-tokens" => {
+                o.sim_tokens = val()?.parse().map_err(|e| format!("--sim-tokens: {e}"))?
+            }
+            "-h" | "--help" => {
+                println!(
+                    "engine-bench [--models fixture,mid,tiny,sim] [--batches 1,8,64] [--prompt-len 128] \
+                     [--decode-steps 32] [--fixture DIR] [--write-mid DIR] [--sim-tokens N]"
+                );
+                std::process::exit(0);
+            }
+            _ => return Err(format!("unknown argument {a}; see --help")),
+        }
+    }
+    Ok(o)
+}
+
+/// Prefill `batch` prompts in one step, then decode `steps` tokens each.
+fn bench_model(name: &str, model: &GptOss, o: &Opts) {
+    let vocab = model.config.vocab_size as u32;
+    for &batch in &o.batches {
+        let prompts: Vec<Vec<u32>> = (0..batch)
+            .map(|b| {
+                (0..o.prompt_len)
+                    .map(|i| ((b * 7919 + i * 104729) as u32) % vocab)
+                    .collect()
+            })
+            .collect();
+        let mut caches: Vec<_> = (0..batch).map(|_| model.new_cache()).collect();
+        let t = Instant::now();
+        let mut segs: Vec<Segment<'_>> = prompts
+            .iter()
+            .zip(caches.iter_mut())
+            .map(|(p, c)| Segment {
+                tokens: p,
+                cache: c,
+                logits: Logits::Last,
+            })
+            .collect();
+        let mut logits = model.forward(&mut segs).expect("valid ids");
+        let prefill = t.elapsed();
+        let t = Instant::now();
+        for _ in 0..o.decode_steps {
+            let next: Vec<[u32; 1]> = logits
+                .iter()
+                .map(|l| [engine::sampling::argmax(l)])
+                .collect();
+            let mut segs: Vec<Segment<'_>> = next
+                .iter()
+                .zip(caches.iter_mut())
+                .map(|(n, c)| Segment {
+                    tokens: n,
+                    cache: c,
+                    logits: Logits::Last,
+                })
+                .collect();
+            logits = model.forward(&mut segs).expect("valid ids");
+        }
+        let decode = t.elapsed();
+        println!(
+            "engine\t{name}\tbatch {batch:>3}\tprefill {:>10.1} tok/s\tdecode {:>9.1} tok/s",
+            (batch * o.prompt_len) as f64 / prefill.as_secs_f64(),
+            (batch * o.decode_steps) as f64 / decode.as_secs_f64()
+        );
+    }
+}
+
+/// Streams `total` tokens from the sim model through the Backend API on a
+/// single-threaded runtime (one core), 64 requests at a time.
+fn bench_sim(total: usize) {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    for interval in [1usize, 16] {
+        let sim = Arc::new(SimModel::new(SimConfig {
+            ttft: Duration::ZERO,
+            tpot: Duration::ZERO,
+            output_len: OutputLen::Max,
+            stream_interval: interval,
+            max_concurrency: 64,
+            max_context: 1 << 20,
+        }));
+        let per = 10_000usize;
+        let n_req = total.div_ceil(per);
+        let t = Instant::now();
+        let streamed: usize = rt.block_on(async {
+            let mut tasks = Vec::new();
+            for r in 0..n_req {
+                let sim = sim.clone();
+                tasks.push(tokio::spawn(async move {
+                    let req = GenerateRequest {
+                        input_ids: vec![r as u32 + 1],
+                        sampling: SamplingParams {
+                            max_new_tokens: per as u32,
+                            ..SamplingParams::default()
+                        },
+                        stream: true,
+                    };
+                    let mut g = sim.generate(req).await.expect("valid request");
+                    let mut n = 0;
+                    while let Some(Ok(ev)) = g.next().await {
+                        match ev {
+                            Event::Tokens(ids) => n += ids.len(),
+                            Event::Finished(_) => break,
+                        }
+                    }
+                    n
+                }));
+            }
+            let mut sum = 0;
+            for t in tasks {
+                sum += t.await.expect("task");
+            }
+            sum
+        });
+        let s = t.elapsed().as_secs_f64();
+        println!("sim\tstream_interval {interval:>2}\t{streamed} tokens streamed\t{:>12.0} tok/s on one core", streamed as f64 / s);
+    }
+}
+
+fn main() {
+    let o = match parse() {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("error: {e}");
+            std::process::exit(2);
+        }
+    };
+    if let Some(dir) = &o.write_mid {
+        Shape::MID
+            .write(1, dir)
+            .expect("writing the mid-size checkpoint");
+        println!(
+            "wrote the mid-size checkpoint (seed 1) to {}",
+            dir.display()
+        );
+    }
+    println!("threads: {} (rayon)", rayon::current_num_threads());
+    for m in &o.models {
+        match m.as_str() {
+            "fixture" => bench_model(
+                "tiny-fixture",
+                &GptOss::load(&o.fixture).expect("fixture"),
+                &o,
+            ),
+            "tiny" => bench_model("builtin-tiny", &engine::tiny::tiny().expect("tiny"), &o),
+            "mid" => bench_model("mid-512x8x32", &Shape::MID.build(1).expect("mid"), &o),
+            "sim" => bench_sim(o.sim_tokens),
+            other => eprintln!("unknown model {other}: use fixture, tiny, mid or sim"),
+        }
+    }
+}

@@ -69,6 +69,6 @@ mod tests {
         }
         s.push_str(&d.finish());
         assert_eq!(s, "<|start|>user<|message|>héllo wörld ✓");
-        assert_eq!(decode(&[201000]), "");
+        assert_eq!(decode(&[300000]), "");
     }
 }
