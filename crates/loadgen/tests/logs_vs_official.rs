@@ -291,3 +291,115 @@ fn summaries_match_official_loadgen() {
     let _ = (Mode::PerformanceOnly, Scenario::Server);
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
 }
+
+/// Our statistics on the official run's own measurements: the official
+/// trace gives every sample's e2e latency (`complete_ns`) and TTFT
+/// (`issue_delay + issue_to_done` of its `Token_Latency` event); fed to
+/// `PerformanceSummary`, they must reproduce every latency, TTFT and TPOT
+/// line of the official summary exactly (integer means, truncated
+/// percentile indices, TPOT by integer division).
+#[test]
+fn statistics_match_official_on_its_measurements() {
+    require_official();
+    let dir = tempfile::tempdir().unwrap();
+    let conf = dir.path().join("user.conf");
+    std::fs::write(
+        &conf,
+        "gpt-oss-120b.*.performance_sample_count_override = 60\n\
+         gpt-oss-120b.Server.target_qps = 1500\n\
+         gpt-oss-120b.Server.min_duration = 300\n",
+    )
+    .unwrap();
+    let out = dir.path().join("official");
+    let case = json!({
+        "outdir": out.display().to_string(), "total": 100, "perf": 100,
+        "scenario": "Server", "mode": "PerformanceOnly", "model": "gpt-oss-120b",
+        "user_conf": conf.display().to_string(), "trace": true,
+        "delays": {"first_token_ns": FIRST_TOKEN.as_nanos() as u64, "complete_ns": COMPLETE.as_nanos() as u64, "n_tokens": N_TOKENS},
+    });
+    run_official(&serde_json::Value::Array(vec![case]));
+    let trace = std::fs::read_to_string(out.join("mlperf_log_trace.json")).unwrap();
+    let field = |line: &str, name: &str| -> Option<String> {
+        let at = line.find(&format!("\"{name}\":"))? + name.len() + 3;
+        let rest = line[at..].trim_start();
+        Some(
+            rest.chars()
+                .take_while(|c| c.is_ascii_digit() || *c == '.' || *c == '-')
+                .collect(),
+        )
+    };
+    // Keyed by the query's scheduled time (unique in Server).
+    let mut e2e = std::collections::BTreeMap::new();
+    let mut ttft = std::collections::BTreeMap::new();
+    for line in trace.lines() {
+        if line.contains("\"name\":\"Sample\"") && line.contains("\"ph\":\"b\"") {
+            let ts = field(line, "ts").unwrap();
+            e2e.insert(
+                ts,
+                field(line, "complete_ns").unwrap().parse::<i64>().unwrap(),
+            );
+        } else if line.contains("\"name\":\"Token_Latency\"") {
+            let ts = field(line, "ts").unwrap();
+            let a: i64 = field(line, "issue_delay").unwrap().parse().unwrap();
+            let b: i64 = field(line, "issue_to_done").unwrap().parse().unwrap();
+            ttft.insert(ts, a + b);
+        }
+    }
+    assert!(
+        e2e.len() >= 459 && e2e.len() == ttft.len(),
+        "{} samples, {} first tokens",
+        e2e.len(),
+        ttft.len()
+    );
+    let mut pr = loadgen::results::PerformanceResult {
+        queries_issued: e2e.len() as u64,
+        ..Default::default()
+    };
+    for (ts, lat) in &e2e {
+        let t = ttft[ts];
+        pr.sample_latencies.push(*lat);
+        pr.first_token_latencies.push(t);
+        pr.time_per_output_token.push((lat - t) / (N_TOKENS - 1));
+        pr.tokens_per_sample.push(N_TOKENS);
+    }
+    let base = TestSettings {
+        scenario: Scenario::Server,
+        mode: Mode::PerformanceOnly,
+        ..Default::default()
+    };
+    let resolved = resolve_settings(
+        base,
+        "gpt-oss-120b",
+        ConfigFiles {
+            user_conf: Some(&conf),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let eff = loadgen::EffectiveSettings::new(&resolved.settings, 100, 100);
+    let ours = loadgen::logs::summary::write_summary(&loadgen::results::PerformanceSummary::new(
+        "PySUT".into(),
+        eff,
+        pr,
+    ));
+    let official = std::fs::read_to_string(out.join("mlperf_log_summary.txt")).unwrap();
+    let stat_lines = |text: &str| -> Vec<String> {
+        text.lines()
+            .filter(|l| l.contains("(ns)") && !l.contains("_latency (ns):"))
+            .map(str::to_string)
+            .collect()
+    };
+    let (a, b) = (stat_lines(&official), stat_lines(&ours));
+    assert_eq!(a.len(), 27, "{official}");
+    assert_eq!(a, b);
+    // Early-stopping texts depend only on counts over the thresholds.
+    for label in ["TTFT Early Stopping Result:", "TPOT Early Stopping Result:"] {
+        let next = |t: &str| {
+            t.lines()
+                .skip_while(|l| *l != label)
+                .nth(1)
+                .map(str::to_string)
+        };
+        assert_eq!(next(&official), next(&ours), "{label}");
+    }
+}
