@@ -22,9 +22,21 @@
 //! Choices worth knowing:
 //! * Row order is the file's order (the QSL index). A pickle's non-range row index, or a
 //!   Parquet `__index_level_N__` column, is dropped: rows are addressed by position.
-//! * A JSON line missing a key gives `Null` for that cell (as pandas does).
-//! * Arrow-backed pandas strings: a missing string is `Null`; an object-column `NaN` is
-//!   `Float(NaN)`; `None` is `Null`.
+//!   Other index kinds (MultiIndex, DatetimeIndex, ...) are rejected with a clear error.
+//! * Prompt tokens come from `tok_input` when present, else `input_tokens`: the order of
+//!   the reference loader (upstream-gptoss.md §2.2). Released files carry only one of them.
+//! * Any list whose elements are all integers (Python list, numpy array, Arrow list of any
+//!   integer width, JSON array) is `Value::Ints`, including the empty list.
+//! * pandas `NaN` in object/float columns is `Float(NaN)`; `None` is `Null`; a missing
+//!   Arrow-backed string (pandas 3 `str` dtype) is `Null`. Integers beyond i64 are an error.
+//! * A JSON line missing a key gives `Null` for that cell (as pandas does); a JSON Lines
+//!   file without rows has no columns.
+//! * Writing: pickles put all-int / all-float / all-bool columns in int64 / float64 / bool
+//!   blocks and every other column in an object block of plain Python values, built with
+//!   the public `numpy.ndarray` so pandas 2 (numpy 1) and pandas 3 (numpy 2) both load it
+//!   without warnings. Parquet stores a column mixing numbers and strings
+//!   (like `ref_extracted_answer`) as strings, as pandas/pyarrow must too. JSON Lines
+//!   writes NaN as `null`.
 
 mod error;
 mod format;

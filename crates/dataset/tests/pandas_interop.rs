@@ -245,3 +245,38 @@ fn we_read_pickles_real_pandas_writes_in_many_layouts() {
         Value::Ints(vec![1, 2, 3])
     );
 }
+
+/// pandas features outside what datasets use (categoricals, datetimes) are refused with a
+/// message that names the feature or the column, not mistaken for an attack.
+#[test]
+fn unsupported_pandas_features_are_named() {
+    require_pandas();
+    let dir = tempfile::tempdir().unwrap();
+    let code = r#"
+import sys, pandas as pd
+d = sys.argv[1]
+pd.DataFrame({"c": pd.Categorical(["a", "b"])}).to_pickle(d + "/cat.pkl")
+pd.DataFrame({"x": [1, 2], "when": pd.to_datetime(["2025-01-01", "2025-01-02"])}).to_pickle(d + "/dt.pkl")
+"#;
+    let st = Command::new("python3")
+        .args(["-c", code])
+        .arg(dir.path())
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let e = read_table(&dir.path().join("cat.pkl"))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("cat.pkl") && e.contains("column(s) 'c'") && e.contains("not supported"),
+        "{e}"
+    );
+    assert!(!e.contains("not a pandas DataFrame pickle"), "{e}");
+    let e = read_table(&dir.path().join("dt.pkl"))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("dt.pkl") && e.contains("column(s) 'when'") && e.contains("not supported"),
+        "{e}"
+    );
+}

@@ -166,7 +166,24 @@ pub fn ndarray(g: &Graph, v: Val) -> Result<Option<NdArray>, String> {
             cells: Cells::Values(vals),
         }));
     }
-    if is_fn(&f, "multiarray._reconstruct") {
+    if f == "numpy.ndarray" && state.is_none() {
+        // numpy.ndarray(shape, dtype, buffer): what our writer emits for numeric blocks.
+        let a = py::tuple(g, args, "ndarray arguments")?;
+        if a.len() != 3 {
+            return Err("numpy.ndarray(...) needs exactly (shape, dtype, buffer)".into());
+        }
+        let shape = shape_of(g, a[0])?;
+        let dt = dtype(g, a[1])?;
+        let raw = py::bytes(g, a[2], "ndarray buffer")?;
+        let vals = c_order(&shape, decode(dt, raw)?, false)?;
+        return Ok(Some(NdArray {
+            shape,
+            cells: Cells::Values(vals),
+        }));
+    }
+    if is_fn(&f, "multiarray._reconstruct") || f == "numpy.ndarray" {
+        // _reconstruct(ndarray, (0,), b'b') or ndarray((0,), 'b'): an empty array whose
+        // __setstate__ brings the real shape, dtype and data.
         let st = state.ok_or("numpy array without state")?;
         let mut s = py::tuple(g, st, "ndarray state")?;
         if s.len() == 5 {

@@ -38,10 +38,17 @@ const ALLOWED: &[&str] = &[
     "numpy._core.multiarray.scalar",
 ];
 
-/// Whether the VM may create the global `module.name`.
+/// Whether the VM may create the global `module.name`: the known ones, plus any other name
+/// inside pandas, numpy or pyarrow. Those stay symbolic (nothing is ever called) and are
+/// refused by this layer only where the frame uses them, so the error can name the
+/// column (a categorical, a datetime, ...). Everything else (`os.system`, `builtins.eval`)
+/// is refused outright by the VM.
 pub fn allowed(module: &str, name: &str) -> bool {
     let qualified = format!("{module}.{name}");
     ALLOWED.contains(&qualified.as_str())
+        || ["pandas", "numpy", "pyarrow"]
+            .iter()
+            .any(|p| module == *p || module.strip_prefix(p).is_some_and(|r| r.starts_with('.')))
 }
 
 const DATAFRAME: &[&str] = &["pandas.core.frame.DataFrame", "pandas.DataFrame"];
@@ -73,6 +80,11 @@ pub fn frame(g: &Graph) -> Result<Table, String> {
         .ok_or_else(|| format!("'_mgr' is {}, not a BlockManager", py::describe(g, mgr)))?;
     if mf != "pandas.core.internals.managers.BlockManager" {
         return Err(format!("'_mgr' is a {mf}, not a BlockManager"));
+    }
+    if py::tuple(g, margs, "BlockManager arguments")?.len() < 2 {
+        return Err(
+            "the BlockManager is stored in an older pandas layout (not blocks + axes)".into(),
+        );
     }
     let blocks = py::tuple(g, py::item(g, margs, 0, "BlockManager")?, "blocks")?;
     let axes = py::tuple(g, py::item(g, margs, 1, "BlockManager")?, "axes")?;
@@ -117,6 +129,12 @@ fn place_block(
         return Err(format!("{what}: expected (values, placement, ndim)"));
     }
     let placement = positions(g, a[1], &what)?;
+    let cols_named = placement
+        .iter()
+        .map(|&p| format!("'{}'", names.get(p).map_or("?", String::as_str)))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let what = format!("the block of column(s) {cols_named}");
     let values = block_values(g, a[0], &what)?;
     let per_column: Vec<Vec<Value>> = match values {
         BlockValues::Strings(v) => vec![v],

@@ -2,8 +2,9 @@
 //! `DataFrame.to_pickle` produces: a `BlockManager` with one block per column. Columns of
 //! only ints / only floats / only bools become int64 / float64 / bool blocks; every other
 //! column is an object block of plain Python values (lists of ints stay Python lists,
-//! `Null` is `None`, NaN is `float('nan')`). numpy module paths are the numpy-2 ones
-//! (`numpy._core`), which numpy ≥ 2 loads without warnings.
+//! `Null` is `None`, NaN is `float('nan')`). Arrays are built with the public
+//! `numpy.ndarray` constructor rather than numpy's private `numpy.core` / `numpy._core`
+//! helpers, so the file loads without warnings under numpy 1 and numpy 2 alike.
 
 use crate::table::{Table, Value};
 
@@ -109,13 +110,12 @@ impl Out {
     }
     /// A 2-D object ndarray of shape (1, n) holding `cells`.
     fn object_array(&mut self, cells: &[Value], two_d: bool) {
-        self.global("numpy._core.multiarray", "_reconstruct");
+        // numpy.ndarray((0,), 'b'), then __setstate__ fills shape, dtype and items.
         self.global("numpy", "ndarray");
         self.int(0);
         self.op(0x85);
-        self.op(b'C');
-        self.0.extend([1, b'b']);
-        self.op(0x87);
+        self.str("b");
+        self.op(0x86);
         self.op(b'R');
         self.op(b'(');
         self.int(1);
@@ -135,17 +135,16 @@ impl Out {
         self.op(b't');
         self.op(b'b');
     }
-    /// A (1, n) numeric ndarray from raw little-endian bytes.
+    /// A (1, n) numeric ndarray over raw little-endian bytes:
+    /// `numpy.ndarray((1, n), dtype, bytearray)`, writable because the buffer is.
     fn numeric_array(&mut self, code: &str, order: &str, raw: &[u8], n: usize) {
-        self.global("numpy._core.numeric", "_frombuffer");
-        self.op(b'(');
-        self.bytearray(raw);
-        self.dtype(code, order, 0);
+        self.global("numpy", "ndarray");
         self.int(1);
         self.int(n as i64);
         self.op(0x86);
-        self.str("C");
-        self.op(b't');
+        self.dtype(code, order, 0);
+        self.bytearray(raw);
+        self.op(0x87);
         self.op(b'R');
     }
     fn index_call(&mut self, class: &str) {
