@@ -348,3 +348,42 @@ fn failed_write_leaves_no_file_behind() {
     assert_contains(&e, &["r.jsonl", "column 'b' has 0 rows"]);
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
 }
+
+#[test]
+fn shared_reference_bomb_is_stopped() {
+    // A DataFrame-shaped pickle is not even needed: a list of 2 refs to a list of 2 refs
+    // ... 60 levels deep would expand to 2^60 values. Put it in an object cell.
+    let mut t = Table::default();
+    t.set_column("x", vec![Value::Str("a".into()), Value::Int(0x0123_4567)]);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bomb.pkl");
+    write_table(&path, &t).unwrap();
+    let bytes = std::fs::read(&path).unwrap();
+    let needle = b"J\x67\x45\x23\x01";
+    let at = bytes
+        .windows(5)
+        .position(|w| w == needle)
+        .expect("int in pickle");
+    // memo slot 900000 is far from any key the writer uses (it writes no memo at all).
+    let mut bomb = b"K\x00".to_vec();
+    for _ in 0..60 {
+        bomb.extend(b"r\xa0\xbb\x0d\x00"); // LONG_BINPUT 900000
+        bomb.extend(b"0"); // POP
+        bomb.extend(b"]("); // EMPTY_LIST MARK
+        bomb.extend(b"j\xa0\xbb\x0d\x00j\xa0\xbb\x0d\x00"); // 2x LONG_BINGET 900000
+        bomb.extend(b"e"); // APPENDS
+    }
+    let mut patched = bytes[..at].to_vec();
+    patched.extend(&bomb);
+    patched.extend(&bytes[at + 5..]);
+    std::fs::write(&path, patched).unwrap();
+    let msg = err_of(&path);
+    assert_contains(
+        &msg,
+        &[
+            "bomb.pkl",
+            "row 1, column 'x'",
+            "expands to far more values",
+        ],
+    );
+}

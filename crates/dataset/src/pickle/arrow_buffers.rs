@@ -17,7 +17,11 @@ pub fn decode_strings(
     data: &[u8],
 ) -> Result<Vec<Value>, String> {
     let width = if large { 8 } else { 4 };
-    let need = (offset + length + 1) * width;
+    let need = offset
+        .checked_add(length)
+        .and_then(|n| n.checked_add(1))
+        .and_then(|n| n.checked_mul(width))
+        .ok_or("Arrow array length is implausibly large")?;
     if offsets.len() < need && length > 0 {
         return Err(format!(
             "Arrow offsets buffer has {} bytes, {} needed",

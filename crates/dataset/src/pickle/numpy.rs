@@ -121,7 +121,10 @@ fn shape_of(g: &Graph, v: Val) -> Result<Vec<usize>, String> {
 
 /// Reorders Fortran-ordered elements of a 1-D or 2-D array into C order.
 fn c_order<T: Clone>(shape: &[usize], items: Vec<T>, fortran: bool) -> Result<Vec<T>, String> {
-    let total: usize = shape.iter().product();
+    let total = shape
+        .iter()
+        .try_fold(1usize, |acc, d| acc.checked_mul(*d))
+        .ok_or("array shape is implausibly large")?;
     if items.len() != total {
         return Err(format!(
             "array holds {} elements but its shape {:?} needs {}",

@@ -128,7 +128,7 @@ fn place_block(
     if a.len() < 2 {
         return Err(format!("{what}: expected (values, placement, ndim)"));
     }
-    let placement = positions(g, a[1], &what)?;
+    let placement = positions(g, a[1], &what, names.len())?;
     let cols_named = placement
         .iter()
         .map(|&p| format!("'{}'", names.get(p).map_or("?", String::as_str)))
@@ -224,7 +224,9 @@ fn arrow_strings(g: &Graph, v: Val) -> Result<Option<Vec<Value>>, String> {
 }
 
 /// Block placement: `slice(start, stop, step)`, an int array, or a list of ints.
-fn positions(g: &Graph, v: Val, what: &str) -> Result<Vec<usize>, String> {
+/// Positions are bounded by `ncols` before anything is collected, so a hostile slice
+/// cannot make us allocate without limit.
+fn positions(g: &Graph, v: Val, what: &str, ncols: usize) -> Result<Vec<usize>, String> {
     let bad = |e: String| format!("{what} placement: {e}");
     if let Some((f, args, _)) = py::call(g, v) {
         if f == "builtins.slice" {
@@ -240,10 +242,12 @@ fn positions(g: &Graph, v: Val, what: &str) -> Result<Vec<usize>, String> {
                 get(1, 0).map_err(bad)?,
                 get(2, 1).map_err(bad)?,
             );
-            if a.len() == 1 {
-                return Ok((0..start.max(0) as usize).collect());
-            }
-            if step <= 0 || start < 0 || stop < start {
+            let (start, stop) = if a.len() == 1 {
+                (0, start)
+            } else {
+                (start, stop)
+            };
+            if step <= 0 || start < 0 || stop < start || stop > ncols as i64 {
                 return Err(bad(format!("unsupported slice({start}, {stop}, {step})")));
             }
             return Ok((start..stop)
@@ -332,12 +336,14 @@ fn row_count(g: &Graph, v: Val) -> Result<usize, String> {
             if step == 0 {
                 return Err("RangeIndex with step 0".into());
             }
+            // i128: no overflow whatever bounds the file holds.
+            let (start, stop, step) = (start as i128, stop as i128, step as i128);
             let n = if step > 0 {
                 (stop - start + step - 1).div_euclid(step)
             } else {
                 (start - stop - step - 1).div_euclid(-step)
             };
-            Ok(n.max(0) as usize)
+            usize::try_from(n.max(0)).map_err(|_| "RangeIndex is implausibly long".to_string())
         }
         "Index" => Ok(index_data(g, d, "the row index")?.len()),
         other => Err(format!(

@@ -111,6 +111,15 @@ fn to_value_at(g: &Graph, v: Val, depth: usize) -> Result<Value, String> {
     if depth > MAX_DEPTH {
         return Err("values nested too deeply (or a list that contains itself)".into());
     }
+    match g.budget.get().checked_sub(1) {
+        Some(left) => g.budget.set(left),
+        None => {
+            return Err(
+                "the pickle expands to far more values than its size allows (shared references used as a bomb?)"
+                    .into(),
+            )
+        }
+    }
     Ok(match v {
         Val::None => Value::Null,
         Val::Bool(b) => Value::Bool(b),

@@ -52,6 +52,10 @@ pub struct Graph {
     pub root: Val,
     /// The pickle itself, which `Obj::Bytes` ranges point into.
     pub data: Vec<u8>,
+    /// How many more values may be produced from the graph. Shared references let a tiny
+    /// pickle describe an exponentially large value ("billion laughs"); real frames expand
+    /// to about their own size, so the budget is a generous multiple of it.
+    pub budget: std::cell::Cell<usize>,
 }
 
 impl Graph {
@@ -277,7 +281,13 @@ impl Vm<'_> {
 /// Runs the pickle in `data`, accepting only globals for which `allowed(module, name)` holds.
 pub fn run(data: Vec<u8>, allowed: &dyn Fn(&str, &str) -> bool) -> Result<Graph, VmError> {
     let (objs, root) = interpret(&data, allowed)?;
-    Ok(Graph { objs, root, data })
+    let budget = std::cell::Cell::new(data.len().saturating_mul(64).saturating_add(10_000_000));
+    Ok(Graph {
+        objs,
+        root,
+        data,
+        budget,
+    })
 }
 
 fn interpret(
