@@ -2,6 +2,7 @@
 //! ([`pandas`]) rebuilds the DataFrame from it, and [`writer`] emits a pickle pandas loads.
 
 mod arrow_buffers;
+mod cursor;
 mod numpy;
 mod pandas;
 mod py;
