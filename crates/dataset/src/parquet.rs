@@ -173,6 +173,22 @@ fn values(a: &dyn Array) -> Result<Vec<Value>, String> {
                 })
                 .collect()
         }
+        DataType::Dictionary(_, _) => {
+            // pandas categoricals: decode the dictionary once, then look each key up.
+            let d = a.as_any_dictionary();
+            let dict = values(d.values().as_ref())?;
+            d.normalized_keys()
+                .into_iter()
+                .enumerate()
+                .map(|(i, k)| match a.is_null(i) {
+                    true => Ok(Value::Null),
+                    false => dict
+                        .get(k)
+                        .cloned()
+                        .ok_or_else(|| format!("row {i}: dictionary key {k} out of range")),
+                })
+                .collect::<Result<_, String>>()?
+        }
         other => return Err(format!("Arrow type {other} is not supported")),
     })
 }

@@ -280,3 +280,26 @@ pd.DataFrame({"x": [1, 2], "when": pd.to_datetime(["2025-01-01", "2025-01-02"])}
         "{e}"
     );
 }
+
+/// A categorical column saved by pandas to Parquet (dictionary-encoded) reads as its values.
+#[test]
+fn categorical_parquet_reads_as_values() {
+    require_pandas();
+    let dir = tempfile::tempdir().unwrap();
+    let code = r#"
+import sys, pandas as pd
+pd.DataFrame({"dataset": pd.Categorical(["aime25", "gpqa_diamond", None, "aime25"]), "n": [1, 2, 3, 4]}).to_parquet(sys.argv[1] + "/cat.parquet")
+"#;
+    let st = Command::new("python3")
+        .args(["-c", code])
+        .arg(dir.path())
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let t = read_table(&dir.path().join("cat.parquet")).unwrap();
+    let s = |x: &str| Value::Str(x.into());
+    assert_eq!(
+        t.column("dataset").unwrap().values,
+        [s("aime25"), s("gpqa_diamond"), Value::Null, s("aime25")]
+    );
+}
