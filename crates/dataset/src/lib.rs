@@ -24,7 +24,7 @@
 //!   Parquet `__index_level_N__` column, is dropped: rows are addressed by position.
 //!   Other index kinds (MultiIndex, DatetimeIndex, ...) are rejected with a clear error.
 //! * Prompt tokens come from `tok_input` when present, else `input_tokens`: the order of
-//!   the reference loader (upstream-gptoss.md §2.2). Released files carry only one of them.
+//!   the reference loader (upstream-gptoss.md §2.2); [`TOKEN_COLUMNS`] holds that order.
 //! * Any list whose elements are all integers (Python list, numpy array, Arrow list of any
 //!   integer width, JSON array) is `Value::Ints`, including the empty list.
 //! * pandas `NaN` in object/float columns is `Float(NaN)`; `None` is `Null`; a missing
@@ -34,7 +34,8 @@
 //! * Writing: pickles put all-int / all-float / all-bool columns in int64 / float64 / bool
 //!   blocks and every other column in an object block of plain Python values, built with
 //!   the public `numpy.ndarray` so pandas 2 (numpy 1) and pandas 3 (numpy 2) both load it
-//!   without warnings. Parquet stores a column mixing numbers and strings
+//!   without warnings (a pandas-3 `str` column comes back as `object`, same values).
+//!   Parquet stores a column mixing numbers and strings
 //!   (like `ref_extracted_answer`) as strings, as pandas/pyarrow must too. JSON Lines
 //!   writes NaN as `null`.
 
