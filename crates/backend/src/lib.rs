@@ -5,7 +5,10 @@
 //! It owns only the trait and the transport-neutral types that cross it: a
 //! [`GenerateRequest`] (prompt ids, [`SamplingParams`], whether to stream),
 //! the [`Generation`] handle on which produced tokens arrive as [`Event`]s,
-//! and the final [`GenerateOutput`]. HTTP clients live elsewhere.
+//! and the final [`GenerateOutput`]. The HTTP clients are its modules:
+//! [`SglangBackend`] and [`OpenAiBackend`] over an [`EndpointPool`]
+//! (least-outstanding routing, counted retries, timeouts), and
+//! [`check_ready`] to fail fast when a server is not there.
 //!
 //! ```
 //! # async fn demo(backend: &dyn backend::Backend) -> Result<(), backend::BackendError> {
@@ -27,6 +30,23 @@
 
 use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
+
+pub mod accounting;
+pub mod http;
+pub mod openai;
+pub mod pool;
+pub mod ready;
+pub mod settings;
+pub mod sglang;
+pub mod sse;
+mod stream;
+
+pub use accounting::IdsMode;
+pub use http::{Endpoint, HttpConfig};
+pub use openai::OpenAiBackend;
+pub use pool::{EndpointPool, EndpointStats, PoolStats};
+pub use ready::{check_ready, Readiness};
+pub use sglang::SglangBackend;
 
 /// How to pick tokens. Field meanings follow SGLang's `sampling_params`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -1,0 +1,243 @@
+//! What every HTTP backend shares: the [`HttpConfig`] (timeouts, pool
+//! sizes), the one `reqwest` client built from it, endpoint URLs, and error
+//! messages that name the endpoint, the request and what happened.
+
+use std::time::Duration;
+
+use crate::BackendError;
+
+/// Transport settings of the HTTP backends. The defaults follow the MLPerf
+/// reference (a 1200 s request timeout) and size the pool for thousands of
+/// concurrent streams.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HttpConfig {
+    /// Whole-request limit, from sending to the last byte (the reference's
+    /// `--timeout`, default 1200 s).
+    pub request_timeout: Duration,
+    /// A stream that delivers no byte for this long is declared hung. `None`
+    /// leaves only `request_timeout`. Non-streaming requests ignore it: the
+    /// server legitimately says nothing until the whole answer is ready.
+    pub idle_timeout: Option<Duration>,
+    /// Limit on establishing a TCP connection.
+    pub connect_timeout: Duration,
+    /// Idle keep-alive connections kept per endpoint; at least the expected
+    /// concurrency, so a burst never has to reconnect. Open connections are
+    /// not capped: every concurrent stream gets its own.
+    pub pool_max_idle_per_host: usize,
+    /// How long an unused keep-alive connection is kept.
+    pub pool_idle_timeout: Duration,
+    /// How many times a request is re-sent after a failure in which nothing
+    /// reached the server (a refused or failed connect). Each one is counted.
+    pub max_connect_retries: u32,
+    /// Pause before such a retry.
+    pub retry_backoff: Duration,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        HttpConfig {
+            request_timeout: Duration::from_secs(1200),
+            idle_timeout: Some(Duration::from_secs(300)),
+            connect_timeout: Duration::from_secs(10),
+            pool_max_idle_per_host: 8192,
+            pool_idle_timeout: Duration::from_secs(90),
+            max_connect_retries: 3,
+            retry_backoff: Duration::from_millis(50),
+        }
+    }
+}
+
+impl HttpConfig {
+    /// The client every request of a backend goes through. HTTP/1.1 only:
+    /// one connection per stream is what SGLang and vLLM serve best, and
+    /// Nagle is off so small SSE chunks are not delayed on our side.
+    pub fn client(&self) -> Result<reqwest::Client, BackendError> {
+        reqwest::Client::builder()
+            .http1_only()
+            .tcp_nodelay(true)
+            .connect_timeout(self.connect_timeout)
+            .pool_max_idle_per_host(self.pool_max_idle_per_host)
+            .pool_idle_timeout(self.pool_idle_timeout)
+            .no_proxy()
+            .retry(reqwest::retry::never())
+            .build()
+            .map_err(|e| BackendError::Internal(format!("cannot build the HTTP client: {e}")))
+    }
+}
+
+/// A server's base URL, validated once: `http://host:port[/prefix]`, no
+/// trailing slash, so paths can be appended.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Endpoint {
+    base: String,
+}
+
+impl Endpoint {
+    /// Parses a base URL. A bare `host:port` means `http://host:port`.
+    pub fn parse(url: &str) -> Result<Endpoint, BackendError> {
+        let trimmed = url.trim();
+        let full = if trimmed.contains("://") {
+            trimmed.to_owned()
+        } else {
+            format!("http://{trimmed}")
+        };
+        let parsed = reqwest::Url::parse(&full).map_err(|e| {
+            BackendError::InvalidRequest(format!("endpoint {url:?} is not a valid URL: {e}"))
+        })?;
+        match parsed.scheme() {
+            "http" => {}
+            "https" if cfg!(feature = "https") => {}
+            "https" => {
+                return Err(BackendError::InvalidRequest(format!(
+                    "endpoint {url:?} uses https, but this build has no TLS: rebuild with the \
+                     `https` feature of the backend crate, or use http://"
+                )))
+            }
+            other => {
+                return Err(BackendError::InvalidRequest(format!(
+                    "endpoint {url:?} has scheme {other:?}; use http://host:port"
+                )))
+            }
+        }
+        if parsed.host_str().is_none() {
+            return Err(BackendError::InvalidRequest(format!(
+                "endpoint {url:?} has no host; use http://host:port"
+            )));
+        }
+        if parsed.query().is_some() || parsed.fragment().is_some() {
+            return Err(BackendError::InvalidRequest(format!(
+                "endpoint {url:?} must not have a query or fragment"
+            )));
+        }
+        Ok(Endpoint {
+            base: parsed.as_str().trim_end_matches('/').to_owned(),
+        })
+    }
+
+    /// The base URL, without a trailing slash.
+    pub fn as_str(&self) -> &str {
+        &self.base
+    }
+
+    /// `base` + `path` (which starts with `/`).
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+}
+
+impl std::fmt::Display for Endpoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.base)
+    }
+}
+
+/// Who a request was, for error messages: `POST http://h:p/generate
+/// (request #17, 512 prompt tokens, streaming)`.
+#[derive(Debug, Clone)]
+pub(crate) struct RequestLabel {
+    pub url: String,
+    pub number: u64,
+    pub prompt_tokens: usize,
+    pub stream: bool,
+}
+
+impl std::fmt::Display for RequestLabel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "POST {} (request #{}, {} prompt tokens, {})",
+            self.url,
+            self.number,
+            self.prompt_tokens,
+            if self.stream {
+                "streaming"
+            } else {
+                "non-streaming"
+            }
+        )
+    }
+}
+
+impl RequestLabel {
+    pub fn transport(&self, what: impl std::fmt::Display) -> BackendError {
+        BackendError::Transport(format!("{self}: {what}"))
+    }
+
+    pub fn protocol(&self, what: impl std::fmt::Display) -> BackendError {
+        BackendError::Internal(format!("{self}: {what}"))
+    }
+
+    /// The error for a non-2xx reply, classified by status: 4xx is the
+    /// request's fault, 429/503 an overloaded server, the rest a server failure.
+    pub fn status(&self, status: reqwest::StatusCode, body: &[u8]) -> BackendError {
+        let msg = format!("{self}: HTTP {status}: {}", snippet(body));
+        match status.as_u16() {
+            429 | 503 => BackendError::Overloaded(msg),
+            400..=499 => BackendError::InvalidRequest(msg),
+            _ => BackendError::Internal(msg),
+        }
+    }
+}
+
+/// The start of a body for an error message: at most 300 characters, lossy UTF-8.
+pub(crate) fn snippet(body: &[u8]) -> String {
+    const MAX: usize = 300;
+    let text = String::from_utf8_lossy(&body[..body.len().min(MAX * 4)]);
+    let text = text.trim();
+    if text.is_empty() {
+        return "(empty body)".into();
+    }
+    match text.char_indices().nth(MAX) {
+        Some((cut, _)) => format!("{}…", &text[..cut]),
+        None => text.to_owned(),
+    }
+}
+
+/// A reqwest error with its causes, which hold the useful part
+/// ("Connection refused", "connection closed before message completed").
+pub(crate) fn describe(err: &reqwest::Error) -> String {
+    use std::error::Error;
+    let mut msg = err.to_string();
+    let mut source = err.source();
+    while let Some(s) = source {
+        let s_text = s.to_string();
+        if !msg.contains(&s_text) {
+            msg.push_str(": ");
+            msg.push_str(&s_text);
+        }
+        source = s.source();
+    }
+    msg
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn endpoints_are_normalised_and_checked() {
+        let e = Endpoint::parse("http://127.0.0.1:30000/").unwrap();
+        assert_eq!(e.url("/generate"), "http://127.0.0.1:30000/generate");
+        let e = Endpoint::parse("localhost:8000").unwrap();
+        assert_eq!(e.as_str(), "http://localhost:8000");
+        let e = Endpoint::parse("http://h:1/prefix/").unwrap();
+        assert_eq!(e.url("/v1/models"), "http://h:1/prefix/v1/models");
+        for bad in [
+            "ftp://h:1",
+            "http://",
+            "not a url at all",
+            "http://h:1/?q=1",
+        ] {
+            let err = Endpoint::parse(bad).unwrap_err().to_string();
+            assert!(err.contains("endpoint"), "{bad}: {err}");
+        }
+    }
+
+    #[test]
+    fn snippet_is_bounded() {
+        assert_eq!(snippet(b"  "), "(empty body)");
+        let long = "é".repeat(1000);
+        let s = snippet(long.as_bytes());
+        assert_eq!(s.chars().count(), 301);
+    }
+}

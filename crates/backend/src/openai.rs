@@ -1,0 +1,345 @@
+//! OpenAI-compatible `POST /v1/completions` with a token-id prompt: the wire
+//! types, and [`OpenAiBackend`], a [`Backend`] over an [`EndpointPool`].
+//!
+//! The generated ids come from vLLM's `return_token_ids: true`, which adds
+//! `choices[i].token_ids` (and `prompt_token_ids`) to replies and to every
+//! streamed chunk (incremental there). A server that answers with text but
+//! no ids is an error that says so: counting tokens by re-tokenizing text is
+//! what the unmerged reference vLLM backend does, and it is not faithful.
+
+use serde::{Deserialize, Serialize};
+
+use crate::pool::EndpointPool;
+use crate::sglang::{error_text, parse_json};
+use crate::stream::{self, Reply};
+use crate::{Backend, BackendError, FinishReason, GenerateOutput, GenerateRequest, Generation};
+
+/// The request body of `POST /v1/completions`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CompletionBody {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
+    /// Token ids, not text: the prompt is already rendered by Harmony.
+    pub prompt: Vec<u32>,
+    pub max_tokens: u32,
+    pub temperature: f32,
+    pub top_p: f32,
+    /// A vLLM/SGLang extension; -1 disables it.
+    pub top_k: i32,
+    pub stream: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stream_options: Option<StreamOptions>,
+    /// vLLM's switch for `choices[i].token_ids`.
+    pub return_token_ids: bool,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub stop_token_ids: Vec<u32>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub ignore_eos: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seed: Option<u64>,
+    pub skip_special_tokens: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StreamOptions {
+    pub include_usage: bool,
+}
+
+/// A reply or one streamed chunk. Unknown fields are ignored.
+#[derive(Debug, Clone, PartialEq, Default, Deserialize)]
+pub struct CompletionReply {
+    #[serde(default)]
+    pub choices: Vec<Choice>,
+    #[serde(default)]
+    pub usage: Option<Usage>,
+    /// `{"error": {...}}` (OpenAI, SGLang) in a chunk or a 200 reply.
+    #[serde(default)]
+    pub error: Option<serde_json::Value>,
+    /// vLLM's error shape: `{"object": "error", "message": ...}`.
+    #[serde(default)]
+    pub object: Option<String>,
+    #[serde(default)]
+    pub message: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Default, Deserialize)]
+pub struct Choice {
+    #[serde(default)]
+    pub index: u32,
+    #[serde(default)]
+    pub text: Option<String>,
+    /// Generated ids (vLLM with `return_token_ids`).
+    #[serde(default)]
+    pub token_ids: Option<Vec<u32>>,
+    #[serde(default)]
+    pub prompt_token_ids: Option<Vec<u32>>,
+    /// `"stop"`, `"length"`, `"abort"`, or null until the end.
+    #[serde(default)]
+    pub finish_reason: Option<String>,
+    /// vLLM: the stop id or string that matched.
+    #[serde(default)]
+    pub stop_reason: Option<serde_json::Value>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+pub struct Usage {
+    #[serde(default)]
+    pub prompt_tokens: usize,
+    #[serde(default)]
+    pub completion_tokens: usize,
+}
+
+/// A [`Backend`] speaking OpenAI-compatible `/v1/completions` to a pool.
+#[derive(Debug, Clone)]
+pub struct OpenAiBackend {
+    pool: EndpointPool,
+    model: Option<String>,
+}
+
+impl OpenAiBackend {
+    /// `model` is the served model name; `None` leaves it out, which vLLM
+    /// and SGLang accept when they serve one model ([`crate::check_ready`]
+    /// lists the names).
+    pub fn new(pool: EndpointPool, model: Option<String>) -> Self {
+        OpenAiBackend { pool, model }
+    }
+
+    pub fn pool(&self) -> &EndpointPool {
+        &self.pool
+    }
+}
+
+#[async_trait::async_trait]
+impl Backend for OpenAiBackend {
+    async fn generate(&self, request: GenerateRequest) -> Result<Generation, BackendError> {
+        request.sampling.validate()?;
+        crate::settings::check_stop_ids(&request.sampling)?;
+        let s = &request.sampling;
+        let prompt_tokens = request.input_ids.len();
+        let stream = request.stream;
+        let body = CompletionBody {
+            model: self.model.clone(),
+            max_tokens: s.max_new_tokens,
+            temperature: s.temperature,
+            top_p: s.top_p,
+            top_k: if s.top_k <= 0 { -1 } else { s.top_k },
+            stream,
+            stream_options: stream.then_some(StreamOptions {
+                include_usage: true,
+            }),
+            return_token_ids: true,
+            stop_token_ids: s.stop_token_ids.clone(),
+            ignore_eos: s.ignore_eos,
+            seed: s.seed,
+            skip_special_tokens: false,
+            prompt: request.input_ids,
+        };
+        let body = serde_json::to_vec(&body)
+            .map_err(|e| BackendError::Internal(format!("cannot encode the request: {e}")))?;
+        let started = self
+            .pool
+            .post("/v1/completions", body, prompt_tokens, stream)
+            .await?;
+        let (tx, generation) = Generation::channel();
+        let reply = OpenAiReply {
+            ids: Vec::new(),
+            prompt_tokens,
+            usage: None,
+            finish: None,
+        };
+        stream::spawn(started, reply, tx, self.pool.config().idle_timeout);
+        Ok(generation)
+    }
+}
+
+struct OpenAiReply {
+    ids: Vec<u32>,
+    prompt_tokens: usize,
+    usage: Option<Usage>,
+    finish: Option<FinishReason>,
+}
+
+fn finish_reason(text: &str) -> Result<FinishReason, String> {
+    match text {
+        "stop" => Ok(FinishReason::Stop),
+        "length" => Ok(FinishReason::Length),
+        "abort" => Ok(FinishReason::Abort),
+        other => Err(format!("unknown finish_reason {other:?}")),
+    }
+}
+
+impl OpenAiReply {
+    /// Takes one reply or chunk; returns the new ids of choice 0.
+    fn absorb(&mut self, reply: CompletionReply) -> Result<Vec<u32>, String> {
+        if let Some(e) = &reply.error {
+            return Err(format!("the server reported an error: {}", error_text(e)));
+        }
+        if reply.object.as_deref() == Some("error") {
+            return Err(format!(
+                "the server reported an error: {}",
+                reply.message.as_deref().unwrap_or("(no message)")
+            ));
+        }
+        if reply.usage.is_some() {
+            self.usage = reply.usage;
+        }
+        if reply.choices.len() > 1 {
+            return Err(format!(
+                "{} choices in one reply; one was asked for",
+                reply.choices.len()
+            ));
+        }
+        let Some(choice) = reply.choices.into_iter().next() else {
+            return Ok(Vec::new());
+        };
+        let text = choice.text.as_deref().unwrap_or("");
+        let new = match choice.token_ids {
+            Some(ids) => ids,
+            None if text.is_empty() => Vec::new(),
+            None => {
+                return Err(format!(
+                    "the server returned text ({:?}) but no token ids: it does not support \
+                     `return_token_ids` (vLLM >= 0.10.2 does). Token ids are required; text \
+                     is never re-tokenized to count tokens. Use a server that returns ids, or \
+                     the sglang backend",
+                    text.chars().take(40).collect::<String>()
+                ))
+            }
+        };
+        if let Some(f) = &choice.finish_reason {
+            self.finish = Some(finish_reason(f)?);
+        }
+        self.ids.extend_from_slice(&new);
+        Ok(new)
+    }
+
+    fn output(&mut self) -> Result<GenerateOutput, String> {
+        let Some(finish_reason) = self.finish else {
+            return Err(format!(
+                "the reply ended without a finish_reason after {} tokens \
+                 (truncated stream or server died?)",
+                self.ids.len()
+            ));
+        };
+        let ids = std::mem::take(&mut self.ids);
+        let (prompt_tokens, completion_tokens) = match self.usage {
+            Some(u) => (u.prompt_tokens, u.completion_tokens),
+            None => (self.prompt_tokens, ids.len()),
+        };
+        if ids.is_empty() && completion_tokens > 0 {
+            return Err(format!(
+                "usage reports {completion_tokens} completion tokens but no token ids arrived; \
+                 the server does not support `return_token_ids`"
+            ));
+        }
+        Ok(GenerateOutput {
+            output_ids: ids,
+            finish_reason,
+            prompt_tokens,
+            completion_tokens,
+        })
+    }
+}
+
+impl Reply for OpenAiReply {
+    fn chunk(&mut self, payload: &str) -> Result<Vec<u32>, String> {
+        let chunk: CompletionReply = parse_json(payload.as_bytes(), "stream chunk")?;
+        let streamed = self.ids.len();
+        self.absorb(chunk)
+            .map_err(|e| format!("{e} (after {streamed} tokens)"))
+    }
+
+    fn body(&mut self, body: &[u8]) -> Result<GenerateOutput, String> {
+        let reply: CompletionReply = parse_json(body, "reply")?;
+        if reply.choices.is_empty() && reply.error.is_none() && reply.object.is_none() {
+            return Err("the reply has no choices".into());
+        }
+        self.absorb(reply)?;
+        self.output()
+    }
+
+    fn end(&mut self, _saw_done: bool) -> Result<GenerateOutput, String> {
+        self.output()
+    }
+
+    fn streamed(&self) -> usize {
+        self.ids.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn recorded_vllm_replies_parse() {
+        // vLLM 0.11 non-streaming with return_token_ids.
+        let r: CompletionReply = serde_json::from_value(json!({
+            "id": "cmpl-1", "object": "text_completion", "created": 1, "model": "openai/gpt-oss-120b",
+            "choices": [{"index": 0, "text": "Hi", "logprobs": null, "finish_reason": "stop",
+                "stop_reason": 200002, "prompt_logprobs": null,
+                "prompt_token_ids": [1, 2], "token_ids": [12194, 200002]}],
+            "usage": {"prompt_tokens": 2, "total_tokens": 4, "completion_tokens": 2,
+                "prompt_tokens_details": null}}))
+        .unwrap();
+        let mut reply = OpenAiReply {
+            ids: vec![],
+            prompt_tokens: 2,
+            usage: None,
+            finish: None,
+        };
+        assert_eq!(reply.absorb(r).unwrap(), vec![12194, 200002]);
+        let out = reply.output().unwrap();
+        assert_eq!(out.finish_reason, FinishReason::Stop);
+        assert_eq!(out.completion_tokens, 2);
+        // The usage-only chunk at the end of a stream.
+        let r: CompletionReply = serde_json::from_value(json!({
+            "id": "cmpl-1", "object": "text_completion", "created": 1, "model": "m",
+            "choices": [], "usage": {"prompt_tokens": 2, "completion_tokens": 5, "total_tokens": 7}}))
+        .unwrap();
+        assert_eq!(r.usage.unwrap().completion_tokens, 5);
+        // vLLM's error shape.
+        let r: CompletionReply = serde_json::from_value(json!({
+            "object": "error", "message": "max_tokens is too large", "type": "BadRequestError",
+            "param": null, "code": 400}))
+        .unwrap();
+        let mut reply = OpenAiReply {
+            ids: vec![],
+            prompt_tokens: 0,
+            usage: None,
+            finish: None,
+        };
+        assert!(reply
+            .absorb(r)
+            .unwrap_err()
+            .contains("max_tokens is too large"));
+    }
+
+    #[test]
+    fn the_request_asks_for_token_ids() {
+        let body = CompletionBody {
+            model: None,
+            prompt: vec![1, 2],
+            max_tokens: 8,
+            temperature: 1.0,
+            top_p: 1.0,
+            top_k: -1,
+            stream: true,
+            stream_options: Some(StreamOptions {
+                include_usage: true,
+            }),
+            return_token_ids: true,
+            stop_token_ids: vec![],
+            ignore_eos: false,
+            seed: None,
+            skip_special_tokens: false,
+        };
+        assert_eq!(
+            serde_json::to_value(&body).unwrap(),
+            json!({"prompt": [1, 2], "max_tokens": 8, "temperature": 1.0, "top_p": 1.0,
+                "top_k": -1, "stream": true, "stream_options": {"include_usage": true},
+                "return_token_ids": true, "skip_special_tokens": false})
+        );
+    }
+}

@@ -1,0 +1,373 @@
+//! An [`EndpointPool`]: several servers behind one backend. Each request goes
+//! to the endpoint with the fewest outstanding requests (ties rotate), is
+//! re-sent only when nothing reached the server, and is counted.
+//!
+//! Why least-outstanding rather than round-robin: generation lengths vary by
+//! two orders of magnitude, so round-robin piles long requests onto one
+//! server while another idles; the outstanding count is the queue we see.
+
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+use crate::http::{describe, Endpoint, HttpConfig, RequestLabel};
+use crate::BackendError;
+
+/// A set of endpoints sharing one connection pool; cheap to clone.
+#[derive(Clone, Debug)]
+pub struct EndpointPool {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    slots: Vec<Slot>,
+    client: reqwest::Client,
+    config: HttpConfig,
+    /// Where the next tie-break starts, so idle endpoints share the load.
+    rotate: AtomicUsize,
+    /// Numbers requests for error messages.
+    numbers: AtomicU64,
+}
+
+#[derive(Debug)]
+struct Slot {
+    endpoint: Endpoint,
+    outstanding: AtomicUsize,
+    requests: AtomicU64,
+    retries: AtomicU64,
+    connect_errors: AtomicU64,
+    completed: AtomicU64,
+    failed: AtomicU64,
+}
+
+/// Counters of one endpoint at one moment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EndpointStats {
+    pub endpoint: String,
+    /// Requests sent and not yet finished (streams still open included).
+    pub outstanding: usize,
+    /// Requests routed here, first tries and retries alike.
+    pub requests: u64,
+    /// Re-sends of a request whose earlier try here never reached a server.
+    pub retries: u64,
+    /// Connections that could not be established (refused, unreachable, timed out).
+    pub connect_errors: u64,
+    /// Requests that ended with a final result.
+    pub completed: u64,
+    /// Requests that ended with an error (after any retries).
+    pub failed: u64,
+}
+
+/// Counters of a whole pool, per endpoint in the order given.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PoolStats {
+    pub endpoints: Vec<EndpointStats>,
+}
+
+impl PoolStats {
+    pub fn retries(&self) -> u64 {
+        self.endpoints.iter().map(|e| e.retries).sum()
+    }
+    pub fn requests(&self) -> u64 {
+        self.endpoints.iter().map(|e| e.requests).sum()
+    }
+    pub fn completed(&self) -> u64 {
+        self.endpoints.iter().map(|e| e.completed).sum()
+    }
+    pub fn failed(&self) -> u64 {
+        self.endpoints.iter().map(|e| e.failed).sum()
+    }
+    pub fn connect_errors(&self) -> u64 {
+        self.endpoints.iter().map(|e| e.connect_errors).sum()
+    }
+    pub fn outstanding(&self) -> usize {
+        self.endpoints.iter().map(|e| e.outstanding).sum()
+    }
+}
+
+/// One request's claim on an endpoint: counted as outstanding until dropped.
+#[derive(Debug)]
+pub(crate) struct Lease {
+    inner: Arc<Inner>,
+    index: usize,
+}
+
+impl Lease {
+    /// Records how the request ended (once; a lease dropped without it,
+    /// as when the caller cancels, counts as neither).
+    pub fn finish(&self, ok: bool) {
+        let slot = &self.inner.slots[self.index];
+        if ok {
+            slot.completed.fetch_add(1, Ordering::Relaxed);
+        } else {
+            slot.failed.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+}
+
+impl Drop for Lease {
+    fn drop(&mut self) {
+        self.inner.slots[self.index]
+            .outstanding
+            .fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// A request whose response headers arrived with a 2xx status.
+pub(crate) struct Started {
+    pub response: reqwest::Response,
+    pub lease: Lease,
+    pub label: RequestLabel,
+    /// When the whole-request timeout runs out.
+    pub deadline: Instant,
+}
+
+impl EndpointPool {
+    /// A pool over `urls` (at least one), validated up front.
+    pub fn new<S: AsRef<str>>(urls: &[S], config: HttpConfig) -> Result<Self, BackendError> {
+        if urls.is_empty() {
+            return Err(BackendError::InvalidRequest(
+                "no endpoint given: pass at least one --endpoint URL".into(),
+            ));
+        }
+        let slots = urls
+            .iter()
+            .map(|u| {
+                Ok(Slot {
+                    endpoint: Endpoint::parse(u.as_ref())?,
+                    outstanding: AtomicUsize::new(0),
+                    requests: AtomicU64::new(0),
+                    retries: AtomicU64::new(0),
+                    connect_errors: AtomicU64::new(0),
+                    completed: AtomicU64::new(0),
+                    failed: AtomicU64::new(0),
+                })
+            })
+            .collect::<Result<Vec<_>, BackendError>>()?;
+        Ok(EndpointPool {
+            inner: Arc::new(Inner {
+                slots,
+                client: config.client()?,
+                config,
+                rotate: AtomicUsize::new(0),
+                numbers: AtomicU64::new(0),
+            }),
+        })
+    }
+
+    pub fn endpoints(&self) -> Vec<Endpoint> {
+        self.inner
+            .slots
+            .iter()
+            .map(|s| s.endpoint.clone())
+            .collect()
+    }
+
+    pub fn config(&self) -> &HttpConfig {
+        &self.inner.config
+    }
+
+    /// The shared client (for readiness probes and the like).
+    pub fn client(&self) -> &reqwest::Client {
+        &self.inner.client
+    }
+
+    /// A snapshot of every counter.
+    pub fn stats(&self) -> PoolStats {
+        PoolStats {
+            endpoints: self
+                .inner
+                .slots
+                .iter()
+                .map(|s| EndpointStats {
+                    endpoint: s.endpoint.to_string(),
+                    outstanding: s.outstanding.load(Ordering::Relaxed),
+                    requests: s.requests.load(Ordering::Relaxed),
+                    retries: s.retries.load(Ordering::Relaxed),
+                    connect_errors: s.connect_errors.load(Ordering::Relaxed),
+                    completed: s.completed.load(Ordering::Relaxed),
+                    failed: s.failed.load(Ordering::Relaxed),
+                })
+                .collect(),
+        }
+    }
+
+    /// Claims the endpoint with the fewest outstanding requests, avoiding
+    /// `avoid` (the one that just refused a connection) when there is another.
+    fn lease(&self, avoid: Option<usize>) -> Lease {
+        let slots = &self.inner.slots;
+        let n = slots.len();
+        let start = self.inner.rotate.fetch_add(1, Ordering::Relaxed) % n;
+        let mut best = start;
+        let mut best_load = usize::MAX;
+        for k in 0..n {
+            let i = (start + k) % n;
+            if Some(i) == avoid && n > 1 {
+                continue;
+            }
+            let load = slots[i].outstanding.load(Ordering::Relaxed);
+            if load < best_load {
+                best = i;
+                best_load = load;
+            }
+        }
+        slots[best].outstanding.fetch_add(1, Ordering::Relaxed);
+        Lease {
+            inner: self.inner.clone(),
+            index: best,
+        }
+    }
+
+    /// Sends `POST path` with a JSON `body` and waits for the response
+    /// headers. A try that failed to connect is re-sent (counted) up to
+    /// `max_connect_retries` times; any other failure, or a non-2xx status,
+    /// is returned as an error naming the endpoint and the request.
+    pub(crate) async fn post(
+        &self,
+        path: &str,
+        body: Vec<u8>,
+        prompt_tokens: usize,
+        stream: bool,
+    ) -> Result<Started, BackendError> {
+        let config = &self.inner.config;
+        let deadline = Instant::now() + config.request_timeout;
+        let number = self.inner.numbers.fetch_add(1, Ordering::Relaxed) + 1;
+        let body = bytes::Bytes::from(body);
+        let mut avoid = None;
+        let mut attempt = 0u32;
+        loop {
+            let lease = self.lease(avoid);
+            let slot = &self.inner.slots[lease.index];
+            slot.requests.fetch_add(1, Ordering::Relaxed);
+            if attempt > 0 {
+                slot.retries.fetch_add(1, Ordering::Relaxed);
+            }
+            let label = RequestLabel {
+                url: slot.endpoint.url(path),
+                number,
+                prompt_tokens,
+                stream,
+            };
+            let request = self
+                .inner
+                .client
+                .post(&label.url)
+                .header(reqwest::header::CONTENT_TYPE, "application/json")
+                .header(
+                    reqwest::header::ACCEPT,
+                    if stream {
+                        "text/event-stream"
+                    } else {
+                        "application/json"
+                    },
+                )
+                .body(body.clone())
+                .send();
+            let result = match tokio::time::timeout_at(deadline, request).await {
+                Ok(r) => r,
+                Err(_) => {
+                    lease.finish(false);
+                    return Err(label.transport(format!(
+                        "no response within the request timeout of {:?}",
+                        config.request_timeout
+                    )));
+                }
+            };
+            let response = match result {
+                Ok(r) => r,
+                Err(e) if e.is_connect() => {
+                    slot.connect_errors.fetch_add(1, Ordering::Relaxed);
+                    if attempt < config.max_connect_retries && Instant::now() < deadline {
+                        tracing::debug!("{label}: connect failed ({}); retrying", describe(&e));
+                        attempt += 1;
+                        avoid = Some(lease.index);
+                        drop(lease);
+                        tokio::time::sleep(config.retry_backoff).await;
+                        continue;
+                    }
+                    lease.finish(false);
+                    return Err(label.transport(format!(
+                        "cannot connect after {} tries: {}; is the server running at {}?",
+                        attempt + 1,
+                        describe(&e),
+                        slot.endpoint
+                    )));
+                }
+                Err(e) => {
+                    lease.finish(false);
+                    return Err(label.transport(format!(
+                        "the request failed before a response arrived (not retried: the server \
+                         may have received it): {}",
+                        describe(&e)
+                    )));
+                }
+            };
+            let status = response.status();
+            if !status.is_success() {
+                lease.finish(false);
+                let body = read_error_body(response, deadline).await;
+                return Err(label.status(status, &body));
+            }
+            return Ok(Started {
+                response,
+                lease,
+                label,
+                deadline,
+            });
+        }
+    }
+}
+
+/// The start of an error reply's body, for the message; bounded in size and time.
+async fn read_error_body(mut response: reqwest::Response, deadline: Instant) -> Vec<u8> {
+    let limit = deadline.min(Instant::now() + Duration::from_secs(5));
+    let mut body = Vec::new();
+    while body.len() < 4096 {
+        match tokio::time::timeout_at(limit, response.chunk()).await {
+            Ok(Ok(Some(bytes))) => body.extend_from_slice(&bytes),
+            _ => break,
+        }
+    }
+    body
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn leases_go_to_the_least_loaded_endpoint() {
+        let pool = EndpointPool::new(
+            &["http://a:1", "http://b:2", "http://c:3"],
+            HttpConfig::default(),
+        )
+        .unwrap();
+        let leases: Vec<Lease> = (0..6).map(|_| pool.lease(None)).collect();
+        let loads: Vec<usize> = pool
+            .stats()
+            .endpoints
+            .iter()
+            .map(|e| e.outstanding)
+            .collect();
+        assert_eq!(loads, vec![2, 2, 2]);
+        // Free two on `b`: the next two go there.
+        let mut leases = leases;
+        leases.retain(|l| l.index != 1);
+        let a = pool.lease(None);
+        let b = pool.lease(None);
+        assert_eq!((a.index, b.index), (1, 1));
+        let c = pool.lease(Some(0));
+        assert_ne!(c.index, 0);
+        drop((a, b, c, leases));
+        assert_eq!(pool.stats().outstanding(), 0);
+    }
+
+    #[test]
+    fn a_pool_needs_an_endpoint() {
+        let empty: [&str; 0] = [];
+        assert!(EndpointPool::new(&empty, HttpConfig::default()).is_err());
+    }
+}

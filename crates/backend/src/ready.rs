@@ -1,0 +1,129 @@
+//! Is a server there and answering? [`check_ready`] asks before a run
+//! starts, so an unreachable endpoint fails the run with a clear message
+//! before LoadGen issues a single sample.
+
+use std::time::Duration;
+
+use crate::http::{describe, snippet, Endpoint};
+use crate::pool::EndpointPool;
+use crate::BackendError;
+
+/// What a ready server told us.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Readiness {
+    pub endpoint: String,
+    /// The path that answered 2xx (`/health`, `/v1/models` or `/get_model_info`).
+    pub probe: String,
+    /// Model names from `/v1/models`, when it answers; empty otherwise.
+    pub models: Vec<String>,
+}
+
+/// Probes `GET /health`, then `/v1/models`, then `/get_model_info` (SGLang,
+/// vLLM and our `serve` have all three; other servers at least one) and
+/// succeeds on the first 2xx. Fails naming the URL: unreachable (nothing
+/// listening, wrong host or port), or answering with errors on every probe.
+pub async fn check_ready(
+    client: &reqwest::Client,
+    endpoint: &str,
+    timeout: Duration,
+) -> Result<Readiness, BackendError> {
+    let endpoint = Endpoint::parse(endpoint)?;
+    let mut answers = Vec::new();
+    let mut probe_ok = None;
+    for path in ["/health", "/v1/models", "/get_model_info"] {
+        let url = endpoint.url(path);
+        match tokio::time::timeout(timeout, get(client, &url)).await {
+            Err(_) => {
+                return Err(BackendError::Transport(format!(
+                    "server at {endpoint} is not ready: GET {url} got no answer within {timeout:?}"
+                )))
+            }
+            Ok(Err(e)) => {
+                return Err(BackendError::Transport(format!(
+                    "server at {endpoint} is unreachable: GET {url}: {e}. Is it running, and \
+                     are the host and port right?"
+                )))
+            }
+            Ok(Ok((status, _))) if (200..300).contains(&status) => {
+                probe_ok = Some(path.to_owned());
+                break;
+            }
+            Ok(Ok((status, body))) => answers.push(format!(
+                "GET {url}: HTTP {status}: {}",
+                snippet(body.as_bytes())
+            )),
+        }
+    }
+    let Some(probe) = probe_ok else {
+        return Err(BackendError::Transport(format!(
+            "server at {endpoint} answers but is not ready: {}",
+            answers.join("; ")
+        )));
+    };
+    let models = match tokio::time::timeout(timeout, get(client, &endpoint.url("/v1/models"))).await
+    {
+        Ok(Ok((200..=299, body))) => model_names(&body),
+        _ => Vec::new(),
+    };
+    Ok(Readiness {
+        endpoint: endpoint.to_string(),
+        probe,
+        models,
+    })
+}
+
+impl EndpointPool {
+    /// [`check_ready`] on every endpoint, all at once; the first failure wins.
+    pub async fn check_ready(&self, timeout: Duration) -> Result<Vec<Readiness>, BackendError> {
+        let client = self.client().clone();
+        let mut tasks = Vec::new();
+        for e in self.endpoints() {
+            let client = client.clone();
+            tasks.push(tokio::spawn(async move {
+                check_ready(&client, e.as_str(), timeout).await
+            }));
+        }
+        let mut out = Vec::new();
+        for t in tasks {
+            out.push(
+                t.await.map_err(|e| {
+                    BackendError::Internal(format!("readiness probe failed: {e}"))
+                })??,
+            );
+        }
+        Ok(out)
+    }
+}
+
+async fn get(client: &reqwest::Client, url: &str) -> Result<(u16, String), String> {
+    let response = client.get(url).send().await.map_err(|e| describe(&e))?;
+    let status = response.status().as_u16();
+    let body = response.bytes().await.map_err(|e| describe(&e))?;
+    Ok((status, String::from_utf8_lossy(&body).into_owned()))
+}
+
+/// `data[].id` of an OpenAI model list.
+fn model_names(body: &str) -> Vec<String> {
+    let Ok(value) = serde_json::from_str::<serde_json::Value>(body) else {
+        return Vec::new();
+    };
+    value
+        .get("data")
+        .and_then(|d| d.as_array())
+        .map(|list| {
+            list.iter()
+                .filter_map(|m| m.get("id").and_then(|i| i.as_str()).map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn model_names_come_from_data_ids() {
+        let body = r#"{"object":"list","data":[{"id":"openai/gpt-oss-120b","object":"model"}]}"#;
+        assert_eq!(super::model_names(body), vec!["openai/gpt-oss-120b"]);
+        assert!(super::model_names("not json").is_empty());
+    }
+}

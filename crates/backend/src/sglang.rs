@@ -1,0 +1,358 @@
+//! SGLang's native `POST /generate` with `input_ids`: the wire types, and
+//! [`SglangBackend`], a [`Backend`] over an [`EndpointPool`].
+//!
+//! Replies carry `output_ids`, `text` and `meta_info` (`prompt_tokens`,
+//! `completion_tokens`, `finish_reason`). `finish_reason` is null until the
+//! end, then an object: `{"type": "stop", "matched": 200002}`, `{"type":
+//! "length", "length": 10240}` or `{"type": "abort", "message": ...}` (a
+//! plain string is accepted too). Streamed replies are SSE `data:` lines
+//! ended by `data: [DONE]`; their `output_ids` are cumulative or incremental
+//! depending on the server ([`crate::accounting`]).
+
+use serde::{Deserialize, Serialize};
+
+use crate::accounting::{IdsMode, StreamedIds};
+use crate::pool::EndpointPool;
+use crate::stream::{self, Reply};
+use crate::{
+    Backend, BackendError, FinishReason, GenerateOutput, GenerateRequest, Generation,
+    SamplingParams,
+};
+
+/// The request body of `POST /generate`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GenerateBody {
+    pub input_ids: Vec<u32>,
+    pub sampling_params: WireSampling,
+    pub stream: bool,
+}
+
+/// `sampling_params` as SGLang names them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WireSampling {
+    pub max_new_tokens: u32,
+    pub temperature: f32,
+    pub top_p: f32,
+    pub top_k: i32,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub stop_token_ids: Vec<u32>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub ignore_eos: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sampling_seed: Option<u64>,
+    /// The reference sends false; it only changes `text`, never the ids.
+    pub skip_special_tokens: bool,
+}
+
+impl From<&SamplingParams> for WireSampling {
+    fn from(s: &SamplingParams) -> Self {
+        WireSampling {
+            max_new_tokens: s.max_new_tokens,
+            temperature: s.temperature,
+            top_p: s.top_p,
+            top_k: s.top_k,
+            stop_token_ids: s.stop_token_ids.clone(),
+            ignore_eos: s.ignore_eos,
+            sampling_seed: s.seed,
+            skip_special_tokens: false,
+        }
+    }
+}
+
+/// A reply, or one streamed chunk of it. Unknown fields are ignored.
+#[derive(Debug, Clone, PartialEq, Default, Deserialize)]
+pub struct GenerateReply {
+    #[serde(default)]
+    pub text: Option<String>,
+    #[serde(default)]
+    pub output_ids: Option<Vec<u32>>,
+    #[serde(default)]
+    pub meta_info: Option<MetaInfo>,
+    /// Servers report some failures in a 200 reply or an SSE chunk.
+    #[serde(default)]
+    pub error: Option<serde_json::Value>,
+}
+
+#[derive(Debug, Clone, PartialEq, Default, Deserialize)]
+pub struct MetaInfo {
+    #[serde(default)]
+    pub prompt_tokens: Option<usize>,
+    /// The running total of generated tokens.
+    #[serde(default)]
+    pub completion_tokens: Option<usize>,
+    #[serde(default)]
+    pub finish_reason: Option<WireFinishReason>,
+}
+
+/// `meta_info.finish_reason`: an object in SGLang, a string elsewhere.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(untagged)]
+pub enum WireFinishReason {
+    Object {
+        #[serde(rename = "type")]
+        kind: String,
+        /// The stop id (a number) or stop string that matched.
+        #[serde(default)]
+        matched: Option<serde_json::Value>,
+        #[serde(default)]
+        length: Option<u64>,
+        #[serde(default)]
+        message: Option<String>,
+    },
+    Text(String),
+}
+
+impl WireFinishReason {
+    /// Our reason; an unknown type is an error rather than a guess.
+    pub fn reason(&self) -> Result<FinishReason, String> {
+        let kind = match self {
+            WireFinishReason::Object { kind, .. } => kind,
+            WireFinishReason::Text(kind) => kind,
+        };
+        match kind.as_str() {
+            "stop" => Ok(FinishReason::Stop),
+            "length" => Ok(FinishReason::Length),
+            "abort" => {
+                if let WireFinishReason::Object {
+                    message: Some(m), ..
+                } = self
+                {
+                    tracing::warn!("SGLang aborted a request: {m}");
+                }
+                Ok(FinishReason::Abort)
+            }
+            other => Err(format!("unknown finish_reason type {other:?}")),
+        }
+    }
+}
+
+/// The text of an `error` field, whatever its shape.
+pub(crate) fn error_text(e: &serde_json::Value) -> String {
+    e.get("message")
+        .and_then(|m| m.as_str())
+        .map(str::to_owned)
+        .unwrap_or_else(|| e.to_string())
+}
+
+/// Parses one JSON payload, naming the problem and showing its start.
+pub(crate) fn parse_json<'a, T: Deserialize<'a>>(text: &'a [u8], what: &str) -> Result<T, String> {
+    serde_json::from_slice(text).map_err(|e| {
+        format!(
+            "malformed JSON in the {what} ({e}): {}",
+            crate::http::snippet(text)
+        )
+    })
+}
+
+/// A [`Backend`] speaking SGLang's `/generate` to a pool of servers.
+#[derive(Debug, Clone)]
+pub struct SglangBackend {
+    pool: EndpointPool,
+    ids_mode: IdsMode,
+}
+
+impl SglangBackend {
+    pub fn new(pool: EndpointPool) -> Self {
+        SglangBackend {
+            pool,
+            ids_mode: IdsMode::Auto,
+        }
+    }
+
+    /// Fixes how streamed `output_ids` are read instead of detecting it.
+    pub fn with_ids_mode(mut self, mode: IdsMode) -> Self {
+        self.ids_mode = mode;
+        self
+    }
+
+    pub fn pool(&self) -> &EndpointPool {
+        &self.pool
+    }
+}
+
+#[async_trait::async_trait]
+impl Backend for SglangBackend {
+    async fn generate(&self, request: GenerateRequest) -> Result<Generation, BackendError> {
+        request.sampling.validate()?;
+        crate::settings::check_stop_ids(&request.sampling)?;
+        let prompt_tokens = request.input_ids.len();
+        let stream = request.stream;
+        let body = GenerateBody {
+            sampling_params: WireSampling::from(&request.sampling),
+            input_ids: request.input_ids,
+            stream,
+        };
+        let body = serde_json::to_vec(&body)
+            .map_err(|e| BackendError::Internal(format!("cannot encode the request: {e}")))?;
+        let started = self
+            .pool
+            .post("/generate", body, prompt_tokens, stream)
+            .await?;
+        let (tx, generation) = Generation::channel();
+        let reply = SglangReply {
+            ids: StreamedIds::new(self.ids_mode),
+            prompt_tokens,
+            completion_tokens: None,
+            finish: None,
+            saw_text: false,
+        };
+        stream::spawn(started, reply, tx, self.pool.config().idle_timeout);
+        Ok(generation)
+    }
+}
+
+/// Reading one `/generate` reply.
+struct SglangReply {
+    ids: StreamedIds,
+    prompt_tokens: usize,
+    completion_tokens: Option<usize>,
+    finish: Option<FinishReason>,
+    /// Some chunk had text: ids missing then means a server that hides them.
+    saw_text: bool,
+}
+
+impl SglangReply {
+    fn absorb_meta(&mut self, meta: Option<MetaInfo>) -> Result<(), String> {
+        let Some(meta) = meta else { return Ok(()) };
+        if let Some(p) = meta.prompt_tokens {
+            self.prompt_tokens = p;
+        }
+        if meta.completion_tokens.is_some() {
+            self.completion_tokens = meta.completion_tokens;
+        }
+        if let Some(f) = meta.finish_reason {
+            self.finish = Some(f.reason()?);
+        }
+        Ok(())
+    }
+
+    fn output(&mut self, ids: Vec<u32>) -> Result<GenerateOutput, String> {
+        let Some(finish_reason) = self.finish else {
+            return Err(format!(
+                "the reply ended without meta_info.finish_reason after {} tokens \
+                 (truncated stream or server died?)",
+                ids.len()
+            ));
+        };
+        let reported = self.completion_tokens.unwrap_or(ids.len());
+        if ids.is_empty() && reported > 0 {
+            return Err(format!(
+                "the server reported {reported} completion tokens but sent no output_ids{}; \
+                 token ids are required (text is never re-tokenized)",
+                if self.saw_text { " (only text)" } else { "" }
+            ));
+        }
+        if reported != ids.len() {
+            tracing::debug!(
+                "meta_info.completion_tokens = {reported} but {} output_ids arrived",
+                ids.len()
+            );
+        }
+        Ok(GenerateOutput {
+            output_ids: ids,
+            finish_reason,
+            prompt_tokens: self.prompt_tokens,
+            completion_tokens: reported,
+        })
+    }
+}
+
+impl Reply for SglangReply {
+    fn chunk(&mut self, payload: &str) -> Result<Vec<u32>, String> {
+        let chunk: GenerateReply = parse_json(payload.as_bytes(), "stream chunk")?;
+        if let Some(e) = &chunk.error {
+            return Err(format!(
+                "the server reported an error after {} tokens: {}",
+                self.ids.ids().len(),
+                error_text(e)
+            ));
+        }
+        self.saw_text |= chunk.text.as_deref().is_some_and(|t| !t.is_empty());
+        self.absorb_meta(chunk.meta_info)?;
+        let ids = chunk.output_ids.unwrap_or_default();
+        Ok(self.ids.push(&ids, self.completion_tokens)?.to_vec())
+    }
+
+    fn body(&mut self, body: &[u8]) -> Result<GenerateOutput, String> {
+        let value: serde_json::Value = parse_json(body, "reply")?;
+        if value.is_array() {
+            return Err("the reply is a list (a batch); one object was expected".into());
+        }
+        let reply: GenerateReply = serde_json::from_value(value)
+            .map_err(|e| format!("the reply does not have SGLang's shape: {e}"))?;
+        if let Some(e) = &reply.error {
+            return Err(format!("the server reported an error: {}", error_text(e)));
+        }
+        self.saw_text = reply.text.as_deref().is_some_and(|t| !t.is_empty());
+        self.absorb_meta(reply.meta_info)?;
+        self.output(reply.output_ids.unwrap_or_default())
+    }
+
+    fn end(&mut self, _saw_done: bool) -> Result<GenerateOutput, String> {
+        let ids = std::mem::take(&mut self.ids).into_ids();
+        self.output(ids)
+    }
+
+    fn streamed(&self) -> usize {
+        self.ids.ids().len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn the_request_matches_the_reference_shape() {
+        let body = GenerateBody {
+            input_ids: vec![1, 2, 3],
+            sampling_params: WireSampling::from(&SamplingParams {
+                max_new_tokens: 10240,
+                stop_token_ids: vec![200002, 199999, 200012],
+                ..SamplingParams::default()
+            }),
+            stream: true,
+        };
+        assert_eq!(
+            serde_json::to_value(&body).unwrap(),
+            json!({"input_ids": [1, 2, 3], "stream": true, "sampling_params": {
+                "max_new_tokens": 10240, "temperature": 1.0, "top_p": 1.0, "top_k": -1,
+                "stop_token_ids": [200002, 199999, 200012], "skip_special_tokens": false}})
+        );
+    }
+
+    #[test]
+    fn recorded_replies_parse() {
+        // Non-streaming, as SGLang 0.4/0.5 return it.
+        let r: GenerateReply = serde_json::from_value(json!({
+            "text": "Hi<|return|>", "output_ids": [12194, 200002],
+            "meta_info": {"id": "5f1c", "finish_reason": {"type": "stop", "matched": 200002},
+                "prompt_tokens": 3, "weight_version": "default", "completion_tokens": 2,
+                "cached_tokens": 0, "e2e_latency": 0.03}}))
+        .unwrap();
+        let meta = r.meta_info.unwrap();
+        assert_eq!(meta.finish_reason.unwrap().reason(), Ok(FinishReason::Stop));
+        assert_eq!(meta.completion_tokens, Some(2));
+        // A streamed chunk before the end: finish_reason null.
+        let r: GenerateReply = serde_json::from_value(json!({
+            "text": "Hi", "output_ids": [12194],
+            "meta_info": {"id": "5f1c", "finish_reason": null, "prompt_tokens": 3,
+                "completion_tokens": 1, "cached_tokens": 0}}))
+        .unwrap();
+        assert_eq!(r.meta_info.unwrap().finish_reason, None);
+        for (reason, want) in [
+            (json!({"type": "length", "length": 8}), FinishReason::Length),
+            (
+                json!({"type": "abort", "message": "Input too long"}),
+                FinishReason::Abort,
+            ),
+            (json!("stop"), FinishReason::Stop),
+        ] {
+            let f: WireFinishReason = serde_json::from_value(reason).unwrap();
+            assert_eq!(f.reason(), Ok(want));
+        }
+        let odd: WireFinishReason = serde_json::from_value(json!({"type": "eos"})).unwrap();
+        assert!(odd.reason().unwrap_err().contains("eos"));
+    }
+}

@@ -1,0 +1,192 @@
+//! Reading a reply body into [`Event`]s, shared by the SGLang and OpenAI
+//! clients: they differ only in how one JSON payload is read ([`Reply`]).
+//!
+//! Every way a body can go wrong ends the generation with one error that
+//! names the request: the whole-request deadline, a stream idle for too
+//! long (a hung server), a broken connection, invalid SSE or JSON, a body
+//! that ends before the generation finished. The reading task stops when
+//! the caller drops its [`Generation`](crate::Generation).
+
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+use crate::pool::Started;
+use crate::sse::SseDecoder;
+use crate::{Event, EventSender, GenerateOutput};
+
+/// How one protocol reads its replies.
+pub(crate) trait Reply: Send + 'static {
+    /// One SSE `data` payload other than `[DONE]`; returns the new ids.
+    fn chunk(&mut self, payload: &str) -> Result<Vec<u32>, String>;
+    /// The whole body of a non-streaming reply.
+    fn body(&mut self, body: &[u8]) -> Result<GenerateOutput, String>;
+    /// The final output once the stream ended, with or without `[DONE]`;
+    /// an error if the generation had not finished.
+    fn end(&mut self, saw_done: bool) -> Result<GenerateOutput, String>;
+    /// How many ids were streamed so far (for error messages).
+    fn streamed(&self) -> usize;
+}
+
+/// Reads `started`'s body on a new task, sending events on `tx`.
+pub(crate) fn spawn<R: Reply>(started: Started, reply: R, tx: EventSender, idle: Option<Duration>) {
+    tokio::spawn(async move {
+        let Started {
+            response,
+            lease,
+            label,
+            deadline,
+        } = started;
+        let stream = label.stream;
+        let result = if stream {
+            read_stream(response, reply, &tx, idle, deadline).await
+        } else {
+            read_body(response, reply, &tx, deadline).await
+        };
+        match result {
+            Ok(Some(output)) => {
+                lease.finish(true);
+                tx.send(Ok(Event::Finished(output)));
+            }
+            Ok(None) => {} // the caller is gone
+            Err(Failure::Transport(what)) => {
+                lease.finish(false);
+                tx.send(Err(label.transport(what)));
+            }
+            Err(Failure::Protocol(what)) => {
+                lease.finish(false);
+                tx.send(Err(label.protocol(what)));
+            }
+        }
+    });
+}
+
+enum Failure {
+    Transport(String),
+    Protocol(String),
+}
+
+/// Resolves once the caller has dropped its `Generation`.
+async fn caller_gone(tx: &EventSender) {
+    loop {
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        if tx.is_closed() {
+            return;
+        }
+    }
+}
+
+/// The next piece of the body, or why there is none.
+async fn next_bytes(
+    response: &mut reqwest::Response,
+    tx: &EventSender,
+    until: Instant,
+    deadline: Instant,
+    idle: Option<Duration>,
+    streamed: usize,
+) -> Result<Option<Option<bytes::Bytes>>, Failure> {
+    tokio::select! {
+        r = tokio::time::timeout_at(until, response.chunk()) => match r {
+            Ok(Ok(bytes)) => Ok(Some(bytes)),
+            Ok(Err(e)) => Err(Failure::Transport(format!(
+                "the connection broke after {streamed} tokens (server died or reset?): {}",
+                crate::http::describe(&e)
+            ))),
+            Err(_) if Instant::now() >= deadline => Err(Failure::Transport(format!(
+                "the request timeout ran out after {streamed} tokens"
+            ))),
+            Err(_) => Err(Failure::Transport(format!(
+                "the stream was idle for {:?} after {streamed} tokens (hung server?)",
+                idle.unwrap_or_default()
+            ))),
+        },
+        _ = caller_gone(tx) => Ok(None),
+    }
+}
+
+async fn read_stream<R: Reply>(
+    mut response: reqwest::Response,
+    mut reply: R,
+    tx: &EventSender,
+    idle: Option<Duration>,
+    deadline: Instant,
+) -> Result<Option<GenerateOutput>, Failure> {
+    let mut decoder = SseDecoder::new();
+    let mut payloads = Vec::new();
+    loop {
+        let until = idle.map_or(deadline, |i| deadline.min(Instant::now() + i));
+        let streamed = reply.streamed();
+        let Some(bytes) = next_bytes(&mut response, tx, until, deadline, idle, streamed).await?
+        else {
+            return Ok(None);
+        };
+        let Some(bytes) = bytes else {
+            // End of body: a last event without its blank line still counts.
+            let last = decoder
+                .finish()
+                .map_err(|e| Failure::Protocol(e.to_string()))?;
+            let mut saw_done = false;
+            if let Some(payload) = last {
+                saw_done = handle(&payload, &mut reply, tx)?;
+            }
+            return reply.end(saw_done).map(Some).map_err(Failure::Protocol);
+        };
+        decoder
+            .feed(&bytes, &mut payloads)
+            .map_err(|e| Failure::Protocol(format!("{e} after {streamed} tokens")))?;
+        for payload in payloads.drain(..) {
+            if handle(&payload, &mut reply, tx)? {
+                let output = reply.end(true).map_err(Failure::Protocol)?;
+                drain(response, deadline).await;
+                return Ok(Some(output));
+            }
+        }
+        if tx.is_closed() {
+            return Ok(None);
+        }
+    }
+}
+
+/// Handles one payload; true for `[DONE]`.
+fn handle<R: Reply>(payload: &str, reply: &mut R, tx: &EventSender) -> Result<bool, Failure> {
+    if payload.trim() == "[DONE]" {
+        return Ok(true);
+    }
+    let ids = reply.chunk(payload).map_err(Failure::Protocol)?;
+    if !ids.is_empty() {
+        tx.send(Ok(Event::Tokens(ids)));
+    }
+    Ok(false)
+}
+
+/// Reads what follows `[DONE]` (normally just the end of the chunked body)
+/// so the connection can go back to the pool; gives up quickly.
+async fn drain(mut response: reqwest::Response, deadline: Instant) {
+    let until = deadline.min(Instant::now() + Duration::from_secs(1));
+    while let Ok(Ok(Some(_))) = tokio::time::timeout_at(until, response.chunk()).await {}
+}
+
+async fn read_body<R: Reply>(
+    mut response: reqwest::Response,
+    mut reply: R,
+    tx: &EventSender,
+    deadline: Instant,
+) -> Result<Option<GenerateOutput>, Failure> {
+    const MAX_BODY: usize = 1 << 30;
+    let mut body = Vec::new();
+    loop {
+        let Some(bytes) = next_bytes(&mut response, tx, deadline, deadline, None, 0).await? else {
+            return Ok(None);
+        };
+        match bytes {
+            Some(bytes) if body.len() + bytes.len() > MAX_BODY => {
+                return Err(Failure::Protocol(format!(
+                    "the reply is larger than {MAX_BODY} bytes"
+                )))
+            }
+            Some(bytes) => body.extend_from_slice(&bytes),
+            None => break,
+        }
+    }
+    reply.body(&body).map(Some).map_err(Failure::Protocol)
+}
