@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use rayon::prelude::*;
 
-use crate::ops::row_times_tokens;
+use crate::ops::{rows_per_task, rows_times_tokens};
 
 /// E2M1 code → value (bit 3 is the sign; code 8 is −0).
 pub const FP4_VALUES: [f32; 16] = [
@@ -132,28 +132,30 @@ impl Mxfp4Experts {
         out
     }
 
-    /// y = x·W[e]ᵀ + bias for `n` rows of `x` (`cols` wide); each weight row is
-    /// decoded once and applied to all `n` tokens.
+    /// y = x·W[e]ᵀ + bias for `n` rows of `x` (`cols` wide). Each task
+    /// decodes a cache-sized block of rows once and runs every token past it.
     pub fn forward(&self, e: usize, x: &[f32], n: usize, bias: &[f32]) -> Vec<f32> {
         let cols = self.cols;
         let compute = |r0: usize, chunk: &mut [f32]| {
-            let mut w = vec![0f32; cols];
-            for (i, col) in chunk.chunks_mut(n).enumerate() {
-                let r = r0 + i;
-                let (b, s) = self.row_bytes(e, r);
-                decode_row(b, s, &mut w);
-                row_times_tokens(&w, x, cols, col);
-                for c in col.iter_mut() {
-                    *c += bias[r];
-                }
+            let rows = chunk.len() / n;
+            let mut w = vec![0f32; rows * cols];
+            for (i, dst) in w.chunks_exact_mut(cols).enumerate() {
+                let (b, s) = self.row_bytes(e, r0 + i);
+                decode_row(b, s, dst);
+            }
+            rows_times_tokens(&w, cols, 0, x, n, chunk);
+            for (i, c) in chunk.chunks_mut(n).enumerate() {
+                c.iter_mut().for_each(|v| *v += bias[r0 + i]);
             }
         };
         let mut yt = vec![0f32; self.rows * n];
-        let rows_per_task = (1usize << 15) / (cols * n).max(1);
-        if rows_per_task >= self.rows {
+        if n == 0 {
+            return yt;
+        }
+        if self.rows * cols * n < 1 << 15 {
             compute(0, &mut yt);
         } else {
-            let rpt = rows_per_task.max(4);
+            let rpt = rows_per_task(self.rows, cols * 4);
             yt.par_chunks_mut(rpt * n)
                 .enumerate()
                 .for_each(|(k, c)| compute(k * rpt, c));
@@ -174,12 +176,20 @@ impl Mxfp4Experts {
 pub fn quantize_row(values: &[f32], blocks: &mut Vec<u8>, scales: &mut Vec<u8>) {
     for blk in values.chunks(32) {
         let amax = blk.iter().fold(0f32, |m, v| m.max(v.abs()));
-        let mut exp: i32 = -127;
-        while exp < 127 && amax > 6.0 * 2f32.powi(exp) {
+        let fits = |e: i32| amax <= 6.0 * 2f64.powi(e) as f32;
+        let mut exp = if amax > 0.0 {
+            ((amax / 6.0).log2().ceil() as i32).clamp(-127, 127)
+        } else {
+            -127
+        };
+        while exp > -127 && fits(exp - 1) {
+            exp -= 1;
+        }
+        while exp < 127 && !fits(exp) {
             exp += 1;
         }
         scales.push((exp + 127) as u8);
-        let m = 2f32.powi(exp);
+        let m = 2f64.powi(exp) as f32;
         let code = |v: f32| -> u8 {
             let a = (v / m).abs();
             let mut best = 0usize;

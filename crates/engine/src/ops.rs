@@ -106,8 +106,10 @@ pub fn dot<W: Weight>(a: &[f32], w: &[W]) -> f32 {
     dotn(&w[..n], [&a[..n]])[0]
 }
 
-/// y[t][o] for rows `o0..o0+rows` of `w` (row length `in_dim`), written
-/// transposed into `col` (`rows × n`).
+/// Rows `o0..o0 + col.len() / n` of `w` (row length `in_dim`) against all
+/// `n` tokens of `x`, written transposed into `col` (`rows × n`). Tokens go
+/// four at a time over the whole row block, so the block stays in cache
+/// while the tokens stream past once.
 pub fn rows_times_tokens<W: Weight>(
     w: &[W],
     in_dim: usize,
@@ -116,26 +118,32 @@ pub fn rows_times_tokens<W: Weight>(
     n: usize,
     col: &mut [f32],
 ) {
-    for (i, out) in col.chunks_mut(n).enumerate() {
-        let row = &w[(o0 + i) * in_dim..(o0 + i + 1) * in_dim];
-        row_times_tokens(row, x, in_dim, out);
-    }
-}
-
-/// One weight row against every token, four tokens at a time.
-pub fn row_times_tokens<W: Weight>(row: &[W], x: &[f32], in_dim: usize, out: &mut [f32]) {
-    let n = out.len();
+    let rows = col.len() / n;
     let xt = |t: usize| &x[t * in_dim..(t + 1) * in_dim];
+    let row = |i: usize| &w[(o0 + i) * in_dim..(o0 + i + 1) * in_dim];
     let mut t = 0;
     while t + 4 <= n {
-        let r = dotn(row, [xt(t), xt(t + 1), xt(t + 2), xt(t + 3)]);
-        out[t..t + 4].copy_from_slice(&r);
+        let xs = [xt(t), xt(t + 1), xt(t + 2), xt(t + 3)];
+        for i in 0..rows {
+            let r = dotn(row(i), xs);
+            col[i * n + t..i * n + t + 4].copy_from_slice(&r);
+        }
         t += 4;
     }
     while t < n {
-        out[t] = dotn(row, [xt(t)])[0];
+        for i in 0..rows {
+            col[i * n + t] = dotn(row(i), [xt(t)])[0];
+        }
         t += 1;
     }
+}
+
+/// How many rows one task takes: about 128 KiB of weights (cache-sized),
+/// fewer when that would leave threads idle.
+pub fn rows_per_task(rows: usize, row_bytes: usize) -> usize {
+    let by_cache = ((128 << 10) / row_bytes.max(1)).max(1);
+    let by_threads = rows.div_ceil(4 * rayon::current_num_threads()).max(1);
+    by_cache.min(by_threads).min(rows.max(1))
 }
 
 /// Dense weights: bf16 bits as stored, or f32 for f32/f16 checkpoints.
@@ -179,11 +187,11 @@ impl Linear {
         if out_dim * in_dim * n < PAR_MIN_WORK {
             rows_times_tokens(w, in_dim, 0, x, n, &mut yt);
         } else {
-            let rows_per_task = (PAR_MIN_WORK / (in_dim * n)).clamp(1, 256);
-            yt.par_chunks_mut(n * rows_per_task)
+            let rpt = rows_per_task(out_dim, in_dim * std::mem::size_of::<W>());
+            yt.par_chunks_mut(n * rpt)
                 .enumerate()
                 .for_each(|(blk, chunk)| {
-                    rows_times_tokens(w, in_dim, blk * rows_per_task, x, n, chunk);
+                    rows_times_tokens(w, in_dim, blk * rpt, x, n, chunk);
                 });
         }
         let mut y = vec![0f32; n * out_dim];

@@ -7,6 +7,8 @@ use backend::SamplingParams;
 #[derive(Debug, Clone)]
 pub struct Rng {
     s: [u64; 4],
+    /// Second Box–Muller output, kept for the next call.
+    spare: Option<f32>,
 }
 
 impl Rng {
@@ -21,6 +23,7 @@ impl Rng {
         };
         Rng {
             s: [next(), next(), next(), next()],
+            spare: None,
         }
     }
 
@@ -55,9 +58,15 @@ impl Rng {
 
     /// Approximately standard normal (Box–Muller), for generated weights.
     pub fn normal(&mut self) -> f32 {
+        if let Some(z) = self.spare.take() {
+            return z;
+        }
         let u1 = self.next_f64().max(1e-300);
         let u2 = self.next_f64();
-        ((-2.0 * u1.ln()).sqrt() * (2.0 * std::f64::consts::PI * u2).cos()) as f32
+        let r = (-2.0 * u1.ln()).sqrt();
+        let (s, c) = (2.0 * std::f64::consts::PI * u2).sin_cos();
+        self.spare = Some((r * s) as f32);
+        (r * c) as f32
     }
 }
 

@@ -199,7 +199,13 @@ fn main() {
                 &o,
             ),
             "tiny" => bench_model("builtin-tiny", &engine::tiny::tiny().expect("tiny"), &o),
-            "mid" => bench_model("mid-512x8x32", &Shape::MID.build(1).expect("mid"), &o),
+            "mid" => {
+                let model = match &o.write_mid {
+                    Some(dir) => GptOss::load(dir).expect("the checkpoint just written"),
+                    None => Shape::MID.build(1).expect("mid"),
+                };
+                bench_model("mid-512x8x32", &model, &o)
+            }
             "sim" => bench_sim(o.sim_tokens),
             other => eprintln!("unknown model {other}: use fixture, tiny, mid or sim"),
         }
