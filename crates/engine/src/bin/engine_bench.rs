@@ -21,6 +21,9 @@ struct Opts {
     models: Vec<String>,
     write_mid: Option<PathBuf>,
     sim_tokens: usize,
+    /// A Python with torch + transformers: runs `bench/transformers_bench.py`
+    /// on the same checkpoint right after the engine.
+    python: Option<PathBuf>,
 }
 
 fn parse() -> Result<Opts, String> {
@@ -33,6 +36,7 @@ fn parse() -> Result<Opts, String> {
         models: vec!["fixture".into(), "mid".into(), "sim".into()],
         write_mid: None,
         sim_tokens: 2_000_000,
+        python: None,
     };
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
@@ -53,13 +57,15 @@ fn parse() -> Result<Opts, String> {
             }
             "--models" => o.models = val()?.split(',').map(String::from).collect(),
             "--write-mid" => o.write_mid = Some(PathBuf::from(val()?)),
+            "--python" => o.python = Some(PathBuf::from(val()?)),
             "--sim-tokens" => {
                 o.sim_tokens = val()?.parse().map_err(|e| format!("--sim-tokens: {e}"))?
             }
             "-h" | "--help" => {
                 println!(
                     "engine-bench [--models fixture,mid,tiny,sim] [--batches 1,8,64] [--prompt-len 128] \
-                     [--decode-steps 32] [--fixture DIR] [--write-mid DIR] [--sim-tokens N]"
+                     [--decode-steps 32] [--fixture DIR] [--write-mid DIR] [--sim-tokens N] \
+                     [--python PYTHON_WITH_TORCH (needs --write-mid for mid)]"
                 );
                 std::process::exit(0);
             }
@@ -173,6 +179,39 @@ fn bench_sim(total: usize) {
     }
 }
 
+/// Runs transformers on the same checkpoint with the same settings.
+fn bench_transformers(name: &str, dir: &std::path::Path, o: &Opts) {
+    let Some(python) = &o.python else { return };
+    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("bench/transformers_bench.py");
+    let batches: Vec<String> = o.batches.iter().map(|b| b.to_string()).collect();
+    let out = std::process::Command::new(python)
+        .arg(&script)
+        .args(["--model", &dir.display().to_string(), "--name", name])
+        .args([
+            "--batches",
+            &batches.join(","),
+            "--threads",
+            &rayon::current_num_threads().to_string(),
+        ])
+        .args([
+            "--prompt-len",
+            &o.prompt_len.to_string(),
+            "--decode-steps",
+            &o.decode_steps.to_string(),
+        ])
+        .stderr(std::process::Stdio::null())
+        .output();
+    match out {
+        Ok(out) if out.status.success() => print!("{}", String::from_utf8_lossy(&out.stdout)),
+        Ok(out) => eprintln!(
+            "transformers run for {name} failed ({}); run {} by hand to see why",
+            out.status,
+            script.display()
+        ),
+        Err(e) => eprintln!("cannot run {}: {e}", python.display()),
+    }
+}
+
 fn main() {
     let o = match parse() {
         Ok(o) => o,
@@ -193,18 +232,25 @@ fn main() {
     println!("threads: {} (rayon)", rayon::current_num_threads());
     for m in &o.models {
         match m.as_str() {
-            "fixture" => bench_model(
-                "tiny-fixture",
-                &GptOss::load(&o.fixture).expect("fixture"),
-                &o,
-            ),
+            "fixture" => {
+                bench_model(
+                    "tiny-fixture",
+                    &GptOss::load(&o.fixture).expect("fixture"),
+                    &o,
+                );
+                bench_transformers("tiny-fixture", &o.fixture, &o);
+            }
             "tiny" => bench_model("builtin-tiny", &engine::tiny::tiny().expect("tiny"), &o),
             "mid" => {
                 let model = match &o.write_mid {
                     Some(dir) => GptOss::load(dir).expect("the checkpoint just written"),
                     None => Shape::MID.build(1).expect("mid"),
                 };
-                bench_model("mid-512x8x32", &model, &o)
+                bench_model("mid-512x8x32", &model, &o);
+                drop(model);
+                if let Some(dir) = &o.write_mid {
+                    bench_transformers("mid-512x8x32", dir, &o);
+                }
             }
             "sim" => bench_sim(o.sim_tokens),
             other => eprintln!("unknown model {other}: use fixture, tiny, mid or sim"),
