@@ -24,13 +24,21 @@ pub struct HttpConfig {
     /// concurrency, so a burst never has to reconnect. Open connections are
     /// not capped: every concurrent stream gets its own.
     pub pool_max_idle_per_host: usize,
-    /// How long an unused keep-alive connection is kept.
+    /// How long an unused keep-alive connection is kept. Below uvicorn's
+    /// 5 s keep-alive (SGLang's and vLLM's HTTP server), so we never send on
+    /// a connection the server is closing: such a request may have reached
+    /// it, so it could not be retried.
     pub pool_idle_timeout: Duration,
     /// How many times a request is re-sent after a failure in which nothing
     /// reached the server (a refused or failed connect). Each one is counted.
     pub max_connect_retries: u32,
-    /// Pause before such a retry.
+    /// Pause before such a retry on the same endpoint (a retry on another
+    /// endpoint goes at once).
     pub retry_backoff: Duration,
+    /// An endpoint that refused a connection gets no new requests for this
+    /// long while another endpoint is up, so a dead server does not turn
+    /// every request into a retry.
+    pub down_cooldown: Duration,
 }
 
 impl Default for HttpConfig {
@@ -40,9 +48,10 @@ impl Default for HttpConfig {
             idle_timeout: Some(Duration::from_secs(300)),
             connect_timeout: Duration::from_secs(10),
             pool_max_idle_per_host: 8192,
-            pool_idle_timeout: Duration::from_secs(90),
+            pool_idle_timeout: Duration::from_secs(4),
             max_connect_retries: 3,
             retry_backoff: Duration::from_millis(50),
+            down_cooldown: Duration::from_secs(1),
         }
     }
 }

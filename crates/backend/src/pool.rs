@@ -30,6 +30,8 @@ struct Inner {
     rotate: AtomicUsize,
     /// Numbers requests for error messages.
     numbers: AtomicU64,
+    /// Time zero of the slots' `down_until`.
+    epoch: Instant,
 }
 
 #[derive(Debug)]
@@ -41,6 +43,9 @@ struct Slot {
     connect_errors: AtomicU64,
     completed: AtomicU64,
     failed: AtomicU64,
+    /// Nanoseconds after `epoch` until which this endpoint is skipped
+    /// (it refused a connection); 0 when up.
+    down_until: AtomicU64,
 }
 
 /// Counters of one endpoint at one moment.
@@ -144,6 +149,7 @@ impl EndpointPool {
                     connect_errors: AtomicU64::new(0),
                     completed: AtomicU64::new(0),
                     failed: AtomicU64::new(0),
+                    down_until: AtomicU64::new(0),
                 })
             })
             .collect::<Result<Vec<_>, BackendError>>()?;
@@ -154,6 +160,7 @@ impl EndpointPool {
                 config,
                 rotate: AtomicUsize::new(0),
                 numbers: AtomicU64::new(0),
+                epoch: Instant::now(),
             }),
         })
     }
@@ -195,30 +202,39 @@ impl EndpointPool {
         }
     }
 
-    /// Claims the endpoint with the fewest outstanding requests, avoiding
-    /// `avoid` (the one that just refused a connection) when there is another.
+    /// Claims the endpoint with the fewest outstanding requests among those
+    /// up, avoiding `avoid` (the one that just refused a connection) when
+    /// there is another; when all are down, the least loaded of all.
     fn lease(&self, avoid: Option<usize>) -> Lease {
         let slots = &self.inner.slots;
         let n = slots.len();
         let start = self.inner.rotate.fetch_add(1, Ordering::Relaxed) % n;
-        let mut best = start;
-        let mut best_load = usize::MAX;
+        let now = self.nanos();
+        let mut best = None;
+        // Key: (down, load); lower is better, first seen wins ties.
+        let mut best_key = (true, usize::MAX);
         for k in 0..n {
             let i = (start + k) % n;
             if Some(i) == avoid && n > 1 {
                 continue;
             }
-            let load = slots[i].outstanding.load(Ordering::Relaxed);
-            if load < best_load {
-                best = i;
-                best_load = load;
+            let down = slots[i].down_until.load(Ordering::Relaxed) > now;
+            let key = (down, slots[i].outstanding.load(Ordering::Relaxed));
+            if best.is_none() || key < best_key {
+                best = Some(i);
+                best_key = key;
             }
         }
+        let best = best.unwrap_or(start);
         slots[best].outstanding.fetch_add(1, Ordering::Relaxed);
         Lease {
             inner: self.inner.clone(),
             index: best,
         }
+    }
+
+    fn nanos(&self) -> u64 {
+        u64::try_from(self.inner.epoch.elapsed().as_nanos()).unwrap_or(u64::MAX)
     }
 
     /// Sends `POST path` with a JSON `body` and waits for the response
@@ -277,15 +293,23 @@ impl EndpointPool {
                 }
             };
             let response = match result {
-                Ok(r) => r,
+                Ok(r) => {
+                    slot.down_until.store(0, Ordering::Relaxed);
+                    r
+                }
                 Err(e) if e.is_connect() => {
                     slot.connect_errors.fetch_add(1, Ordering::Relaxed);
+                    let cooldown = u64::try_from(config.down_cooldown.as_nanos()).unwrap_or(0);
+                    slot.down_until
+                        .store(self.nanos().saturating_add(cooldown), Ordering::Relaxed);
                     if attempt < config.max_connect_retries && Instant::now() < deadline {
                         tracing::debug!("{label}: connect failed ({}); retrying", describe(&e));
                         attempt += 1;
                         avoid = Some(lease.index);
                         drop(lease);
-                        tokio::time::sleep(config.retry_backoff).await;
+                        if self.inner.slots.len() == 1 {
+                            tokio::time::sleep(config.retry_backoff).await;
+                        }
                         continue;
                     }
                     lease.finish(false);
@@ -363,6 +387,21 @@ mod tests {
         assert_ne!(c.index, 0);
         drop((a, b, c, leases));
         assert_eq!(pool.stats().outstanding(), 0);
+    }
+
+    #[test]
+    fn a_down_endpoint_gets_nothing_while_another_is_up() {
+        let pool = EndpointPool::new(&["http://a:1", "http://b:2"], HttpConfig::default()).unwrap();
+        pool.inner.slots[0]
+            .down_until
+            .store(u64::MAX, Ordering::Relaxed);
+        let leases: Vec<Lease> = (0..4).map(|_| pool.lease(None)).collect();
+        assert!(leases.iter().all(|l| l.index == 1));
+        pool.inner.slots[1]
+            .down_until
+            .store(u64::MAX, Ordering::Relaxed);
+        // All down: the least loaded of all.
+        assert_eq!(pool.lease(None).index, 0);
     }
 
     #[test]
