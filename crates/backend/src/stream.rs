@@ -38,7 +38,21 @@ pub(crate) fn spawn<R: Reply>(started: Started, reply: R, tx: EventSender, idle:
             deadline,
         } = started;
         let stream = label.stream;
-        let result = if stream {
+        let result = if stream && is_json(&response) {
+            // Pitfall: a server that ignores `stream: true` and answers once
+            // would make every token arrive at the end (TTFT = latency).
+            let body = read_body_bytes(response, &tx, deadline).await;
+            body.and_then(|b| {
+                b.map(|b| {
+                    Err(Failure::Protocol(format!(
+                        "a stream was asked for but the server answered with one JSON body \
+                         (it does not stream, so first-token times would be wrong): {}",
+                        crate::http::snippet(&b)
+                    )))
+                })
+                .transpose()
+            })
+        } else if stream {
             read_stream(response, reply, &tx, idle, deadline).await
         } else {
             read_body(response, reply, &tx, deadline).await
@@ -166,12 +180,33 @@ async fn drain(mut response: reqwest::Response, deadline: Instant) {
     while let Ok(Ok(Some(_))) = tokio::time::timeout_at(until, response.chunk()).await {}
 }
 
+/// True when the reply says it is JSON rather than an event stream.
+fn is_json(response: &reqwest::Response) -> bool {
+    response
+        .headers()
+        .get(reqwest::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.trim_start().starts_with("application/json"))
+}
+
 async fn read_body<R: Reply>(
-    mut response: reqwest::Response,
+    response: reqwest::Response,
     mut reply: R,
     tx: &EventSender,
     deadline: Instant,
 ) -> Result<Option<GenerateOutput>, Failure> {
+    match read_body_bytes(response, tx, deadline).await? {
+        Some(body) => reply.body(&body).map(Some).map_err(Failure::Protocol),
+        None => Ok(None),
+    }
+}
+
+/// The whole body, bounded; `None` when the caller left first.
+async fn read_body_bytes(
+    mut response: reqwest::Response,
+    tx: &EventSender,
+    deadline: Instant,
+) -> Result<Option<Vec<u8>>, Failure> {
     const MAX_BODY: usize = 1 << 30;
     let mut body = Vec::new();
     loop {
@@ -185,8 +220,7 @@ async fn read_body<R: Reply>(
                 )))
             }
             Some(bytes) => body.extend_from_slice(&bytes),
-            None => break,
+            None => return Ok(Some(body)),
         }
     }
-    reply.body(&body).map(Some).map_err(Failure::Protocol)
 }

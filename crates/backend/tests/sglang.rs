@@ -396,3 +396,16 @@ async fn a_slow_server_ends_with_the_request_timeout() {
     let (_, out) = collect(backend.generate(request(&[1], 8, true)).await.unwrap()).await;
     assert_error(out, &server.url, &["request timeout"]);
 }
+
+#[tokio::test]
+async fn a_server_that_ignores_stream_true_is_an_error() {
+    // Every token would arrive at the end: first-token times would be wrong.
+    let server = TestServer::start(|_, _| {
+        json(200, &json!({"output_ids": [1, 2], "meta_info": meta(2, json!({"type": "length", "length": 2}))}))
+    })
+    .await;
+    let backend = sglang(&[&server.url], quick());
+    let (batches, out) = collect(backend.generate(request(&[1], 2, true)).await.unwrap()).await;
+    assert!(batches.is_empty());
+    assert_error(out, &server.url, &["does not stream"]);
+}
