@@ -14,15 +14,6 @@ pub const FP4_VALUES: [f32; 16] = [
     0.0, 0.5, 1.0, 1.5, 2.0, 3.0, 4.0, 6.0, -0.0, -0.5, -1.0, -1.5, -2.0, -3.0, -4.0, -6.0,
 ];
 
-/// Byte → (low-nibble value, high-nibble value): element 2b is the low nibble.
-static BYTE_LUT: std::sync::LazyLock<[[f32; 2]; 256]> = std::sync::LazyLock::new(|| {
-    let mut t = [[0f32; 2]; 256];
-    for (b, e) in t.iter_mut().enumerate() {
-        *e = [FP4_VALUES[b & 0x0F], FP4_VALUES[b >> 4]];
-    }
-    t
-});
-
 /// Scale byte → 2^(s − 127); byte 255 gives 2^128 = inf as transformers' ldexp does.
 static SCALE_LUT: std::sync::LazyLock<[f32; 256]> = std::sync::LazyLock::new(|| {
     let mut t = [0f32; 256];
@@ -65,17 +56,50 @@ impl Bytes {
 
 /// Decodes one row of `scales.len()` blocks into `out` (32 values per block).
 pub fn decode_row(blocks: &[u8], scales: &[u8], out: &mut [f32]) {
-    let lut = &*BYTE_LUT;
+    #[cfg(target_arch = "x86_64")]
+    if crate::ops::has_fma() {
+        // SAFETY: the CPU supports AVX2 (checked at run time).
+        return unsafe { decode_row_avx2(blocks, scales, out) };
+    }
+    decode_row_body(blocks, scales, out);
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn decode_row_avx2(blocks: &[u8], scales: &[u8], out: &mut [f32]) {
+    decode_row_body(blocks, scales, out);
+}
+
+/// E2M1 code → f32 bits by arithmetic rather than a table, so the loop
+/// vectorizes: e = 0 is ±0 or ±0.5, otherwise ±2^(e−1)·(1 + m/2).
+#[inline(always)]
+fn fp4_bits(code: u32) -> u32 {
+    let sign = (code & 8) << 28;
+    let e = (code >> 1) & 3;
+    let m = code & 1;
+    let normal = ((e + 126) << 23) | (m << 22);
+    let sub = m * (126 << 23);
+    sign | if e == 0 { sub } else { normal }
+}
+
+#[inline(always)]
+fn decode_row_body(blocks: &[u8], scales: &[u8], out: &mut [f32]) {
     for ((blk, &s), o) in blocks
         .chunks_exact(16)
         .zip(scales)
         .zip(out.chunks_exact_mut(32))
     {
         let m = SCALE_LUT[s as usize];
-        for (j, &b) in blk.iter().enumerate() {
-            let [lo, hi] = lut[b as usize];
-            o[2 * j] = lo * m;
-            o[2 * j + 1] = hi * m;
+        let mut lo = [0f32; 16];
+        let mut hi = [0f32; 16];
+        for j in 0..16 {
+            let b = blk[j] as u32;
+            lo[j] = f32::from_bits(fp4_bits(b & 15)) * m;
+            hi[j] = f32::from_bits(fp4_bits(b >> 4)) * m;
+        }
+        for j in 0..16 {
+            o[2 * j] = lo[j];
+            o[2 * j + 1] = hi[j];
         }
     }
 }
@@ -218,6 +242,17 @@ mod tests {
         blocks[1] = 0xF1; // lo code 1 = 0.5, hi code 15 = -6
         decode_row(&blocks, &[123], &mut out);
         assert_eq!(&out[..4], &[0.25, 0.25, 0.5 / 16.0, -6.0 / 16.0]);
+    }
+
+    #[test]
+    fn arithmetic_decode_matches_the_table() {
+        for code in 0..16u32 {
+            assert_eq!(
+                f32::from_bits(fp4_bits(code)).to_bits(),
+                FP4_VALUES[code as usize].to_bits(),
+                "code {code}"
+            );
+        }
     }
 
     #[test]

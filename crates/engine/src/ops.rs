@@ -79,7 +79,7 @@ unsafe fn dotn_fma<W: Weight, const N: usize>(w: &[W], xs: [&[f32]; N]) -> [f32;
     dotn_body(w, xs, true)
 }
 
-fn has_fma() -> bool {
+pub(crate) fn has_fma() -> bool {
     #[cfg(target_arch = "x86_64")]
     {
         static FMA: std::sync::OnceLock<bool> = std::sync::OnceLock::new();

@@ -221,13 +221,16 @@ fn main() {
         }
     };
     if let Some(dir) = &o.write_mid {
-        Shape::MID
-            .write(1, dir)
-            .expect("writing the mid-size checkpoint");
-        println!(
-            "wrote the mid-size checkpoint (seed 1) to {}",
-            dir.display()
-        );
+        // Written once; later runs reuse it (the seed fixes its content).
+        if !dir.join("model.safetensors").exists() {
+            Shape::MID
+                .write(1, dir)
+                .expect("writing the mid-size checkpoint");
+            println!(
+                "wrote the mid-size checkpoint (seed 1) to {}",
+                dir.display()
+            );
+        }
     }
     println!("threads: {} (rayon)", rayon::current_num_threads());
     for m in &o.models {
