@@ -80,58 +80,103 @@ enum Failure {
     Protocol(String),
 }
 
-/// Resolves once the caller has dropped its `Generation`.
-async fn caller_gone(tx: &EventSender) {
-    loop {
-        tokio::time::sleep(Duration::from_millis(250)).await;
-        if tx.is_closed() {
-            return;
+/// How often a quiet body checks whether the caller is still there.
+const CALLER_CHECK: Duration = Duration::from_secs(1);
+
+/// A body being read under the request deadline, the idle limit, and the
+/// caller's interest. One timer per request, re-armed only when it fires
+/// (not per chunk): at thousands of streams and one token per chunk, a
+/// timer per chunk would be a large share of the client's work.
+struct Body<'a> {
+    response: reqwest::Response,
+    tx: &'a EventSender,
+    deadline: Instant,
+    idle: Option<Duration>,
+    last_byte: Instant,
+    timer: std::pin::Pin<Box<tokio::time::Sleep>>,
+}
+
+impl<'a> Body<'a> {
+    fn new(
+        response: reqwest::Response,
+        tx: &'a EventSender,
+        deadline: Instant,
+        idle: Option<Duration>,
+    ) -> Self {
+        let now = Instant::now();
+        let mut body = Body {
+            response,
+            tx,
+            deadline,
+            idle,
+            last_byte: now,
+            timer: Box::pin(tokio::time::sleep_until(now)),
+        };
+        body.rearm(now);
+        body
+    }
+
+    fn rearm(&mut self, now: Instant) {
+        let mut at = self.deadline.min(now + CALLER_CHECK);
+        if let Some(idle) = self.idle {
+            at = at.min(self.last_byte + idle);
+        }
+        self.timer.as_mut().reset(at);
+    }
+
+    /// The next piece of the body (`Some(None)` at its end), `None` when
+    /// the caller is gone, or why there is none.
+    async fn next(&mut self, streamed: usize) -> Result<Option<Option<bytes::Bytes>>, Failure> {
+        loop {
+            tokio::select! {
+                biased;
+                r = self.response.chunk() => {
+                    self.last_byte = Instant::now();
+                    return match r {
+                        Ok(bytes) => Ok(Some(bytes)),
+                        Err(e) => Err(Failure::Transport(format!(
+                            "the connection broke after {streamed} tokens (server died or reset?): {}",
+                            crate::http::describe(&e)
+                        ))),
+                    };
+                }
+                _ = self.timer.as_mut() => {
+                    let now = Instant::now();
+                    if self.tx.is_closed() {
+                        return Ok(None);
+                    }
+                    if now >= self.deadline {
+                        return Err(Failure::Transport(format!(
+                            "the request timeout ran out after {streamed} tokens"
+                        )));
+                    }
+                    if let Some(idle) = self.idle {
+                        if now >= self.last_byte + idle {
+                            return Err(Failure::Transport(format!(
+                                "the stream was idle for {idle:?} after {streamed} tokens (hung server?)"
+                            )));
+                        }
+                    }
+                    self.rearm(now);
+                }
+            }
         }
     }
 }
 
-/// The next piece of the body, or why there is none.
-async fn next_bytes(
-    response: &mut reqwest::Response,
-    tx: &EventSender,
-    until: Instant,
-    deadline: Instant,
-    idle: Option<Duration>,
-    streamed: usize,
-) -> Result<Option<Option<bytes::Bytes>>, Failure> {
-    tokio::select! {
-        r = tokio::time::timeout_at(until, response.chunk()) => match r {
-            Ok(Ok(bytes)) => Ok(Some(bytes)),
-            Ok(Err(e)) => Err(Failure::Transport(format!(
-                "the connection broke after {streamed} tokens (server died or reset?): {}",
-                crate::http::describe(&e)
-            ))),
-            Err(_) if Instant::now() >= deadline => Err(Failure::Transport(format!(
-                "the request timeout ran out after {streamed} tokens"
-            ))),
-            Err(_) => Err(Failure::Transport(format!(
-                "the stream was idle for {:?} after {streamed} tokens (hung server?)",
-                idle.unwrap_or_default()
-            ))),
-        },
-        _ = caller_gone(tx) => Ok(None),
-    }
-}
-
 async fn read_stream<R: Reply>(
-    mut response: reqwest::Response,
+    response: reqwest::Response,
     mut reply: R,
     tx: &EventSender,
     idle: Option<Duration>,
     deadline: Instant,
 ) -> Result<Option<GenerateOutput>, Failure> {
+    let mut body = Body::new(response, tx, deadline, idle);
     let mut decoder = SseDecoder::new();
     let mut payloads = Vec::new();
     loop {
-        let until = idle.map_or(deadline, |i| deadline.min(Instant::now() + i));
         let streamed = reply.streamed();
-        let Some(bytes) = next_bytes(&mut response, tx, until, deadline, idle, streamed).await?
-        else {
+        let Some(bytes) = body.next(streamed).await? else {
             return Ok(None);
         };
         let Some(bytes) = bytes else {
@@ -151,7 +196,7 @@ async fn read_stream<R: Reply>(
         for payload in payloads.drain(..) {
             if handle(&payload, &mut reply, tx)? {
                 let output = reply.end(true).map_err(Failure::Protocol)?;
-                drain(response, deadline).await;
+                drain(body.response, deadline).await;
                 return Ok(Some(output));
             }
         }
@@ -203,14 +248,15 @@ async fn read_body<R: Reply>(
 
 /// The whole body, bounded; `None` when the caller left first.
 async fn read_body_bytes(
-    mut response: reqwest::Response,
+    response: reqwest::Response,
     tx: &EventSender,
     deadline: Instant,
 ) -> Result<Option<Vec<u8>>, Failure> {
     const MAX_BODY: usize = 1 << 30;
+    let mut reader = Body::new(response, tx, deadline, None);
     let mut body = Vec::new();
     loop {
-        let Some(bytes) = next_bytes(&mut response, tx, deadline, deadline, None, 0).await? else {
+        let Some(bytes) = reader.next(0).await? else {
             return Ok(None);
         };
         match bytes {
