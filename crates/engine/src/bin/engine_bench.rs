@@ -179,6 +179,86 @@ fn bench_sim(total: usize) {
     }
 }
 
+/// The sim model behind the HTTP server on one single-threaded runtime (one
+/// core); a client on another thread streams SGLang `/generate` SSE with
+/// stream interval 1 and counts the `data:` chunks (one token each).
+fn bench_sim_http(total: usize) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        rt.block_on(async move {
+            let sim = SimModel::new(SimConfig {
+                ttft: Duration::ZERO,
+                tpot: Duration::ZERO,
+                output_len: OutputLen::Max,
+                stream_interval: 1,
+                max_concurrency: 1024,
+                max_context: 1 << 20,
+            });
+            let info = sim.info();
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+                .await
+                .expect("bind");
+            tx.send(listener.local_addr().expect("addr"))
+                .expect("send addr");
+            let _ =
+                engine::server::serve(listener, Arc::new(sim), info, std::future::pending()).await;
+        });
+    });
+    let addr = rx.recv().expect("server address");
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let (conns, per) = (32usize, 5000usize);
+    let rounds = total.div_ceil(conns * per).max(1);
+    let t = Instant::now();
+    let tokens: usize = rt.block_on(async move {
+        let mut sum = 0;
+        for _ in 0..rounds {
+            let mut tasks = Vec::new();
+            for c in 0..conns {
+                tasks.push(tokio::spawn(async move {
+                    let body = format!(
+                        r#"{{"input_ids":[{}],"sampling_params":{{"max_new_tokens":{per}}},"stream":true}}"#,
+                        c + 1
+                    );
+                    let mut s = tokio::net::TcpStream::connect(addr).await.expect("connect");
+                    let req = format!(
+                        "POST /generate HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                        body.len()
+                    );
+                    s.write_all(req.as_bytes()).await.expect("write");
+                    let mut buf = vec![0u8; 1 << 16];
+                    let (mut chunks, mut tail) = (0usize, Vec::<u8>::new());
+                    loop {
+                        let n = s.read(&mut buf).await.expect("read");
+                        if n == 0 {
+                            break;
+                        }
+                        tail.extend_from_slice(&buf[..n]);
+                        chunks += tail.windows(6).filter(|w| w == b"data: ").count();
+                        let keep = tail.len().min(5);
+                        tail.drain(..tail.len() - keep);
+                    }
+                    // The final chunk and `[DONE]` carry no new token.
+                    chunks.saturating_sub(2)
+                }));
+            }
+            for t in tasks {
+                sum += t.await.expect("client task");
+            }
+        }
+        sum
+    });
+    let s = t.elapsed().as_secs_f64();
+    println!("sim-http\tstream_interval  1\t{tokens} tokens streamed over SSE\t{:>12.0} tok/s, server on one core", tokens as f64 / s);
+}
+
 /// Runs transformers on the same checkpoint with the same settings.
 fn bench_transformers(name: &str, dir: &std::path::Path, o: &Opts) {
     let Some(python) = &o.python else { return };
@@ -255,7 +335,10 @@ fn main() {
                     bench_transformers("mid-512x8x32", dir, &o);
                 }
             }
-            "sim" => bench_sim(o.sim_tokens),
+            "sim" => {
+                bench_sim(o.sim_tokens);
+                bench_sim_http(o.sim_tokens / 4);
+            }
             other => eprintln!("unknown model {other}: use fixture, tiny, mid or sim"),
         }
     }
