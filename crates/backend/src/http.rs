@@ -242,6 +242,13 @@ mod tests {
         }
     }
 
+    #[cfg(not(feature = "https"))]
+    #[test]
+    fn https_without_the_feature_says_how_to_get_it() {
+        let err = Endpoint::parse("https://h:1").unwrap_err().to_string();
+        assert!(err.contains("`https` feature"), "{err}");
+    }
+
     #[test]
     fn snippet_is_bounded() {
         assert_eq!(snippet(b"  "), "(empty body)");
