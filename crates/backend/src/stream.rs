@@ -52,23 +52,37 @@ pub(crate) fn spawn<R: Reply>(started: Started, reply: R, tx: EventSender, idle:
                 })
                 .transpose()
             })
+            .map(|o: Option<GenerateOutput>| o.map(|o| (o, None)))
         } else if stream {
             read_stream(response, reply, &tx, idle, deadline).await
         } else {
-            read_body(response, reply, &tx, deadline).await
+            read_body(response, reply, &tx, deadline)
+                .await
+                .map(|o| o.map(|o| (o, None)))
         };
+        // The lease is released before the caller hears the outcome, so
+        // counters and routing already agree with what the caller sees.
+        // A caller that left (`Ok(None)`) counts as neither.
+        match &result {
+            Ok(Some(_)) => lease.finish(true),
+            Ok(None) => {}
+            Err(_) => lease.finish(false),
+        }
+        drop(lease);
         match result {
-            Ok(Some(output)) => {
-                lease.finish(true);
+            Ok(Some((output, rest))) => {
                 tx.send(Ok(Event::Finished(output)));
+                // Only after the caller has its result: the end of the
+                // body, so the connection can be reused.
+                if let Some(response) = rest {
+                    drain(response, deadline).await;
+                }
             }
             Ok(None) => {} // the caller is gone
             Err(Failure::Transport(what)) => {
-                lease.finish(false);
                 tx.send(Err(label.transport(what)));
             }
             Err(Failure::Protocol(what)) => {
-                lease.finish(false);
                 tx.send(Err(label.protocol(what)));
             }
         }
@@ -170,7 +184,7 @@ async fn read_stream<R: Reply>(
     tx: &EventSender,
     idle: Option<Duration>,
     deadline: Instant,
-) -> Result<Option<GenerateOutput>, Failure> {
+) -> Result<Option<(GenerateOutput, Option<reqwest::Response>)>, Failure> {
     let mut body = Body::new(response, tx, deadline, idle);
     let mut decoder = SseDecoder::new();
     let mut payloads = Vec::new();
@@ -188,7 +202,8 @@ async fn read_stream<R: Reply>(
             if let Some(payload) = last {
                 saw_done = handle(&payload, &mut reply, tx)?;
             }
-            return reply.end(saw_done).map(Some).map_err(Failure::Protocol);
+            let output = reply.end(saw_done).map_err(Failure::Protocol)?;
+            return Ok(Some((output, None)));
         };
         decoder
             .feed(&bytes, &mut payloads)
@@ -196,8 +211,7 @@ async fn read_stream<R: Reply>(
         for payload in payloads.drain(..) {
             if handle(&payload, &mut reply, tx)? {
                 let output = reply.end(true).map_err(Failure::Protocol)?;
-                drain(body.response, deadline).await;
-                return Ok(Some(output));
+                return Ok(Some((output, Some(body.response))));
             }
         }
         if tx.is_closed() {

@@ -409,3 +409,26 @@ async fn a_server_that_ignores_stream_true_is_an_error() {
     assert!(batches.is_empty());
     assert_error(out, &server.url, &["does not stream"]);
 }
+
+#[tokio::test]
+async fn a_server_that_hangs_after_done_still_finishes_the_generation() {
+    // The result must not wait for the body's end (its latency would grow).
+    let server = TestServer::start(|_, _| {
+        vec![
+            sse_head(),
+            event(&json!({"output_ids": [3], "meta_info": meta(1, json!({"type": "stop", "matched": 3}))})),
+            done(),
+            Step::Hang,
+        ]
+    })
+    .await;
+    let config = HttpConfig {
+        idle_timeout: Some(Duration::from_millis(200)),
+        ..quick()
+    };
+    let backend = sglang(&[&server.url], config);
+    let (_, out) = collect(backend.generate(request(&[1], 8, true)).await.unwrap()).await;
+    assert_eq!(out.unwrap().output_ids, vec![3]);
+    let stats = backend.pool().stats();
+    assert_eq!((stats.completed(), stats.failed()), (1, 0));
+}
