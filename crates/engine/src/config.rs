@@ -231,3 +231,59 @@ impl Config {
         (inv, m as f32)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// gpt-oss-120b's config.json as published (transformers-4 spelling).
+    const GPT_OSS_120B: &str = r#"{
+        "architectures": ["GptOssForCausalLM"], "attention_bias": true, "eos_token_id": 200002,
+        "experts_per_token": 4, "head_dim": 64, "hidden_size": 2880, "intermediate_size": 2880,
+        "max_position_embeddings": 131072, "num_attention_heads": 64, "num_experts_per_tok": 4,
+        "num_hidden_layers": 36, "num_key_value_heads": 8, "num_local_experts": 128,
+        "rms_norm_eps": 1e-05, "rope_theta": 150000, "sliding_window": 128, "swiglu_limit": 7.0,
+        "rope_scaling": {"beta_fast": 32.0, "beta_slow": 1.0, "factor": 32.0,
+            "original_max_position_embeddings": 4096, "rope_type": "yarn", "truncate": false},
+        "vocab_size": 201088}"#;
+
+    #[test]
+    fn real_120b_config_gives_the_documented_tables() {
+        let c = Config::from_json(GPT_OSS_120B, "120b").unwrap();
+        assert_eq!(c.sliding_layers.len(), 36);
+        assert!(c.sliding_layers[0] && !c.sliding_layers[1]);
+        assert_eq!(c.swiglu_alpha, 1.702);
+        let (inv, m) = c.rope_tables();
+        assert_eq!(inv[0], 1.0);
+        assert!((inv[31] - 3.0235e-7).abs() < 1e-10, "{}", inv[31]);
+        assert!((m - 1.3465736).abs() < 1e-6);
+        // i ≤ 8 keep θ^(−2i/d); i ≥ 18 are divided by the factor (architecture note §5.1).
+        let base = |i: i32| 150000f64.powf(-2.0 * i as f64 / 64.0) as f32;
+        assert_eq!(inv[8], base(8));
+        assert!((inv[18] - base(18) / 32.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn transformers5_rope_parameters_spelling_is_the_same_config() {
+        let v5 = GPT_OSS_120B
+            .replace(r#""rope_theta": 150000,"#, "")
+            .replace(
+                r#""rope_scaling": {"#,
+                r#""rope_parameters": {"rope_theta": 150000, "#,
+            );
+        let a = Config::from_json(GPT_OSS_120B, "a").unwrap();
+        let b = Config::from_json(&v5, "b").unwrap();
+        assert_eq!(a, b);
+    }
+
+    #[test]
+    fn bad_configs_are_refused_with_the_reason() {
+        let bad =
+            GPT_OSS_120B.replace(r#""num_key_value_heads": 8"#, r#""num_key_value_heads": 7"#);
+        let err = Config::from_json(&bad, "x/config.json").unwrap_err();
+        assert!(
+            err.contains("x/config.json") && err.contains("num_key_value_heads"),
+            "{err}"
+        );
+    }
+}

@@ -160,6 +160,18 @@ impl Checkpoint {
         Ok(())
     }
 
+    /// Every tensor name, sorted.
+    pub fn names(&self) -> Vec<&str> {
+        let mut v: Vec<&str> = self.tensors.keys().map(String::as_str).collect();
+        v.sort_unstable();
+        v
+    }
+
+    /// A tensor's shape as stored, if present.
+    pub fn shape(&self, name: &str) -> Option<&[usize]> {
+        self.tensors.get(name).map(|t| t.shape.as_slice())
+    }
+
     /// The raw tensor, or an error naming it and the expected shape.
     pub fn get(&self, name: &str, shape: &[usize]) -> Result<TensorView<'_>, EngineError> {
         let (key, t) = self.tensors.get_key_value(name).ok_or_else(|| {

@@ -216,3 +216,52 @@ fn mxfp4_checksums_match_golden() {
     );
     assert_eq!(out.to_vec(), floats(&ex["decoded_32_values"]));
 }
+
+/// The 20b/120b layout: shards named by `model.safetensors.index.json`.
+/// The fixture split into two shards must load and give the same logits.
+#[test]
+fn sharded_checkpoint_with_index_loads_the_same_model() {
+    use engine::safetensors::{serialize, Checkpoint};
+    let ck = Checkpoint::open(&fixture()).unwrap();
+    let names = ck.names();
+    let dir = tempfile::tempdir().unwrap();
+    let mut weight_map = serde_json::Map::new();
+    for (i, part) in names.chunks(names.len().div_ceil(2)).enumerate() {
+        let file = format!("model-0000{i}-of-00001.safetensors");
+        let tensors: Vec<_> = part
+            .iter()
+            .map(|n| {
+                let t = ck.get(n, ck.shape(n).unwrap()).unwrap();
+                weight_map.insert(n.to_string(), file.clone().into());
+                (n.to_string(), t.dtype, t.shape.to_vec(), t.bytes.to_vec())
+            })
+            .collect();
+        std::fs::write(dir.path().join(&file), serialize(&tensors)).unwrap();
+    }
+    let index = serde_json::json!({"metadata": {}, "weight_map": weight_map});
+    std::fs::write(
+        dir.path().join("model.safetensors.index.json"),
+        index.to_string(),
+    )
+    .unwrap();
+    std::fs::copy(
+        fixture().join("config.json"),
+        dir.path().join("config.json"),
+    )
+    .unwrap();
+
+    let g = golden();
+    let seq_b = ids(&g["inputs"]["seq_b"]);
+    let run = |m: &GptOss| {
+        let mut cache = m.new_cache();
+        m.forward(&mut [Segment {
+            tokens: &seq_b,
+            cache: &mut cache,
+            logits: Logits::Last,
+        }])
+        .unwrap()
+        .remove(0)
+    };
+    let sharded = GptOss::load(dir.path()).unwrap();
+    assert_eq!(run(&sharded), run(&GptOss::load(&fixture()).unwrap()));
+}
