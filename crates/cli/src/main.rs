@@ -6,8 +6,10 @@
 use clap::{Parser, Subcommand};
 
 mod harmonize;
+mod model_args;
 mod plan;
 mod progress;
+mod run;
 mod serve;
 
 #[derive(Parser)]
@@ -27,6 +29,8 @@ enum Command {
     Harmonize(harmonize::Args),
     /// Print what LoadGen would load and issue for these settings, without running a SUT.
     Plan(plan::Args),
+    /// A LoadGen run (Offline / Server / Interactive) against a backend, writing the official logs.
+    Run(run::Args),
     /// Serve the embedded GPT-OSS engine over SGLang- and OpenAI-compatible HTTP APIs.
     Serve(serve::Args),
 }
@@ -43,6 +47,7 @@ fn main() -> std::process::ExitCode {
     let result = match cli.command {
         Command::Harmonize(args) => harmonize::run(args),
         Command::Plan(args) => plan::run(args),
+        Command::Run(args) => run::run(args),
         Command::Serve(args) => serve::run(args),
     };
     match result {

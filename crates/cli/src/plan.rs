@@ -56,22 +56,35 @@ pub struct Args {
     model: String,
 }
 
-pub fn run(args: Args) -> anyhow::Result<std::process::ExitCode> {
-    let (scenario, model) = match args.scenario {
-        ScenarioArg::Offline => (Scenario::Offline, args.model.clone()),
-        ScenarioArg::Server => (Scenario::Server, args.model.clone()),
-        ScenarioArg::Interactive => (Scenario::Server, format!("{}-interactive", args.model)),
+/// LoadGen settings for a scenario and mode as users name them, and the
+/// model name the config files are read with.
+pub fn base_settings_for(
+    scenario: ScenarioArg,
+    mode: ModeArg,
+    model: &str,
+) -> (TestSettings, String) {
+    let (scenario, model) = match scenario {
+        ScenarioArg::Offline => (Scenario::Offline, model.to_string()),
+        ScenarioArg::Server => (Scenario::Server, model.to_string()),
+        ScenarioArg::Interactive => (Scenario::Server, format!("{model}-interactive")),
     };
-    let mode = match args.mode {
+    let mode = match mode {
         ModeArg::Performance => Mode::PerformanceOnly,
         ModeArg::Accuracy => Mode::AccuracyOnly,
         ModeArg::Submission => Mode::SubmissionRun,
     };
-    let base = TestSettings {
-        scenario,
-        mode,
-        ..TestSettings::default()
-    };
+    (
+        TestSettings {
+            scenario,
+            mode,
+            ..TestSettings::default()
+        },
+        model,
+    )
+}
+
+pub fn run(args: Args) -> anyhow::Result<std::process::ExitCode> {
+    let (base, model) = base_settings_for(args.scenario, args.mode, &args.model);
     let files = ConfigFiles {
         mlperf_conf: args.mlperf_conf.as_deref(),
         user_conf: args.user_conf.as_deref(),

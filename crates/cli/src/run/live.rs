@@ -1,0 +1,139 @@
+//! What a person watches during a run (one live line) and reads after it
+//! (the summary's key lines, `results.json`).
+
+use std::io::IsTerminal;
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use super::records::{percentile, Live, Records};
+
+/// Prints the live line every second on a terminal, every 10 s otherwise.
+pub struct Ticker {
+    stop: Arc<AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Ticker {
+    pub fn start(records: Arc<Records>, origin: Instant) -> Ticker {
+        let stop = Arc::new(AtomicBool::new(false));
+        let flag = stop.clone();
+        let terminal = std::io::stderr().is_terminal();
+        let period = if terminal {
+            Duration::from_secs(1)
+        } else {
+            Duration::from_secs(10)
+        };
+        let thread = std::thread::spawn(move || {
+            let mut next = Instant::now() + period;
+            while !flag.load(Ordering::Relaxed) {
+                std::thread::sleep(Duration::from_millis(50));
+                if Instant::now() < next {
+                    continue;
+                }
+                next += period;
+                let line = live_line(&records.live(), origin.elapsed());
+                if terminal {
+                    eprint!("\r\x1b[2K{line}");
+                } else {
+                    eprintln!("{line}");
+                }
+            }
+            if terminal {
+                eprint!("\r\x1b[2K");
+            }
+        });
+        Ticker {
+            stop,
+            thread: Some(thread),
+        }
+    }
+
+    pub fn stop(mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+fn ms(ns: Option<u64>) -> String {
+    ns.map_or("-".into(), |v| format!("{:.1}", v as f64 / 1e6))
+}
+
+fn live_line(live: &Live, elapsed: Duration) -> String {
+    format!(
+        "{} samples done ({} errors), {:.0} tokens/s, TTFT p50/p99 {}/{} ms, TPOT p50/p99 {}/{} ms",
+        live.done,
+        live.errors,
+        live.output_tokens as f64 / elapsed.as_secs_f64().max(1e-9),
+        ms(percentile(&live.ttft_ns, 0.50)),
+        ms(percentile(&live.ttft_ns, 0.99)),
+        ms(percentile(&live.tpot_ns, 0.50)),
+        ms(percentile(&live.tpot_ns, 0.99)),
+    )
+}
+
+/// `results.json`: the client's own view, beside LoadGen's logs.
+pub fn write_results(
+    path: &Path,
+    live: &Live,
+    report: &loadgen::TestReport,
+    elapsed: Duration,
+) -> anyhow::Result<()> {
+    let pct = |v: &[u64]| {
+        serde_json::json!({
+            "p50_ms": percentile(v, 0.50).map(|n| n as f64 / 1e6),
+            "p90_ms": percentile(v, 0.90).map(|n| n as f64 / 1e6),
+            "p99_ms": percentile(v, 0.99).map(|n| n as f64 / 1e6),
+        })
+    };
+    let perf = report.performance.as_ref();
+    let results = serde_json::json!({
+        "samples": live.done,
+        "errors": live.errors,
+        "first_error": live.first_error,
+        "output_tokens": live.output_tokens,
+        "wall_seconds": elapsed.as_secs_f64(),
+        "output_tokens_per_second": live.output_tokens as f64 / elapsed.as_secs_f64().max(1e-9),
+        "ttft": pct(&live.ttft_ns),
+        "tpot": pct(&live.tpot_ns),
+        "loadgen": {
+            "errors": report.errors,
+            "warnings": report.warnings,
+            "result_valid": perf.map(|p| p.min_duration_met && p.min_queries_met && p.perf_constraints_met && p.early_stopping_met),
+            "min_duration_met": perf.map(|p| p.min_duration_met),
+            "min_queries_met": perf.map(|p| p.min_queries_met),
+            "perf_constraints_met": perf.map(|p| p.perf_constraints_met),
+            "early_stopping_met": perf.map(|p| p.early_stopping_met),
+            "sample_count": perf.map(|p| p.sample_count),
+        },
+    });
+    std::fs::write(path, serde_json::to_string_pretty(&results)? + "\n")?;
+    Ok(())
+}
+
+/// The summary lines a person looks for first.
+pub fn print_summary(outdir: &Path) {
+    let Ok(summary) = std::fs::read_to_string(outdir.join("mlperf_log_summary.txt")) else {
+        return;
+    };
+    const KEYS: [&str; 9] = [
+        "Scenario :",
+        "Mode     :",
+        "per second",
+        "Result is",
+        "Early stopping",
+        "Min duration satisfied",
+        "Min queries satisfied",
+        "Performance constraints satisfied",
+        "TTFT Early",
+    ];
+    for line in summary
+        .lines()
+        .filter(|l| KEYS.iter().any(|k| l.contains(k)))
+    {
+        eprintln!("  {}", line.trim());
+    }
+}

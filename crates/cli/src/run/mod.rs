@@ -1,0 +1,261 @@
+//! `mlperf-gptoss run`: a LoadGen run (Offline, Server or Interactive) in
+//! performance or accuracy mode against a backend, writing LoadGen's log
+//! files under `<output-dir>/<scenario>/<mode>/` as the reference lays them
+//! out, beside `samples.jsonl` (one record per sample as it completes) and
+//! `results.json`.
+
+mod demo;
+mod live;
+mod records;
+mod sut;
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use backend::SamplingParams;
+use loadgen::{ConfigFiles, QuerySampleLibrary};
+use tokio::sync::Semaphore;
+
+use crate::model_args::ModelArgs;
+use crate::plan::{ModeArg, ScenarioArg};
+use records::Records;
+use sut::{GenerationSut, SutMode};
+
+/// Generation stops on these ids (`<|return|>`, `<|endoftext|>`, `<|call|>`),
+/// never on `<|end|>`, which only closes the analysis message.
+const STOP_TOKEN_IDS: [u32; 3] = [200_002, 199_999, 200_012];
+
+/// Which server generates the tokens.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum BackendArg {
+    /// The embedded engine, in-process (see --model).
+    Embedded,
+    /// SGLang's native /generate API at --endpoint.
+    Sglang,
+    /// An OpenAI-compatible /v1/completions API (vLLM, TensorRT-LLM, SGLang) at --endpoint.
+    Openai,
+}
+
+/// Command-line arguments of `run`.
+#[derive(clap::Args)]
+pub struct Args {
+    /// LoadGen scenario (interactive = Server with the gpt-oss-120b-interactive keys).
+    #[arg(long, value_enum, default_value = "offline")]
+    scenario: ScenarioArg,
+    /// Performance or accuracy mode.
+    #[arg(long, value_enum, default_value = "performance")]
+    mode: ModeArg,
+    /// Harmonized dataset (.parquet, .pkl, .jsonl) with `input_tokens` or `tok_input`
+    /// [default: the bundled sample, with the demo user.conf].
+    #[arg(long)]
+    dataset: Option<PathBuf>,
+    /// Use only the first N rows of the dataset (the reference's --max-samples).
+    #[arg(long)]
+    max_samples: Option<usize>,
+    #[arg(long, value_enum, default_value = "embedded")]
+    backend: BackendArg,
+    /// Server URL for sglang/openai; repeat for several endpoints.
+    #[arg(long)]
+    endpoint: Vec<String>,
+    #[command(flatten)]
+    model: ModelArgs,
+    /// mlperf.conf to use instead of the built-in one.
+    #[arg(long)]
+    mlperf_conf: Option<PathBuf>,
+    /// user.conf applied on top of mlperf.conf.
+    #[arg(long)]
+    user_conf: Option<PathBuf>,
+    /// audit.config applied last (compliance tests).
+    #[arg(long)]
+    audit_config: Option<PathBuf>,
+    /// Logs go to <output-dir>/<scenario>/<performance|accuracy>/.
+    #[arg(long, default_value = "mlperf_results")]
+    output_dir: PathBuf,
+    /// Requests in flight at once [default: 128 for Offline, unlimited for Server, as the reference].
+    #[arg(long)]
+    max_concurrency: Option<usize>,
+    /// Seconds before one request is abandoned and recorded as an error.
+    #[arg(long, default_value_t = 1200.0)]
+    timeout: f64,
+    /// Output tokens per sample [default: 10240 performance, 32768 accuracy; 64 for the demo].
+    #[arg(long)]
+    max_new_tokens: Option<u32>,
+    /// Server/Interactive: report every token at completion, the first included
+    /// (the reference leaves the first token out of the final report).
+    #[arg(long)]
+    report_all_tokens: bool,
+}
+
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let demo = args.dataset.is_none();
+    let mut prompts = match &args.dataset {
+        Some(path) => {
+            let table = dataset::read_table(path)?;
+            dataset::prompt_tokens(&table, path)?
+        }
+        None => demo::prompts()?,
+    };
+    if let Some(n) = args.max_samples {
+        prompts.truncate(n);
+    }
+    anyhow::ensure!(!prompts.is_empty(), "the dataset has no samples");
+
+    let (scenario_dir, mode_dir) = (scenario_name(args.scenario), mode_name(args.mode));
+    let outdir = args.output_dir.join(scenario_dir).join(mode_dir);
+    std::fs::create_dir_all(&outdir).with_context(|| format!("creating {}", outdir.display()))?;
+    let user_conf = match (&args.user_conf, demo) {
+        (Some(path), _) => Some(path.clone()),
+        (None, true) => Some(write_demo_user_conf(&outdir)?),
+        (None, false) => None,
+    };
+    let (base, model_name) =
+        crate::plan::base_settings_for(args.scenario, args.mode, "gpt-oss-120b");
+    let files = ConfigFiles {
+        mlperf_conf: args.mlperf_conf.as_deref(),
+        user_conf: user_conf.as_deref(),
+        audit_config: args.audit_config.as_deref(),
+    };
+    let resolved = loadgen::resolve_settings(base, &model_name, files)?;
+    for e in &resolved.config_errors {
+        tracing::warn!("{e}");
+    }
+
+    let accuracy = matches!(args.mode, ModeArg::Accuracy);
+    let max_new_tokens = args.max_new_tokens.unwrap_or(match (demo, accuracy) {
+        (true, _) => demo::MAX_NEW_TOKENS,
+        (false, false) => 10_240,
+        (false, true) => 32_768,
+    });
+    anyhow::ensure!(
+        args.timeout.is_finite() && args.timeout > 0.0,
+        "--timeout must be a positive number of seconds"
+    );
+    let backend = match args.backend {
+        BackendArg::Embedded => args.model.build()?.0,
+        other => anyhow::bail!(
+            "--backend {other:?} is not available in this build yet; use --backend embedded (or serve a model with \
+             `mlperf-gptoss serve` and wait for the HTTP backends)"
+        ),
+    };
+    let streaming = !matches!(args.scenario, ScenarioArg::Offline);
+    let slots = args.max_concurrency.unwrap_or(if streaming {
+        Semaphore::MAX_PERMITS
+    } else {
+        128
+    });
+    anyhow::ensure!(slots > 0, "--max-concurrency must be at least 1");
+
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    let origin = Instant::now();
+    let records = Arc::new(Records::create(&outdir.join("samples.jsonl"), origin)?);
+    let prompts = Arc::new(prompts);
+    let sut = GenerationSut {
+        backend,
+        prompts: prompts.clone(),
+        sampling: SamplingParams {
+            max_new_tokens,
+            stop_token_ids: STOP_TOKEN_IDS.to_vec(),
+            ..SamplingParams::default()
+        },
+        mode: SutMode {
+            streaming,
+            report_all_tokens: args.report_all_tokens,
+        },
+        runtime: runtime.handle().clone(),
+        slots: Arc::new(Semaphore::new(slots.min(Semaphore::MAX_PERMITS))),
+        records: records.clone(),
+        timeout: Duration::from_secs_f64(args.timeout),
+    };
+    let qsl = Qsl {
+        samples: prompts.len(),
+    };
+    eprintln!(
+        "run: {} {} on {} samples, backend {:?}, max_new_tokens {max_new_tokens}{} -> {}",
+        scenario_dir,
+        mode_dir,
+        prompts.len(),
+        args.backend,
+        if demo {
+            " (demo preset: bundled sample, demo user.conf)"
+        } else {
+            ""
+        },
+        outdir.display()
+    );
+    let ticker = live::Ticker::start(records.clone(), origin);
+    let log_settings = loadgen::LogSettings {
+        outdir: outdir.clone(),
+        ..Default::default()
+    };
+    let report = loadgen::start_test(&sut, &qsl, &resolved, &log_settings);
+    ticker.stop();
+    drop(sut);
+    runtime.shutdown_timeout(Duration::from_secs(5));
+    let report = report.context("LoadGen could not complete the run")?;
+
+    let live = records.live();
+    live::write_results(
+        &outdir.join("results.json"),
+        &live,
+        &report,
+        origin.elapsed(),
+    )?;
+    live::print_summary(&outdir);
+    eprintln!("logs and records: {}", outdir.display());
+    if live.errors > 0 {
+        eprintln!(
+            "error: {} of {} samples failed; first: {}",
+            live.errors,
+            live.done,
+            live.first_error.as_deref().unwrap_or("?")
+        );
+        return Ok(ExitCode::FAILURE);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn scenario_name(s: ScenarioArg) -> &'static str {
+    match s {
+        ScenarioArg::Offline => "offline",
+        ScenarioArg::Server => "server",
+        ScenarioArg::Interactive => "interactive",
+    }
+}
+
+fn mode_name(m: ModeArg) -> &'static str {
+    match m {
+        ModeArg::Performance => "performance",
+        ModeArg::Accuracy => "accuracy",
+        ModeArg::Submission => "submission",
+    }
+}
+
+/// The demo preset's user.conf, written beside the logs so the run is reproducible.
+fn write_demo_user_conf(outdir: &Path) -> anyhow::Result<PathBuf> {
+    let path = outdir.join("demo_user.conf");
+    std::fs::write(&path, demo::USER_CONF)
+        .with_context(|| format!("writing {}", path.display()))?;
+    Ok(path)
+}
+
+/// The QSL: every prompt is in memory, so loading is a no-op (as the reference's).
+struct Qsl {
+    samples: usize,
+}
+
+impl QuerySampleLibrary for Qsl {
+    fn name(&self) -> String {
+        "mlperf-gptoss QSL".into()
+    }
+    fn total_sample_count(&self) -> usize {
+        self.samples
+    }
+    fn performance_sample_count(&self) -> usize {
+        self.samples
+    }
+}

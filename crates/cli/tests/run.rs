@@ -1,0 +1,236 @@
+//! `run` as a user runs it: LoadGen driving the embedded engine or the
+//! synthetic timing model, the official log files, per-sample records, and
+//! what happens when requests fail.
+
+mod common;
+
+use std::path::Path;
+
+use common::{mlperf_gptoss, stderr};
+use serde_json::Value as Json;
+
+/// A harmonized dataset of `n` short prompts (ids straight from the vocabulary).
+fn write_dataset(dir: &Path, n: usize, prompt_len: usize) -> String {
+    let lines: String = (0..n)
+        .map(|i| {
+            let ids: Vec<u32> = (0..prompt_len as u32)
+                .map(|t| 1000 + 7 * t + i as u32)
+                .collect();
+            format!(
+                "{}\n",
+                serde_json::json!({"input_tokens": ids, "dataset": "gpqa_diamond"})
+            )
+        })
+        .collect();
+    let path = dir.join("data.jsonl");
+    std::fs::write(&path, lines).unwrap();
+    path.to_str().unwrap().to_string()
+}
+
+fn write_conf(dir: &Path, text: &str) -> String {
+    let path = dir.join("user.conf");
+    std::fs::write(&path, text).unwrap();
+    path.to_str().unwrap().to_string()
+}
+
+fn records(dir: &Path) -> Vec<Json> {
+    std::fs::read_to_string(dir.join("samples.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+/// Token counts per entry of `mlperf_log_accuracy.json` (little-endian int32 as hex).
+fn accuracy_token_counts(dir: &Path) -> Vec<usize> {
+    let log: Json = serde_json::from_str(
+        &std::fs::read_to_string(dir.join("mlperf_log_accuracy.json")).unwrap(),
+    )
+    .unwrap();
+    log.as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["data"].as_str().unwrap().len() / 8)
+        .collect()
+}
+
+const SIM: [&str; 6] = [
+    "--model",
+    "sim",
+    "--sim-ttft-ms",
+    "1",
+    "--sim-tpot-ms",
+    "0.2",
+];
+
+#[test]
+fn the_demo_runs_with_no_flags() {
+    let cwd = tempfile::tempdir().unwrap();
+    let run = mlperf_gptoss(cwd.path(), cwd.path(), &["run"]);
+    assert!(run.status.success(), "{}", stderr(&run));
+    let out = cwd.path().join("mlperf_results/offline/performance");
+    for file in [
+        "mlperf_log_summary.txt",
+        "mlperf_log_detail.txt",
+        "mlperf_log_accuracy.json",
+        "results.json",
+    ] {
+        assert!(out.join(file).is_file(), "{file} missing");
+    }
+    let summary = std::fs::read_to_string(out.join("mlperf_log_summary.txt")).unwrap();
+    assert!(summary.contains("Result is : VALID"), "{summary}");
+    let records = records(&out);
+    assert_eq!(records.len(), 20, "the demo user.conf asks for 20 samples");
+    assert!(records
+        .iter()
+        .all(|r| r["error"].is_null() && r["output_tokens"].as_u64().unwrap() > 0));
+    let results: Json =
+        serde_json::from_str(&std::fs::read_to_string(out.join("results.json")).unwrap()).unwrap();
+    assert_eq!(results["samples"], 20);
+    assert_eq!(results["loadgen"]["result_valid"], true);
+    assert!(
+        stderr(&run).contains("Result is : VALID"),
+        "{}",
+        stderr(&run)
+    );
+}
+
+#[test]
+fn server_streams_and_leaves_the_first_token_out_of_the_final_report() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = write_dataset(dir.path(), 12, 30);
+    let conf = write_conf(
+        dir.path(),
+        "*.Server.target_qps = 200\n*.Server.min_duration = 0\n*.Server.min_query_count = 12\n",
+    );
+    for (extra, expected_tokens) in [(None, 9), (Some("--report-all-tokens"), 10)] {
+        let mut args = vec![
+            "run",
+            "--scenario",
+            "server",
+            "--mode",
+            "accuracy",
+            "--dataset",
+            &data,
+            "--user-conf",
+            &conf,
+        ];
+        args.extend(SIM);
+        args.extend(["--sim-output-len", "fixed:10", "--output-dir", "out"]);
+        args.extend(extra);
+        let run = mlperf_gptoss(dir.path(), dir.path(), &args);
+        assert!(run.status.success(), "{}", stderr(&run));
+        let out = dir.path().join("out/server/accuracy");
+        assert_eq!(
+            accuracy_token_counts(&out),
+            vec![expected_tokens; 12],
+            "{extra:?}"
+        );
+        let records = records(&out);
+        assert_eq!(records.len(), 12);
+        for r in &records {
+            let (issued, first, done) = (
+                r["issued_ns"].as_u64().unwrap(),
+                r["first_token_ns"].as_u64().unwrap(),
+                r["done_ns"].as_u64().unwrap(),
+            );
+            assert!(issued <= first && first <= done, "{r}");
+            assert_eq!(r["output_tokens"], 10);
+            assert_eq!(r["prompt_tokens"], 30);
+        }
+    }
+}
+
+#[test]
+fn offline_reports_every_token() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = write_dataset(dir.path(), 8, 20);
+    let mut args = vec![
+        "run",
+        "--mode",
+        "accuracy",
+        "--dataset",
+        &data,
+        "--output-dir",
+        "out",
+    ];
+    args.extend(SIM);
+    args.extend(["--sim-output-len", "fixed:7"]);
+    let run = mlperf_gptoss(dir.path(), dir.path(), &args);
+    assert!(run.status.success(), "{}", stderr(&run));
+    assert_eq!(
+        accuracy_token_counts(&dir.path().join("out/offline/accuracy")),
+        vec![7; 8]
+    );
+}
+
+#[test]
+fn failed_requests_are_recorded_the_run_finishes_and_exits_non_zero() {
+    let dir = tempfile::tempdir().unwrap();
+    // Prompts longer than the engine's context: every request is refused.
+    let data = write_dataset(dir.path(), 4, 80);
+    let conf = write_conf(
+        dir.path(),
+        "*.Offline.min_duration = 0\n*.Offline.min_query_count = 4\n",
+    );
+    let run = mlperf_gptoss(
+        dir.path(),
+        dir.path(),
+        &[
+            "run",
+            "--dataset",
+            &data,
+            "--user-conf",
+            &conf,
+            "--context-length",
+            "64",
+            "--output-dir",
+            "out",
+        ],
+    );
+    assert!(!run.status.success());
+    let err = stderr(&run);
+    assert!(err.contains("4 of 4 samples failed"), "{err}");
+    let out = dir.path().join("out/offline/performance");
+    assert!(out.join("mlperf_log_summary.txt").is_file());
+    let records = records(&out);
+    assert_eq!(records.len(), 4);
+    assert!(
+        records
+            .iter()
+            .all(|r| r["error"].as_str().is_some_and(|e| !e.is_empty())),
+        "{records:?}"
+    );
+}
+
+#[test]
+fn a_bad_dataset_is_refused_before_loadgen_starts() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bad.jsonl");
+    std::fs::write(
+        &path,
+        "{\"input_tokens\": [1, 2, 3]}\n{\"input_tokens\": [1, 201088]}\n",
+    )
+    .unwrap();
+    let run = mlperf_gptoss(
+        dir.path(),
+        dir.path(),
+        &[
+            "run",
+            "--dataset",
+            path.to_str().unwrap(),
+            "--output-dir",
+            "out",
+        ],
+    );
+    assert!(!run.status.success());
+    let err = stderr(&run);
+    assert!(
+        err.contains("bad.jsonl") && err.contains("row 1") && err.contains("201088"),
+        "{err}"
+    );
+    assert!(
+        !dir.path().join("out").exists(),
+        "nothing is written for a refused dataset"
+    );
+}
