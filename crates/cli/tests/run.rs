@@ -234,3 +234,132 @@ fn a_bad_dataset_is_refused_before_loadgen_starts() {
         "nothing is written for a refused dataset"
     );
 }
+
+/// `mlperf-gptoss serve --model sim` as a real process; killed on drop.
+struct Server {
+    child: std::process::Child,
+    url: String,
+}
+
+impl Server {
+    fn start(args: &[&str]) -> Server {
+        use std::io::BufRead;
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_mlperf-gptoss"))
+            .args(["serve", "--port", "0"])
+            .args(args)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        std::io::BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let url = line
+            .trim()
+            .strip_prefix("listening on ")
+            .unwrap_or_else(|| panic!("{line}"))
+            .to_string();
+        Server { child, url }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn sglang_and_openai_backends_over_http_to_a_real_server() {
+    let server = Server::start(&SIM);
+    let dir = tempfile::tempdir().unwrap();
+    let data = write_dataset(dir.path(), 10, 25);
+    let conf = write_conf(
+        dir.path(),
+        "*.Server.target_qps = 100\n*.Server.min_duration = 0\n*.Server.min_query_count = 10\n\
+         *.Offline.min_duration = 0\n*.Offline.min_query_count = 10\n",
+    );
+    for backend in ["sglang", "openai"] {
+        for scenario in ["offline", "server"] {
+            let out = format!("out-{backend}");
+            let run = mlperf_gptoss(
+                dir.path(),
+                dir.path(),
+                &[
+                    "run",
+                    "--backend",
+                    backend,
+                    "--endpoint",
+                    &server.url,
+                    "--scenario",
+                    scenario,
+                    "--mode",
+                    "accuracy",
+                    "--dataset",
+                    &data,
+                    "--user-conf",
+                    &conf,
+                    "--max-new-tokens",
+                    "12",
+                    "--output-dir",
+                    &out,
+                ],
+            );
+            assert!(
+                run.status.success(),
+                "{backend} {scenario}: {}",
+                stderr(&run)
+            );
+            let logs = dir.path().join(&out).join(scenario).join("accuracy");
+            let expected = if scenario == "server" { 11 } else { 12 };
+            assert_eq!(
+                accuracy_token_counts(&logs),
+                vec![expected; 10],
+                "{backend} {scenario}"
+            );
+            let records = records(&logs);
+            assert!(
+                records
+                    .iter()
+                    .all(|r| r["output_tokens"] == 12 && r["finish_reason"] == "length"),
+                "{records:?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn an_unreachable_endpoint_fails_before_loadgen_starts() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = write_dataset(dir.path(), 2, 5);
+    // A port nobody listens on: bind one, then free it.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let url = format!("http://127.0.0.1:{port}");
+    let run = mlperf_gptoss(
+        dir.path(),
+        dir.path(),
+        &[
+            "run",
+            "--backend",
+            "sglang",
+            "--endpoint",
+            &url,
+            "--dataset",
+            &data,
+            "--output-dir",
+            "out",
+        ],
+    );
+    assert!(!run.status.success());
+    assert!(stderr(&run).contains(&url), "{}", stderr(&run));
+    assert!(!dir
+        .path()
+        .join("out/offline/performance/mlperf_log_summary.txt")
+        .exists());
+}

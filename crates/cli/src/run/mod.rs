@@ -15,7 +15,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use backend::SamplingParams;
+use backend::settings::{reference_sampling, MAX_NEW_TOKENS_ACCURACY, MAX_NEW_TOKENS_PERFORMANCE};
+use backend::{Backend, EndpointPool, HttpConfig, OpenAiBackend, SglangBackend};
 use loadgen::{ConfigFiles, QuerySampleLibrary};
 use tokio::sync::Semaphore;
 
@@ -23,10 +24,6 @@ use crate::model_args::ModelArgs;
 use crate::plan::{ModeArg, ScenarioArg};
 use records::Records;
 use sut::{GenerationSut, SutMode};
-
-/// Generation stops on these ids (`<|return|>`, `<|endoftext|>`, `<|call|>`),
-/// never on `<|end|>`, which only closes the analysis message.
-const STOP_TOKEN_IDS: [u32; 3] = [200_002, 199_999, 200_012];
 
 /// Which server generates the tokens.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -103,6 +100,21 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     }
     anyhow::ensure!(!prompts.is_empty(), "the dataset has no samples");
 
+    let accuracy = matches!(args.mode, ModeArg::Accuracy);
+    let max_new_tokens = args.max_new_tokens.unwrap_or(match (demo, accuracy) {
+        (true, _) => demo::MAX_NEW_TOKENS,
+        (false, false) => MAX_NEW_TOKENS_PERFORMANCE,
+        (false, true) => MAX_NEW_TOKENS_ACCURACY,
+    });
+    anyhow::ensure!(
+        args.timeout.is_finite() && args.timeout > 0.0,
+        "--timeout must be a positive number of seconds"
+    );
+    let timeout = Duration::from_secs_f64(args.timeout);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    let backend = build_backend(&args, timeout, &runtime)?;
     let (scenario_dir, mode_dir) = (scenario_name(args.scenario), mode_name(args.mode));
     let outdir = args.output_dir.join(scenario_dir).join(mode_dir);
     std::fs::create_dir_all(&outdir).with_context(|| format!("creating {}", outdir.display()))?;
@@ -123,23 +135,6 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         tracing::warn!("{e}");
     }
 
-    let accuracy = matches!(args.mode, ModeArg::Accuracy);
-    let max_new_tokens = args.max_new_tokens.unwrap_or(match (demo, accuracy) {
-        (true, _) => demo::MAX_NEW_TOKENS,
-        (false, false) => 10_240,
-        (false, true) => 32_768,
-    });
-    anyhow::ensure!(
-        args.timeout.is_finite() && args.timeout > 0.0,
-        "--timeout must be a positive number of seconds"
-    );
-    let backend = match args.backend {
-        BackendArg::Embedded => args.model.build()?.0,
-        other => anyhow::bail!(
-            "--backend {other:?} is not available in this build yet; use --backend embedded (or serve a model with \
-             `mlperf-gptoss serve` and wait for the HTTP backends)"
-        ),
-    };
     let streaming = !matches!(args.scenario, ScenarioArg::Offline);
     let slots = args.max_concurrency.unwrap_or(if streaming {
         Semaphore::MAX_PERMITS
@@ -148,20 +143,13 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     });
     anyhow::ensure!(slots > 0, "--max-concurrency must be at least 1");
 
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?;
     let origin = Instant::now();
     let records = Arc::new(Records::create(&outdir.join("samples.jsonl"), origin)?);
     let prompts = Arc::new(prompts);
     let sut = GenerationSut {
         backend,
         prompts: prompts.clone(),
-        sampling: SamplingParams {
-            max_new_tokens,
-            stop_token_ids: STOP_TOKEN_IDS.to_vec(),
-            ..SamplingParams::default()
-        },
+        sampling: reference_sampling(max_new_tokens),
         mode: SutMode {
             streaming,
             report_all_tokens: args.report_all_tokens,
@@ -169,7 +157,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         runtime: runtime.handle().clone(),
         slots: Arc::new(Semaphore::new(slots.min(Semaphore::MAX_PERMITS))),
         records: records.clone(),
-        timeout: Duration::from_secs_f64(args.timeout),
+        timeout,
     };
     let qsl = Qsl {
         samples: prompts.len(),
@@ -217,6 +205,42 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::FAILURE);
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The backend named on the command line; HTTP endpoints must answer a
+/// readiness probe before LoadGen starts, so a typo fails in seconds.
+fn build_backend(
+    args: &Args,
+    timeout: Duration,
+    runtime: &tokio::runtime::Runtime,
+) -> anyhow::Result<Arc<dyn Backend>> {
+    if args.backend == BackendArg::Embedded {
+        anyhow::ensure!(
+            args.endpoint.is_empty(),
+            "--endpoint is for --backend sglang or openai, not embedded"
+        );
+        return Ok(args.model.build()?.0);
+    }
+    anyhow::ensure!(
+        !args.endpoint.is_empty(),
+        "--backend {:?} needs at least one --endpoint URL",
+        args.backend
+    );
+    let config = HttpConfig {
+        request_timeout: timeout,
+        ..HttpConfig::default()
+    };
+    let pool = runtime.block_on(async {
+        let pool = EndpointPool::new(&args.endpoint, config)?;
+        for ready in pool.check_ready(Duration::from_secs(10)).await? {
+            eprintln!("endpoint {} is ready ({})", ready.endpoint, ready.probe);
+        }
+        anyhow::Ok(pool)
+    })?;
+    Ok(match args.backend {
+        BackendArg::Openai => Arc::new(OpenAiBackend::new(pool, None)),
+        _ => Arc::new(SglangBackend::new(pool)),
+    })
 }
 
 fn scenario_name(s: ScenarioArg) -> &'static str {

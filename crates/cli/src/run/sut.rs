@@ -9,7 +9,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use backend::{Backend, Event, GenerateOutput, GenerateRequest, SamplingParams};
+use backend::{Backend, Event, FinishReason, GenerateOutput, GenerateRequest, SamplingParams};
 use loadgen::{QuerySample, Responder, SystemUnderTest};
 use tokio::sync::Semaphore;
 
@@ -168,6 +168,13 @@ impl SampleTask {
                                 .first_token(self.sample.id, &token_bytes(&ids[..1]));
                         }
                     }
+                }
+                Ok(Event::Finished(out)) if out.finish_reason == FinishReason::Abort => {
+                    outcome.output = Err(format!(
+                        "the server aborted the request after {} tokens",
+                        out.output_ids.len()
+                    ));
+                    break;
                 }
                 Ok(Event::Finished(out)) => {
                     outcome.output = Ok(out);
