@@ -6,7 +6,7 @@ mod common;
 
 use std::path::Path;
 
-use common::{mlperf_gptoss, stderr};
+use common::{mlperf_gptoss, stderr, Server};
 use serde_json::Value as Json;
 
 /// A harmonized dataset of `n` short prompts (ids straight from the vocabulary).
@@ -235,42 +235,6 @@ fn a_bad_dataset_is_refused_before_loadgen_starts() {
     );
 }
 
-/// `mlperf-gptoss serve --model sim` as a real process; killed on drop.
-struct Server {
-    child: std::process::Child,
-    url: String,
-}
-
-impl Server {
-    fn start(args: &[&str]) -> Server {
-        use std::io::BufRead;
-        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_mlperf-gptoss"))
-            .args(["serve", "--port", "0"])
-            .args(args)
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .unwrap();
-        let mut line = String::new();
-        std::io::BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let url = line
-            .trim()
-            .strip_prefix("listening on ")
-            .unwrap_or_else(|| panic!("{line}"))
-            .to_string();
-        Server { child, url }
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 #[test]
 fn sglang_and_openai_backends_over_http_to_a_real_server() {
     let server = Server::start(&SIM);
@@ -362,4 +326,103 @@ fn an_unreachable_endpoint_fails_before_loadgen_starts() {
         .path()
         .join("out/offline/performance/mlperf_log_summary.txt")
         .exists());
+}
+
+#[test]
+fn a_server_dying_mid_run_fails_its_samples_but_the_run_finishes() {
+    let mut server = Server::start(&[
+        "--model",
+        "sim",
+        "--sim-ttft-ms",
+        "1",
+        "--sim-tpot-ms",
+        "50",
+    ]);
+    let dir = tempfile::tempdir().unwrap();
+    let data = write_dataset(dir.path(), 4, 10);
+    let conf = write_conf(
+        dir.path(),
+        "*.Offline.min_duration = 0\n*.Offline.min_query_count = 4\n",
+    );
+    let run = std::process::Command::new(env!("CARGO_BIN_EXE_mlperf-gptoss"))
+        .args([
+            "run",
+            "--backend",
+            "sglang",
+            "--endpoint",
+            &server.url,
+            "--dataset",
+            &data,
+            "--user-conf",
+            &conf,
+        ])
+        .args(["--max-new-tokens", "400", "--output-dir", "out"])
+        .current_dir(dir.path())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // samples.jsonl appears just before LoadGen issues; 400 tokens take 20 s, so all are in flight.
+    let records_file = dir.path().join("out/offline/performance/samples.jsonl");
+    let waited = std::time::Instant::now();
+    while !records_file.exists() && waited.elapsed() < std::time::Duration::from_secs(60) {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    server.child.kill().unwrap();
+    let output = run.wait_with_output().unwrap();
+    let err = stderr(&output);
+    assert!(!output.status.success(), "{err}");
+    assert!(err.contains("4 of 4 samples failed"), "{err}");
+    let out = dir.path().join("out/offline/performance");
+    assert!(
+        out.join("mlperf_log_summary.txt").is_file(),
+        "LoadGen's logs are still written"
+    );
+    let records = records(&out);
+    assert_eq!(records.len(), 4);
+    assert!(
+        records
+            .iter()
+            .all(|r| r["error"].as_str().is_some_and(|e| e.contains(&server.url))),
+        "{records:?}"
+    );
+}
+
+#[test]
+fn a_hung_request_ends_at_the_timeout() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = write_dataset(dir.path(), 2, 10);
+    let conf = write_conf(
+        dir.path(),
+        "*.Offline.min_duration = 0\n*.Offline.min_query_count = 2\n",
+    );
+    // The first token would take an hour.
+    let run = mlperf_gptoss(
+        dir.path(),
+        dir.path(),
+        &[
+            "run",
+            "--dataset",
+            &data,
+            "--user-conf",
+            &conf,
+            "--model",
+            "sim",
+            "--sim-ttft-ms",
+            "3600000",
+            "--timeout",
+            "1",
+            "--output-dir",
+            "out",
+        ],
+    );
+    assert!(!run.status.success());
+    let records = records(&dir.path().join("out/offline/performance"));
+    assert_eq!(records.len(), 2);
+    assert!(
+        records.iter().all(|r| r["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("--timeout 1"))),
+        "{records:?}"
+    );
 }
