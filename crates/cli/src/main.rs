@@ -5,7 +5,9 @@
 
 use clap::{Parser, Subcommand};
 
+mod backend_args;
 mod harmonize;
+mod infer;
 mod model_args;
 mod plan;
 mod progress;
@@ -27,6 +29,8 @@ struct Cli {
 enum Command {
     /// Turn a raw dataset into harmony-format token ids (the reference's harmonize_inputs.py).
     Harmonize(harmonize::Args),
+    /// Send every prompt to a backend (k times for pass@k) and save the outputs (the reference's run_infer.py).
+    Infer(infer::Args),
     /// Print what LoadGen would load and issue for these settings, without running a SUT.
     Plan(plan::Args),
     /// A LoadGen run (Offline / Server / Interactive) against a backend, writing the official logs.
@@ -46,6 +50,7 @@ fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Harmonize(args) => harmonize::run(args),
+        Command::Infer(args) => infer::run(args),
         Command::Plan(args) => plan::run(args),
         Command::Run(args) => run::run(args),
         Command::Serve(args) => serve::run(args),

@@ -16,25 +16,13 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use backend::settings::{reference_sampling, MAX_NEW_TOKENS_ACCURACY, MAX_NEW_TOKENS_PERFORMANCE};
-use backend::{Backend, EndpointPool, HttpConfig, OpenAiBackend, SglangBackend};
 use loadgen::{ConfigFiles, QuerySampleLibrary};
 use tokio::sync::Semaphore;
 
-use crate::model_args::ModelArgs;
+use crate::backend_args::BackendArgs;
 use crate::plan::{ModeArg, ScenarioArg};
 use records::Records;
 use sut::{GenerationSut, SutMode};
-
-/// Which server generates the tokens.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
-pub enum BackendArg {
-    /// The embedded engine, in-process (see --model).
-    Embedded,
-    /// SGLang's native /generate API at --endpoint.
-    Sglang,
-    /// An OpenAI-compatible /v1/completions API (vLLM, TensorRT-LLM, SGLang) at --endpoint.
-    Openai,
-}
 
 /// Command-line arguments of `run`.
 #[derive(clap::Args)]
@@ -52,13 +40,8 @@ pub struct Args {
     /// Use only the first N rows of the dataset (the reference's --max-samples).
     #[arg(long)]
     max_samples: Option<usize>,
-    #[arg(long, value_enum, default_value = "embedded")]
-    backend: BackendArg,
-    /// Server URL for sglang/openai; repeat for several endpoints.
-    #[arg(long)]
-    endpoint: Vec<String>,
     #[command(flatten)]
-    model: ModelArgs,
+    backend: BackendArgs,
     /// mlperf.conf to use instead of the built-in one.
     #[arg(long)]
     mlperf_conf: Option<PathBuf>,
@@ -74,9 +57,6 @@ pub struct Args {
     /// Requests in flight at once [default: 128 for Offline, unlimited for Server, as the reference].
     #[arg(long)]
     max_concurrency: Option<usize>,
-    /// Seconds before one request is abandoned and recorded as an error.
-    #[arg(long, default_value_t = 1200.0)]
-    timeout: f64,
     /// Output tokens per sample [default: 10240 performance, 32768 accuracy; 64 for the demo].
     #[arg(long)]
     max_new_tokens: Option<u32>,
@@ -106,15 +86,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         (false, false) => MAX_NEW_TOKENS_PERFORMANCE,
         (false, true) => MAX_NEW_TOKENS_ACCURACY,
     });
-    anyhow::ensure!(
-        args.timeout.is_finite() && args.timeout > 0.0,
-        "--timeout must be a positive number of seconds"
-    );
-    let timeout = Duration::from_secs_f64(args.timeout);
+    let timeout = args.backend.timeout()?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
-    let backend = build_backend(&args, timeout, &runtime)?;
+    let backend = args.backend.build(timeout, &runtime)?;
     let (scenario_dir, mode_dir) = (scenario_name(args.scenario), mode_name(args.mode));
     let outdir = args.output_dir.join(scenario_dir).join(mode_dir);
     std::fs::create_dir_all(&outdir).with_context(|| format!("creating {}", outdir.display()))?;
@@ -167,7 +143,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         scenario_dir,
         mode_dir,
         prompts.len(),
-        args.backend,
+        args.backend.backend,
         if demo {
             " (demo preset: bundled sample, demo user.conf)"
         } else {
@@ -205,42 +181,6 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::FAILURE);
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// The backend named on the command line; HTTP endpoints must answer a
-/// readiness probe before LoadGen starts, so a typo fails in seconds.
-fn build_backend(
-    args: &Args,
-    timeout: Duration,
-    runtime: &tokio::runtime::Runtime,
-) -> anyhow::Result<Arc<dyn Backend>> {
-    if args.backend == BackendArg::Embedded {
-        anyhow::ensure!(
-            args.endpoint.is_empty(),
-            "--endpoint is for --backend sglang or openai, not embedded"
-        );
-        return Ok(args.model.build()?.0);
-    }
-    anyhow::ensure!(
-        !args.endpoint.is_empty(),
-        "--backend {:?} needs at least one --endpoint URL",
-        args.backend
-    );
-    let config = HttpConfig {
-        request_timeout: timeout,
-        ..HttpConfig::default()
-    };
-    let pool = runtime.block_on(async {
-        let pool = EndpointPool::new(&args.endpoint, config)?;
-        for ready in pool.check_ready(Duration::from_secs(10)).await? {
-            eprintln!("endpoint {} is ready ({})", ready.endpoint, ready.probe);
-        }
-        anyhow::Ok(pool)
-    })?;
-    Ok(match args.backend {
-        BackendArg::Openai => Arc::new(OpenAiBackend::new(pool, None)),
-        _ => Arc::new(SglangBackend::new(pool)),
-    })
 }
 
 fn scenario_name(s: ScenarioArg) -> &'static str {
