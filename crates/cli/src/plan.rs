@@ -27,6 +27,20 @@ pub enum ModeArg {
     Submission,
 }
 
+/// LoadGen's config files, as `plan` and `run` take them.
+#[derive(clap::Args)]
+pub struct ConfigArgs {
+    /// mlperf.conf to use instead of the built-in one (LoadGen 6.0.17, v6.1 seeds).
+    #[arg(long)]
+    pub mlperf_conf: Option<PathBuf>,
+    /// user.conf applied on top of mlperf.conf.
+    #[arg(long)]
+    pub user_conf: Option<PathBuf>,
+    /// audit.config applied last, with model `*` (compliance tests).
+    #[arg(long)]
+    pub audit_config: Option<PathBuf>,
+}
+
 /// Command-line arguments of `plan`.
 #[derive(clap::Args)]
 pub struct Args {
@@ -42,15 +56,8 @@ pub struct Args {
     /// QSL performance sample count (PerformanceSampleCount()); defaults to the total.
     #[arg(long)]
     performance_sample_count: Option<u64>,
-    /// mlperf.conf to use instead of the built-in one (LoadGen 6.0.17, v6.1 seeds).
-    #[arg(long)]
-    mlperf_conf: Option<PathBuf>,
-    /// user.conf applied on top of mlperf.conf.
-    #[arg(long)]
-    user_conf: Option<PathBuf>,
-    /// audit.config applied last, with model `*` (compliance tests).
-    #[arg(long)]
-    audit_config: Option<PathBuf>,
+    #[command(flatten)]
+    config: ConfigArgs,
     /// Model name used for config lookups.
     #[arg(long, default_value = "gpt-oss-120b")]
     model: String,
@@ -86,9 +93,9 @@ pub fn base_settings_for(
 pub fn run(args: Args) -> anyhow::Result<std::process::ExitCode> {
     let (base, model) = base_settings_for(args.scenario, args.mode, &args.model);
     let files = ConfigFiles {
-        mlperf_conf: args.mlperf_conf.as_deref(),
-        user_conf: args.user_conf.as_deref(),
-        audit_config: args.audit_config.as_deref(),
+        mlperf_conf: args.config.mlperf_conf.as_deref(),
+        user_conf: args.config.user_conf.as_deref(),
+        audit_config: args.config.audit_config.as_deref(),
     };
     let resolved = loadgen::resolve_settings(base, &model, files)?;
     for e in &resolved.config_errors {

@@ -20,7 +20,7 @@ use loadgen::{ConfigFiles, QuerySampleLibrary};
 use tokio::sync::Semaphore;
 
 use crate::backend_args::BackendArgs;
-use crate::plan::{ModeArg, ScenarioArg};
+use crate::plan::{ConfigArgs, ModeArg, ScenarioArg};
 use records::Records;
 use sut::{GenerationSut, SutMode};
 
@@ -42,15 +42,8 @@ pub struct Args {
     max_samples: Option<usize>,
     #[command(flatten)]
     backend: BackendArgs,
-    /// mlperf.conf to use instead of the built-in one.
-    #[arg(long)]
-    mlperf_conf: Option<PathBuf>,
-    /// user.conf applied on top of mlperf.conf.
-    #[arg(long)]
-    user_conf: Option<PathBuf>,
-    /// audit.config applied last (compliance tests).
-    #[arg(long)]
-    audit_config: Option<PathBuf>,
+    #[command(flatten)]
+    config: ConfigArgs,
     /// Logs go to <output-dir>/<scenario>/<performance|accuracy>/.
     #[arg(long, default_value = "mlperf_results")]
     output_dir: PathBuf,
@@ -94,7 +87,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let (scenario_dir, mode_dir) = (scenario_name(args.scenario), mode_name(args.mode));
     let outdir = args.output_dir.join(scenario_dir).join(mode_dir);
     std::fs::create_dir_all(&outdir).with_context(|| format!("creating {}", outdir.display()))?;
-    let user_conf = match (&args.user_conf, demo) {
+    let user_conf = match (&args.config.user_conf, demo) {
         (Some(path), _) => Some(path.clone()),
         (None, true) => Some(write_demo_user_conf(&outdir)?),
         (None, false) => None,
@@ -102,9 +95,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let (base, model_name) =
         crate::plan::base_settings_for(args.scenario, args.mode, "gpt-oss-120b");
     let files = ConfigFiles {
-        mlperf_conf: args.mlperf_conf.as_deref(),
+        mlperf_conf: args.config.mlperf_conf.as_deref(),
         user_conf: user_conf.as_deref(),
-        audit_config: args.audit_config.as_deref(),
+        audit_config: args.config.audit_config.as_deref(),
     };
     let resolved = loadgen::resolve_settings(base, &model_name, files)?;
     for e in &resolved.config_errors {
