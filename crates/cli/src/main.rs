@@ -6,6 +6,7 @@
 use clap::{Parser, Subcommand};
 
 mod backend_args;
+mod eval;
 mod harmonize;
 mod infer;
 mod model_args;
@@ -27,6 +28,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Score an accuracy log as the official eval_mlperf_accuracy.py does ('exact_match' for the submission checker).
+    Eval(eval::Args),
     /// Turn a raw dataset into harmony-format token ids (the reference's harmonize_inputs.py).
     Harmonize(harmonize::Args),
     /// Send every prompt to a backend (k times for pass@k) and save the outputs (the reference's run_infer.py).
@@ -49,6 +52,7 @@ fn main() -> std::process::ExitCode {
         .init();
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Eval(args) => eval::run(args),
         Command::Harmonize(args) => harmonize::run(args),
         Command::Infer(args) => infer::run(args),
         Command::Plan(args) => plan::run(args),

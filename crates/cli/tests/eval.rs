@@ -1,0 +1,340 @@
+//! `eval` as a user runs it: on a log written by `run --mode accuracy`, and on logs
+//! built here from real gpt-oss-style completions, whose expected score is worked
+//! out by hand from the official rules (upstream-gptoss.md §6.3, §6.5).
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use common::{mlperf_gptoss, stderr};
+use dataset::{Column, Table, Value};
+use harmony::tokens::{CHANNEL, END, MESSAGE, RETURN, START};
+use serde_json::Value as Json;
+
+fn ordinary(text: &str) -> Vec<u32> {
+    harmony::encoding()
+        .unwrap()
+        .tokenizer()
+        .encode_ordinary(text)
+}
+
+/// `<|channel|>analysis<|message|>A<|end|><|start|>assistant<|channel|>final<|message|>F<|return|>`
+fn completion(analysis: &str, final_text: &str) -> Vec<u32> {
+    let mut ids = vec![CHANNEL];
+    ids.extend(ordinary("analysis"));
+    ids.push(MESSAGE);
+    ids.extend(ordinary(analysis));
+    ids.extend([END, START]);
+    ids.extend(ordinary("assistant"));
+    ids.push(CHANNEL);
+    ids.extend(ordinary("final"));
+    ids.push(MESSAGE);
+    ids.extend(ordinary(final_text));
+    ids.push(RETURN);
+    ids
+}
+
+fn hex(ids: &[u32]) -> String {
+    ids.iter()
+        .flat_map(|id| (*id as i32).to_le_bytes())
+        .map(|b| format!("{b:02X}"))
+        .collect()
+}
+
+/// A reference parquet (also usable by `run`: it has input_tokens).
+fn write_reference(dir: &Path, rows: &[(&str, &str)]) -> PathBuf {
+    let table = Table {
+        columns: vec![
+            Column {
+                name: "input_tokens".into(),
+                values: (0..rows.len())
+                    .map(|i| Value::Ints(vec![1000 + i as i64, 2000, 3000]))
+                    .collect(),
+            },
+            Column {
+                name: "dataset".into(),
+                values: rows.iter().map(|r| Value::Str(r.0.into())).collect(),
+            },
+            Column {
+                name: "ground_truth".into(),
+                values: rows.iter().map(|r| Value::Str(r.1.into())).collect(),
+            },
+        ],
+    };
+    let path = dir.join("ref.parquet");
+    dataset::write_table(&path, &table).unwrap();
+    path
+}
+
+fn stdout(out: &std::process::Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn eval(dir: &Path, log: &Path, reference: &Path, extra: &[&str]) -> std::process::Output {
+    let mut args = vec![
+        "eval",
+        "--mlperf-log",
+        log.to_str().unwrap(),
+        "--reference-data",
+        reference.to_str().unwrap(),
+    ];
+    args.extend(extra);
+    mlperf_gptoss(dir, dir, &args)
+}
+
+#[test]
+fn scores_a_log_written_by_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let rows: Vec<(&str, &str)> = (0..6)
+        .map(|i| {
+            if i < 3 {
+                ("aime25", "17")
+            } else {
+                ("gpqa_diamond", "B")
+            }
+        })
+        .collect();
+    let reference = write_reference(dir.path(), &rows);
+    let run = mlperf_gptoss(
+        dir.path(),
+        dir.path(),
+        &[
+            "run",
+            "--mode",
+            "accuracy",
+            "--dataset",
+            reference.to_str().unwrap(),
+            "--output-dir",
+            "out",
+            "--model",
+            "sim",
+            "--sim-ttft-ms",
+            "1",
+            "--sim-tpot-ms",
+            "0.2",
+            "--sim-output-len",
+            "fixed:9",
+        ],
+    );
+    assert!(run.status.success(), "{}", stderr(&run));
+    let log = dir
+        .path()
+        .join("out/offline/accuracy/mlperf_log_accuracy.json");
+    let out = eval(
+        dir.path(),
+        &log,
+        &reference,
+        &["--output-file", "res/r.json", "--verbose"],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(text.contains("Total samples evaluated: 6\n"), "{text}");
+    let last = text.lines().last().unwrap();
+    let score = last
+        .strip_prefix("'exact_match': ")
+        .unwrap_or_else(|| panic!("{last}"));
+    let (_, decimals) = score.split_once('.').unwrap();
+    assert_eq!(decimals.len(), 3, "{last}");
+    assert!(
+        (0.0..=100.0).contains(&score.parse::<f64>().unwrap()),
+        "{last}"
+    );
+    let json: Json =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("res/r.json")).unwrap())
+            .unwrap();
+    assert_eq!(json["summary"]["total_samples"], 6);
+    let details = json["detailed_results"].as_array().unwrap();
+    assert_eq!(details.len(), 6);
+    assert!(details.iter().all(|d| d["token_count"] == 9));
+    // aime25 sorts before gpqa_diamond.
+    assert_eq!(details[0]["dataset"], "aime25");
+    assert_eq!(details[5]["dataset"], "gpqa_diamond");
+}
+
+/// 8 AIME rows (6 right) and 5 GPQA rows (3 right): 6/8 + 3/5 = 1.35 of 2 → 67.500.
+#[test]
+fn repeat_weighted_score_and_official_output() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut rows = vec![("aime25", "204"); 8];
+    rows.extend([("gpqa_diamond", "C"); 5]);
+    let reference = write_reference(dir.path(), &rows);
+    let think = "Let me reconsider the constraints before answering.";
+    let outputs: Vec<Vec<u32>> = (0..13)
+        .map(|i| match i {
+            0..6 => completion(think, "The count is \\boxed{204}."),
+            6 => completion(think, "\\boxed{205}"),
+            7 => vec![],
+            8..11 => completion(think, "**C**"),
+            11 => completion(think, "D"),
+            _ => completion(think, "I cannot decide."),
+        })
+        .collect();
+    // Completion order differs from qsl order; one entry points past the reference.
+    let order = [12usize, 0, 5, 1, 2, 3, 4, 6, 7, 8, 9, 10, 11];
+    let mut log = String::from("[");
+    for (n, &q) in order.iter().enumerate() {
+        log.push_str(&format!(
+            "{}{{ \"seq_id\" : {n}, \"qsl_idx\" : {q}, \"data\" : \"{}\", \"token_count\" : {} }}",
+            if n == 0 { "\n" } else { ",\n" },
+            hex(&outputs[q]),
+            outputs[q].len()
+        ));
+    }
+    log.push_str(
+        ",\n{ \"seq_id\" : 99, \"qsl_idx\" : 13, \"data\" : \"\", \"token_count\" : 0 }\n]\n",
+    );
+    let log_path = dir.path().join("mlperf_log_accuracy.json");
+    std::fs::write(&log_path, log).unwrap();
+
+    let out = eval(
+        dir.path(),
+        &log_path,
+        &reference,
+        &["--output-file", "r.json"],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("qsl_idx 13 out of range (max: 12)"),
+        "{}",
+        stderr(&out)
+    );
+    let expected = format!(
+        "\n{eq}\nMLPerf Accuracy Evaluation Results\n{eq}\n\
+         Total samples evaluated: 13\n\
+         Overall raw accuracy: 69.23% (9/13)\n\
+         {eq}\n\nPer-Dataset Breakdown:\n{dash}\n\
+         Dataset                    Correct    Total  Repeats      Score   Accuracy\n{dash}\n\
+         aime25                           6        8        8       0.75     75.00%\n\
+         gpqa_diamond                     3        5        5       0.60     60.00%\n\
+         {eq}\n\nFinal Score Calculation:\n{dash}\n\
+         Formula: aime25/8 + gpqa_diamond/5\n\
+         Score:   = 6/8 + 3/5\n\
+         \x20        = 0.75 + 0.60\n\
+         \x20        = 1.35\n\
+         Max:     = 8/8 + 5/5\n\
+         \x20        = 2.00\n\
+         \nFINAL SCORE: 67.50% (1.35/2.00)\n{eq}\n\
+         \n\nPrinting for submission_checker:\n\n'exact_match': 67.500\n",
+        eq = "=".repeat(80),
+        dash = "-".repeat(80)
+    );
+    assert_eq!(stdout(&out), expected);
+    let json = std::fs::read_to_string(dir.path().join("r.json")).unwrap();
+    let v: Json = serde_json::from_str(&json).unwrap();
+    let s = &v["summary"];
+    assert_eq!(s["total_correct"], 9);
+    assert_eq!(s["final_score_percentage"], 67.5);
+    assert_eq!(s["dataset_repeats"]["livecodebench_v6"], 3);
+    assert_eq!(s["per_dataset"]["aime25"]["component_score"], 0.75);
+    assert_eq!(v["detailed_results"], Json::Null);
+    assert!(json.starts_with("{\n  \"summary\": {\n    \"total_samples\": 13,\n"));
+}
+
+/// Server logs carry the first token in `token_data`; the official scorer reads only
+/// `data`, so a verdict that needs the first token is lost and `token_count` excludes it.
+#[test]
+fn server_token_data_is_not_scored() {
+    let dir = tempfile::tempdir().unwrap();
+    let reference = write_reference(dir.path(), &[("gpqa_diamond", "A"), ("gpqa_diamond", "A")]);
+    let full = completion("thinking", "A");
+    let bare_answer = ordinary("A");
+    let log = format!(
+        "[\n{{ \"seq_id\" : 0, \"qsl_idx\" : 0, \"data\" : \"{}\", \"token_data\" : \"{}\", \"token_count\" : {} }},\n\
+         {{ \"seq_id\" : 1, \"qsl_idx\" : 1, \"data\" : \"\", \"token_data\" : \"{}\", \"token_count\" : 0 }}\n]\n",
+        hex(&full[1..]),
+        hex(&full[..1]),
+        full.len() - 1,
+        hex(&bare_answer),
+    );
+    let log_path = dir.path().join("log.json");
+    std::fs::write(&log_path, log).unwrap();
+    let out = eval(
+        dir.path(),
+        &log_path,
+        &reference,
+        &["--verbose", "--output-file", "r.json"],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let v: Json =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("r.json")).unwrap()).unwrap();
+    let d = v["detailed_results"].as_array().unwrap();
+    // Entry 0 still has its final channel after losing <|channel|>: correct.
+    assert_eq!(d[0]["is_correct"], true);
+    assert_eq!(d[0]["token_count"], full.len() - 1);
+    // Entry 1's answer is only in token_data: nothing to score.
+    assert_eq!(d[1]["is_correct"], false);
+    assert_eq!(
+        d[1]["evaluation_details"],
+        "No answer extracted from model output"
+    );
+    assert!(stdout(&out).ends_with("'exact_match': 50.000\n"));
+}
+
+#[test]
+fn livecodebench_needs_skip_lcb_and_then_prints_no_exact_match() {
+    let dir = tempfile::tempdir().unwrap();
+    let reference = write_reference(
+        dir.path(),
+        &[("livecodebench_v6", "abc123"), ("gpqa_diamond", "B")],
+    );
+    let lcb = completion("plan", "```python\nprint(input())\n```");
+    let mcq = completion("plan", "B");
+    let log = format!(
+        "[\n{{ \"seq_id\" : 0, \"qsl_idx\" : 0, \"data\" : \"{}\", \"token_count\" : 1 }},\n\
+         {{ \"seq_id\" : 1, \"qsl_idx\" : 1, \"data\" : \"{}\", \"token_count\" : 1 }}\n]\n",
+        hex(&lcb),
+        hex(&mcq)
+    );
+    let log_path = dir.path().join("log.json");
+    std::fs::write(&log_path, log).unwrap();
+    let refused = eval(dir.path(), &log_path, &reference, &[]);
+    assert!(!refused.status.success());
+    assert!(
+        stderr(&refused).contains("--skip-lcb"),
+        "{}",
+        stderr(&refused)
+    );
+    let skipped = eval(dir.path(), &log_path, &reference, &["--skip-lcb"]);
+    assert!(skipped.status.success(), "{}", stderr(&skipped));
+    let text = stdout(&skipped);
+    assert!(
+        text.contains("gpqa_diamond                     1        1        5"),
+        "{text}"
+    );
+    assert!(!text.contains("'exact_match'"), "{text}");
+    assert!(text.contains("1 livecodebench_v6"), "{text}");
+}
+
+#[test]
+fn damaged_logs_name_the_entry() {
+    let dir = tempfile::tempdir().unwrap();
+    let reference = write_reference(dir.path(), &[("gpqa_diamond", "B")]);
+    let log_path = dir.path().join("log.json");
+    for (data, needle) in [
+        ("0A0B0C", "not a whole number of int32"),
+        ("0A0", "not hex"),
+        ("FFFFFFFF", "negative"),
+    ] {
+        std::fs::write(
+            &log_path,
+            format!("[{{ \"seq_id\" : 7, \"qsl_idx\" : 0, \"data\" : \"{data}\" }}]"),
+        )
+        .unwrap();
+        let out = eval(dir.path(), &log_path, &reference, &[]);
+        assert!(!out.status.success());
+        let err = stderr(&out);
+        assert!(
+            err.contains("entry 0 (seq_id 7, qsl_idx 0)") && err.contains(needle),
+            "{err}"
+        );
+    }
+    std::fs::write(&log_path, "[{\"seq_id\": 1, \"qsl_idx\": 0}]").unwrap();
+    let out = eval(dir.path(), &log_path, &reference, &[]);
+    assert!(
+        stderr(&out).contains("missing field `data`"),
+        "{}",
+        stderr(&out)
+    );
+    let out = eval(dir.path(), &dir.path().join("nope.json"), &reference, &[]);
+    assert!(stderr(&out).contains("nope.json"), "{}", stderr(&out));
+}

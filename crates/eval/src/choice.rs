@@ -1,0 +1,174 @@
+//! Multiple choice (GPQA `A`–`D`, MMLU `A`–`J`): `parse_multiple_choice` and
+//! `evaluate_multiple_choice` of the official scorer.
+
+use crate::extract::{final_section, strip_markdown_bold};
+use crate::pychars::{
+    char_at, char_before, in_range_ci, is_letter_ci, is_word, literal_ci, skip_space, strip, upper,
+    word_boundary,
+};
+
+/// The parsed answer, upper-cased as Python's `str.upper()` does (`ı` → `I`; `İ` stays).
+pub fn parse_multiple_choice(text: &str, last: char) -> Option<String> {
+    let text = strip(text);
+    if text.is_empty() {
+        return None;
+    }
+    let bold_free = strip_markdown_bold(final_section(text));
+    let mut fs: &str = &bold_free;
+    let artifact = (fs.starts_with("['") || fs.starts_with("[\""))
+        && (fs.ends_with("']") || fs.ends_with("\"]"));
+    if artifact {
+        // Python's fs[2:-2] is empty when the two ends overlap.
+        fs = if fs.len() >= 4 {
+            strip(&fs[2..fs.len() - 2])
+        } else {
+            ""
+        };
+    }
+    let fs = unescape(fs);
+    if let Some(c) = leading_letter(strip(&fs), last) {
+        return Some(upper(c));
+    }
+    if let Some(c) = answer_in_final(&fs, last) {
+        return Some(upper(c));
+    }
+    if let Some(c) = answer_in_text(&unescape(text), last) {
+        return Some(upper(c));
+    }
+    if last == 'J' {
+        if let Some(c) = standalone_letter(&fs, last) {
+            return Some(upper(c));
+        }
+    }
+    None
+}
+
+/// The literal two-character sequences `\n` and `\'` replaced, in that order.
+fn unescape(s: &str) -> String {
+    s.replace("\\n", "\n").replace("\\'", "'")
+}
+
+/// [`crate::patterns::CHOICE_LEADING_LETTER`] (`re.match`). `[^a-zA-Z]*` is greedy and
+/// cannot end before a letter it could consume, so the option letter must be the
+/// first letter of the text, and the character after it a non-letter or the end.
+fn leading_letter(s: &str, last: char) -> Option<char> {
+    let mut chars = s.chars().skip_while(|&c| !is_letter_ci(c));
+    let c = chars.next()?;
+    let next_ok = chars.next().is_none_or(|n| !is_letter_ci(n));
+    (in_range_ci(c, last) && next_ok).then_some(c)
+}
+
+/// After an `answer` word that ends at `i`: `\s*[:.]?\s*([A-M])\b`. The letter's place
+/// is fixed (spaces, at most one `:`/`.`, spaces); `\b` after a letter needs a non-word.
+fn letter_after_answer(s: &str, i: usize, punct: &[char], last: char) -> Option<(char, usize)> {
+    let mut i = skip_space(s, i);
+    if char_at(s, i).is_some_and(|c| punct.contains(&c)) {
+        i = skip_space(s, i + 1);
+    }
+    let c = char_at(s, i).filter(|&c| in_range_ci(c, last))?;
+    Some((c, i + c.len_utf8()))
+}
+
+/// Byte offsets of `a`/`A` (and optionally `f`/`F`): every possible start of the
+/// case-insensitive words `answer` / `final` (no non-ASCII character folds to them).
+fn starts(s: &str, with_f: bool) -> impl Iterator<Item = usize> + '_ {
+    let b = s.as_bytes();
+    let a = memchr::memchr2_iter(b'a', b'A', b);
+    let f = with_f.then(|| memchr::memchr2_iter(b'f', b'F', b));
+    let mut all: Vec<usize> = a.chain(f.into_iter().flatten()).collect();
+    all.sort_unstable();
+    all.into_iter()
+}
+
+/// [`crate::patterns::CHOICE_ANSWER_IN_FINAL`], first match.
+fn answer_in_final(s: &str, last: char) -> Option<char> {
+    starts(s, false).find_map(|p| {
+        if !word_boundary(s, p) {
+            return None;
+        }
+        let end = literal_ci(s, p, "answer")?;
+        let (c, after) = letter_after_answer(s, end, &[':', '.'], last)?;
+        (!char_at(s, after).is_some_and(is_word)).then_some(c)
+    })
+}
+
+/// [`crate::patterns::CHOICE_ANSWER_IN_TEXT`], last match. The letter's place is fixed
+/// (spaces, `:`/`=`, spaces, `(`, spaces); the tail `\s*\)?(?:\s*$|[^A-Za-z])` then
+/// succeeds unless a letter follows the option letter directly (with spaces between,
+/// backtracking lets `[^A-Za-z]` take a space). A later match that `finditer` skips
+/// because it overlaps an earlier one is the `ANSWER` inside `FINAL ANSWER`, which
+/// yields the same letter, so the last matching start gives the last match's letter.
+fn answer_in_text(s: &str, last: char) -> Option<char> {
+    let mut found = None;
+    for p in starts(s, true) {
+        if char_before(s, p).is_some_and(is_word) {
+            continue;
+        }
+        let end = match literal_ci(s, p, "answer") {
+            Some(end) => end,
+            None => match literal_ci(s, p, "final") {
+                Some(f) => match literal_ci(s, skip_space(s, f), "answer") {
+                    Some(end) => end,
+                    None => continue,
+                },
+                None => continue,
+            },
+        };
+        if char_at(s, end).is_some_and(is_word) {
+            continue;
+        }
+        let mut i = skip_space(s, end);
+        if char_at(s, i).is_some_and(|c| c == ':' || c == '=') {
+            i += 1;
+        }
+        i = skip_space(s, i);
+        if char_at(s, i) == Some('(') {
+            i = skip_space(s, i + 1);
+        }
+        let Some(c) = char_at(s, i).filter(|&c| in_range_ci(c, last)) else {
+            continue;
+        };
+        if !char_at(s, i + c.len_utf8()).is_some_and(is_letter_ci) {
+            found = Some(c);
+        }
+    }
+    found
+}
+
+/// [`crate::patterns::CHOICE_STANDALONE_LETTER`], last match (MMLU only).
+fn standalone_letter(s: &str, last: char) -> Option<char> {
+    s.char_indices()
+        .filter(|&(i, c)| {
+            in_range_ci(c, last)
+                && !char_before(s, i).is_some_and(is_word)
+                && !char_at(s, i + c.len_utf8()).is_some_and(is_word)
+        })
+        .map(|(_, c)| c)
+        .next_back()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn priorities() {
+        assert_eq!(parse_multiple_choice("C", 'D').as_deref(), Some("C"));
+        assert_eq!(
+            parse_multiple_choice("(b) because", 'D').as_deref(),
+            Some("B")
+        );
+        // P1 fails on "The", P2 finds "Answer: c".
+        assert_eq!(
+            parse_multiple_choice("The Answer: c.", 'D').as_deref(),
+            Some("C")
+        );
+        // "Answers" is not \bANSWER\b; "E" is out of range.
+        assert_eq!(parse_multiple_choice("Xy Answers: B", 'D'), None);
+        assert_eq!(parse_multiple_choice("Xy answer: E", 'D'), None);
+        assert_eq!(
+            parse_multiple_choice("Xy answer: E", 'J').as_deref(),
+            Some("E")
+        );
+    }
+}

@@ -1,0 +1,125 @@
+//! Which grader a sub-dataset gets, and `evaluate_single_entry` of the official scorer.
+
+use crate::aime::{parse_aime_answer, py_int};
+use crate::choice::parse_multiple_choice;
+use crate::reference::GroundTruth;
+
+/// The official evaluator table (`DATASET_EVALUATORS` of eval_accuracy.py): the first
+/// key, in this order, that is a substring of the lower-cased dataset name.
+pub const EVALUATOR_KEYS: [&str; 6] = [
+    "gpqa",
+    "mmlu_pro",
+    "math500",
+    "aime",
+    "livecodebench",
+    "mmlu",
+];
+
+/// A sub-dataset's grader.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Grader {
+    /// Multiple choice up to this letter (`D` GPQA, `J` MMLU / MMLU-Pro).
+    Choice(char),
+    Aime,
+    /// MATH-500 (PRM800K grader): not implemented.
+    Math500,
+    /// LiveCodeBench: code extraction here, execution elsewhere.
+    Code,
+}
+
+impl Grader {
+    /// The grader for a lower-cased dataset name, or None ("No evaluator found").
+    pub fn for_dataset(name: &str) -> Option<Grader> {
+        let key = EVALUATOR_KEYS.into_iter().find(|k| name.contains(k))?;
+        Some(match key {
+            "gpqa" => Grader::Choice('D'),
+            "mmlu_pro" | "mmlu" => Grader::Choice('J'),
+            "math500" => Grader::Math500,
+            "aime" => Grader::Aime,
+            _ => Grader::Code,
+        })
+    }
+}
+
+/// The verdict on one output.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Verdict {
+    pub is_correct: bool,
+    /// `str(extracted)`, None when nothing was extracted.
+    pub extracted: Option<String>,
+    /// `evaluation_details` as the official scorer words it.
+    pub details: String,
+}
+
+/// `evaluate_single_entry` for the choice and AIME graders. `max_digits` is Python's
+/// int-string limit in force (see [`crate::aime`]).
+pub fn grade(grader: Grader, text: &str, gt: &GroundTruth, max_digits: usize) -> Verdict {
+    let extracted = match grader {
+        Grader::Choice(last) => parse_multiple_choice(text, last),
+        Grader::Aime => parse_aime_answer(text, max_digits).map(|v| v.to_string()),
+        Grader::Math500 | Grader::Code => None,
+    };
+    let Some(x) = extracted else {
+        return Verdict {
+            is_correct: false,
+            extracted: None,
+            details: "No answer extracted from model output".into(),
+        };
+    };
+    let Some(gt_text) = gt.py_str() else {
+        return Verdict {
+            is_correct: false,
+            extracted: Some(x),
+            details: "No ground truth available".into(),
+        };
+    };
+    let outcome = match grader {
+        Grader::Choice(last) => evaluate_choice(&x, gt, last),
+        _ => evaluate_aime(&x, gt, max_digits),
+    };
+    let details = match &outcome {
+        Ok(true) => "Correct".to_string(),
+        Ok(false) => format!("Incorrect (extracted: {x}, ground_truth: {gt_text})"),
+        Err(e) => format!("Evaluation error: {e}"),
+    };
+    Verdict {
+        is_correct: outcome == Ok(true),
+        extracted: Some(x),
+        details,
+    }
+}
+
+/// `evaluate_multiple_choice`: both truthy, then `parsed.upper() in valid and
+/// parsed.upper() == gt.upper()`. A non-string ground truth fails on `.upper()`.
+fn evaluate_choice(parsed: &str, gt: &GroundTruth, last: char) -> Result<bool, String> {
+    let gt = match gt {
+        GroundTruth::Str(s) if s.is_empty() => return Ok(false),
+        GroundTruth::Str(s) => s,
+        GroundTruth::Int(0) | GroundTruth::Bool(false) => return Ok(false),
+        GroundTruth::Float(f) if *f == 0.0 => return Ok(false),
+        GroundTruth::Int(_) => return Err("'int' object has no attribute 'upper'".into()),
+        GroundTruth::Float(_) => return Err("'float' object has no attribute 'upper'".into()),
+        GroundTruth::Bool(_) => return Err("'bool' object has no attribute 'upper'".into()),
+        GroundTruth::Missing => return Ok(false),
+    };
+    let parsed = parsed.to_uppercase();
+    let valid = &"ABCDEFGHIJ"[..=(last as usize - 'A' as usize)];
+    Ok(!parsed.is_empty() && valid.contains(parsed.as_str()) && parsed == gt.to_uppercase())
+}
+
+/// `evaluate_aime`: `int(parsed) == int(gt)`; a ground truth `int()` rejects is wrong.
+fn evaluate_aime(parsed: &str, gt: &GroundTruth, max_digits: usize) -> Result<bool, String> {
+    let Ok(parsed) = parsed.parse::<i64>() else {
+        return Ok(false);
+    };
+    Ok(match gt {
+        GroundTruth::Str(s) => py_int(s, max_digits) == Ok(Some(parsed)),
+        GroundTruth::Int(i) => *i == parsed,
+        GroundTruth::Bool(b) => i64::from(*b) == parsed,
+        GroundTruth::Float(f) if f.is_infinite() => {
+            return Err("cannot convert float infinity to integer".into())
+        }
+        GroundTruth::Float(f) => f.trunc() == parsed as f64,
+        GroundTruth::Missing => false,
+    })
+}

@@ -1,0 +1,55 @@
+//! Accuracy scoring of MLPerf GPT-OSS-120B accuracy logs, giving the score the
+//! official `eval_mlperf_accuracy.py` gives on the same log (upstream-gptoss.md §6).
+//!
+//! The flow: [`AccuracyLog`] (LoadGen's `mlperf_log_accuracy.json`; only `data` is
+//! read, as officially) and [`Reference`] (`dataset`, `ground_truth` of the parquet
+//! or pickle) go into [`evaluate()`], which decodes each output with special tokens
+//! kept, grades it with its sub-dataset's [`Grader`], and returns per-entry
+//! results; [`Summary`] turns the counts into the repeat-weighted score, the
+//! printed table, the `'exact_match': X` line and the `--output-file` JSON.
+//!
+//! Fidelity: the official scorer's regular expressions are Python `re` patterns
+//! (Unicode `\s`/`\w`/`\b`/`\d`, `re.IGNORECASE` case folding, a lookahead). Each is
+//! listed as data in [`patterns`] and implemented by a hand-written matcher with
+//! the same semantics; [`pychars`] holds Python's character classes, generated
+//! from Python itself. Python's `int()`, `str.upper()`, `repr(float)` and
+//! `json.dump(indent=2)` are reproduced where their results show.
+//!
+//! Not here yet: running LiveCodeBench code (its code is extracted by
+//! [`parse_code`], but the entries must be skipped with [`Options::skip_lcb`]),
+//! and MATH-500's PRM800K grader (not in the gpt-oss accuracy set).
+//!
+//! ```no_run
+//! use std::path::Path;
+//! let log = eval::AccuracyLog::read(Path::new("mlperf_log_accuracy.json"))?;
+//! let reference = eval::Reference::read(Path::new("acc_eval_ref.parquet"))?;
+//! let evaluation = eval::evaluate(&log, &reference, &eval::Options::default())?;
+//! let summary = eval::Summary::new(&evaluation.counts);
+//! print!("{}{}", summary.table(), summary.checker_lines());
+//! # Ok::<(), eval::EvalError>(())
+//! ```
+
+pub mod aime;
+pub mod choice;
+pub mod code;
+mod error;
+pub mod evaluate;
+pub mod extract;
+pub mod grade;
+mod log;
+pub mod patterns;
+pub mod pychars;
+pub mod pyjson;
+mod reference;
+pub mod report;
+
+pub use choice::parse_multiple_choice;
+pub use code::parse_code;
+pub use error::EvalError;
+pub use evaluate::{evaluate, DatasetCount, EntryResult, Evaluation, Options};
+pub use extract::final_section;
+pub use grade::{grade, Grader, Verdict};
+pub use log::{AccuracyLog, LogEntry};
+pub use pyjson::Json;
+pub use reference::{GroundTruth, Reference};
+pub use report::{output_json, Summary, DATASET_REPEATS};
