@@ -172,3 +172,28 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+mod python_re_cases {
+    //! Cases checked against CPython's `re` with the official patterns.
+    use super::*;
+
+    #[test]
+    fn p3_tail_and_case_folding() {
+        // `answer (b) x`: P3's `\(?` then the letter, then `)` and a non-letter.
+        assert_eq!(answer_in_text("answer (b) x", 'D'), Some('b'));
+        // Kelvin sign is a letter under re.I, so nothing may follow the letter directly.
+        assert_eq!(answer_in_text("FINAL ANSWER:A\u{212a}", 'D'), None);
+        assert_eq!(answer_in_text("Answer: Ba", 'D'), None);
+        // With spaces before the next letter, backtracking makes `[^A-Za-z]` take a space.
+        assert_eq!(answer_in_text("Answer:  C  d", 'D'), Some('C'));
+        assert_eq!(answer_in_final("Answer:  C  d", 'D'), Some('C'));
+        // `FINAL\s*ANSWER` with no space, and a word character before it blocks `\b`.
+        assert_eq!(answer_in_text("FINALANSWER=B", 'D'), Some('B'));
+        assert_eq!(answer_in_text("xANSWER: B", 'D'), None);
+        // P1: the Kelvin sign after the letter is a letter; CJK text before it is not.
+        assert_eq!(leading_letter("B\u{212a}", 'D'), None);
+        assert_eq!(leading_letter("答案：B", 'D'), Some('B'));
+        assert_eq!(leading_letter("ıB", 'D'), None);
+    }
+}

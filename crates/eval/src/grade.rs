@@ -123,3 +123,118 @@ fn evaluate_aime(parsed: &str, gt: &GroundTruth, max_digits: usize) -> Result<bo
         GroundTruth::Missing => false,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const LIMIT: usize = crate::aime::PY_INT_MAX_STR_DIGITS;
+
+    fn details(grader: Grader, text: &str, gt: GroundTruth) -> (bool, String) {
+        let v = grade(grader, text, &gt, LIMIT);
+        (v.is_correct, v.details)
+    }
+
+    #[test]
+    fn evaluator_table_order() {
+        assert_eq!(
+            Grader::for_dataset("gpqa_diamond"),
+            Some(Grader::Choice('D'))
+        );
+        assert_eq!(Grader::for_dataset("aime25"), Some(Grader::Aime));
+        assert_eq!(Grader::for_dataset("livecodebench_v6"), Some(Grader::Code));
+        assert_eq!(Grader::for_dataset("mmlu_pro_x"), Some(Grader::Choice('J')));
+        // 'gpqa' is checked before 'aime'.
+        assert_eq!(Grader::for_dataset("aime_gpqa"), Some(Grader::Choice('D')));
+        assert_eq!(Grader::for_dataset("math500"), Some(Grader::Math500));
+        assert_eq!(Grader::for_dataset("pubmed_summarization"), None);
+    }
+
+    #[test]
+    fn ground_truth_kinds_like_python() {
+        let c = Grader::Choice('D');
+        assert_eq!(
+            details(c, "A", GroundTruth::Missing),
+            (false, "No ground truth available".into())
+        );
+        // `not ground_truth` for 0, then `.upper()` on an int raises.
+        assert_eq!(
+            details(c, "A", GroundTruth::Int(0)),
+            (false, "Incorrect (extracted: A, ground_truth: 0)".into())
+        );
+        assert_eq!(
+            details(c, "A", GroundTruth::Int(1)),
+            (
+                false,
+                "Evaluation error: 'int' object has no attribute 'upper'".into()
+            )
+        );
+        assert_eq!(
+            details(c, "A", GroundTruth::Str(" A".into())),
+            (false, "Incorrect (extracted: A, ground_truth:  A)".into())
+        );
+        let a = Grader::Aime;
+        assert_eq!(
+            details(a, "Answer: 70", GroundTruth::Float(70.9)),
+            (true, "Correct".into())
+        );
+        assert_eq!(
+            details(a, "Answer: 70", GroundTruth::Float(f64::INFINITY)),
+            (
+                false,
+                "Evaluation error: cannot convert float infinity to integer".into()
+            )
+        );
+        assert_eq!(
+            details(a, "Answer: 1", GroundTruth::Bool(true)),
+            (true, "Correct".into())
+        );
+        assert_eq!(
+            details(a, "Answer: 70", GroundTruth::Str("7_0".into())),
+            (true, "Correct".into())
+        );
+        assert_eq!(
+            details(a, "Answer: 70", GroundTruth::Float(7e16)),
+            (
+                false,
+                "Incorrect (extracted: 70, ground_truth: 7e+16)".into()
+            )
+        );
+    }
+
+    #[test]
+    fn mmlu_letters_and_turkish_i() {
+        let j = Grader::Choice('J');
+        // The MMLU fallback: the last standalone letter of the final section.
+        assert_eq!(
+            grade(
+                j,
+                "Maybe G, but more likely H",
+                &GroundTruth::Str("H".into()),
+                LIMIT
+            )
+            .extracted,
+            Some("H".into())
+        );
+        // Dotless ı folds to 'i' under re.I and upper-cases to 'I'.
+        assert_eq!(
+            grade(j, "ı", &GroundTruth::Str("I".into()), LIMIT).is_correct,
+            true
+        );
+        // Dotted İ lower-cases to 'i' (so it matches) but str.upper() keeps it: wrong.
+        let v = grade(j, "İ", &GroundTruth::Str("I".into()), LIMIT);
+        assert_eq!(v.extracted.as_deref(), Some("İ"));
+        assert!(!v.is_correct);
+        // For GPQA both are letters outside A-D.
+        assert_eq!(
+            grade(
+                Grader::Choice('D'),
+                "ı",
+                &GroundTruth::Str("A".into()),
+                LIMIT
+            )
+            .extracted,
+            None
+        );
+    }
+}
