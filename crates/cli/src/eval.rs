@@ -26,6 +26,9 @@ pub struct Args {
     /// Put every entry's verdict (and the start of its output) in --output-file.
     #[arg(long)]
     verbose: bool,
+    /// Also save every scored output, sorted by qsl_idx (.pkl as the official pickle, .parquet or .jsonl).
+    #[arg(long)]
+    save_outputs: Option<PathBuf>,
     /// Leave LiveCodeBench entries out of the score (their code is not run yet).
     /// The result is then NOT the official score, and no exact_match line is printed.
     #[arg(long)]
@@ -38,7 +41,7 @@ pub fn run(args: Args) -> anyhow::Result<std::process::ExitCode> {
     let options = ::eval::Options {
         verbose: args.verbose,
         skip_lcb: args.skip_lcb,
-        keep_outputs: false,
+        keep_outputs: args.save_outputs.is_some(),
     };
     let evaluation = ::eval::evaluate(&log, &reference, &options)?;
     for warning in &evaluation.warnings {
@@ -63,6 +66,14 @@ pub fn run(args: Args) -> anyhow::Result<std::process::ExitCode> {
         eprintln!("warning: {note}");
     }
     out.flush()?;
+    if let Some(path) = &args.save_outputs {
+        ::eval::save_outputs(path, &evaluation.results)?;
+        eprintln!(
+            "saved {} outputs (ordered by qsl_idx) to {}",
+            evaluation.results.len(),
+            path.display()
+        );
+    }
     if let Some(path) = &args.output_file {
         let json = ::eval::output_json(&evaluation, &summary, args.verbose).dump();
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {

@@ -190,7 +190,7 @@ fn repeat_weighted_score_and_official_output() {
         dir.path(),
         &log_path,
         &reference,
-        &["--output-file", "r.json"],
+        &["--output-file", "r.json", "--save-outputs", "saved/out.pkl"],
     );
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(
@@ -228,6 +228,42 @@ fn repeat_weighted_score_and_official_output() {
     assert_eq!(s["per_dataset"]["aime25"]["component_score"], 0.75);
     assert_eq!(v["detailed_results"], Json::Null);
     assert!(json.starts_with("{\n  \"summary\": {\n    \"total_samples\": 13,\n"));
+
+    // --save-outputs: the official columns, rows sorted by qsl_idx, readable by pandas.
+    let saved = dataset::read_table(&dir.path().join("saved/out.pkl")).unwrap();
+    assert_eq!(saved.column_names(), ::eval::saved_columns().to_vec());
+    let qsl = &saved.column("qsl_idx").unwrap().values;
+    assert_eq!(qsl, &(0..13).map(Value::Int).collect::<Vec<_>>());
+    assert_eq!(
+        saved.column("extracted_answer").unwrap().values[0],
+        Value::Int(204)
+    );
+    assert_eq!(
+        saved.column("extracted_answer").unwrap().values[7],
+        Value::Null
+    );
+    assert_eq!(
+        saved.column("ground_truth").unwrap().values[8],
+        Value::Str("C".into())
+    );
+    assert_eq!(
+        saved.column("output_token_ids").unwrap().values[7],
+        Value::Ints(vec![])
+    );
+    let pandas = common::python_with("pandas")
+        .args([
+            "-c",
+            "import sys, pandas as pd; df = pd.read_pickle(sys.argv[1]); \
+             print(len(df), list(df.columns)[4], int(df.is_correct.sum()), df.model_output[0][:11])",
+            dir.path().join("saved/out.pkl").to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert!(pandas.status.success(), "{}", stderr(&pandas));
+    assert_eq!(
+        String::from_utf8_lossy(&pandas.stdout),
+        "13 model_output 9 <|channel|>\n"
+    );
 }
 
 /// Server logs carry the first token in `token_data`; the official scorer reads only

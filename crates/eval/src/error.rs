@@ -12,6 +12,13 @@ pub enum EvalError {
         source: std::io::Error,
     },
 
+    #[error("{}: {action} failed: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        action: &'static str,
+        source: std::io::Error,
+    },
+
     #[error("{}: not a LoadGen accuracy log ({detail}); pass the mlperf_log_accuracy.json written by an accuracy-mode run", path.display())]
     LogFormat { path: PathBuf, detail: String },
 

@@ -12,7 +12,7 @@ use crate::code::parse_code;
 use crate::grade::{grade, Grader, Verdict};
 use crate::log::{AccuracyLog, LogEntry};
 use crate::pyjson::Json;
-use crate::reference::Reference;
+use crate::reference::{GroundTruth, Reference};
 use crate::EvalError;
 
 /// What to do beyond the official defaults.
@@ -34,7 +34,8 @@ pub struct EntryResult {
     pub qsl_idx: u64,
     pub dataset: String,
     pub verdict: Verdict,
-    pub ground_truth: Option<String>,
+    pub ground_truth: GroundTruth,
+    pub grader: Grader,
     pub token_count: usize,
     /// First 200 characters of the output, with `verbose`.
     pub preview: Option<String>,
@@ -137,7 +138,8 @@ pub fn evaluate(
                     seq_id: entry.seq_id.clone(),
                     qsl_idx: entry.qsl_idx,
                     dataset: name.clone(),
-                    ground_truth: gt.py_str(),
+                    ground_truth: gt,
+                    grader,
                     token_count: ids.len(),
                     preview: options.verbose.then(|| text.chars().take(200).collect()),
                     output: options.keep_outputs.then_some((text, ids)),

@@ -15,6 +15,8 @@
 //! from Python itself. Python's `int()`, `str.upper()`, `repr(float)` and
 //! `json.dump(indent=2)` are reproduced where their results show.
 //!
+//! [`save_outputs`] writes every scored output (`--save-outputs`).
+//!
 //! Not here yet: running LiveCodeBench code (its code is extracted by
 //! [`parse_code`], but the entries must be skipped with [`Options::skip_lcb`]),
 //! and MATH-500's PRM800K grader (not in the gpt-oss accuracy set).
@@ -42,6 +44,7 @@ pub mod pychars;
 pub mod pyjson;
 mod reference;
 pub mod report;
+mod saved;
 
 pub use choice::parse_multiple_choice;
 pub use code::parse_code;
@@ -53,3 +56,4 @@ pub use log::{AccuracyLog, LogEntry};
 pub use pyjson::Json;
 pub use reference::{GroundTruth, Reference};
 pub use report::{output_json, Summary, DATASET_REPEATS};
+pub use saved::{outputs_table, save_outputs, saved_columns};

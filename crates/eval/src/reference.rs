@@ -143,25 +143,29 @@ fn read_sniffed(path: &Path) -> Result<Table, EvalError> {
     if !path.exists() {
         return Ok(dataset::read_table(path)?);
     }
-    let dir = tempfile::tempdir().map_err(|source| EvalError::LogIo {
+    let dir = tempfile::tempdir().map_err(|source| EvalError::Io {
         path: std::env::temp_dir(),
+        action: "creating a temporary directory",
         source,
     })?;
     let link = dir
         .path()
         .join(if is_parquet { "ref.parquet" } else { "ref.pkl" });
-    let absolute = std::fs::canonicalize(path).map_err(|source| EvalError::LogIo {
+    let absolute = std::fs::canonicalize(path).map_err(|source| EvalError::Io {
         path: path.to_path_buf(),
+        action: "resolving the path",
         source,
     })?;
     #[cfg(unix)]
-    std::os::unix::fs::symlink(&absolute, &link).map_err(|source| EvalError::LogIo {
+    std::os::unix::fs::symlink(&absolute, &link).map_err(|source| EvalError::Io {
         path: link.clone(),
+        action: "linking the reference file",
         source,
     })?;
     #[cfg(not(unix))]
-    std::fs::copy(&absolute, &link).map_err(|source| EvalError::LogIo {
+    std::fs::copy(&absolute, &link).map_err(|source| EvalError::Io {
         path: link.clone(),
+        action: "copying the reference file",
         source,
     })?;
     Ok(dataset::read_table(&link)?)

@@ -195,7 +195,7 @@ pub fn output_json(evaluation: &Evaluation, summary: &Summary, verbose: bool) ->
                             "extracted_answer",
                             Json::opt_str(r.verdict.extracted.clone()),
                         ),
-                        ("ground_truth", Json::opt_str(r.ground_truth.clone())),
+                        ("ground_truth", Json::opt_str(r.ground_truth.py_str())),
                         ("evaluation_details", Json::Str(r.verdict.details.clone())),
                         ("token_count", Json::Int(r.token_count as i128)),
                         ("model_output_preview", Json::opt_str(r.preview.clone())),
