@@ -179,3 +179,80 @@ fn empty_output_is_wrong_not_an_error() {
         && r.verdict.details == "No answer extracted from model output"
         && r.token_count == 0));
 }
+
+/// LiveCodeBench code extraction (`parse_code`, upstream-gptoss.md §6.3): which code
+/// the official scorer would run, worked out from its rules.
+#[test]
+fn code_extraction_corpus() {
+    let cases: &[(&str, Option<&str>, bool, Option<&str>, &str)] = &[
+        (
+            "Plan the loop.",
+            Some("```python\nprint(1)\n```"),
+            true,
+            Some("print(1)"),
+            "python fence in final",
+        ),
+        (
+            "Plan.",
+            Some("Here:\n```\nprint(2)\n```"),
+            true,
+            Some("print(2)"),
+            "plain fence in final",
+        ),
+        (
+            "Plan.",
+            Some("```py\nx = 1\n```"),
+            true,
+            Some("x = 1"),
+            "plain fence, 'py' tag removed",
+        ),
+        (
+            "```python\nsolve()\n```",
+            Some("See the code above."),
+            true,
+            Some("solve()"),
+            "code only in analysis: full-text fallback",
+        ),
+        (
+            "Plan.",
+            Some("```python\na()\n```\nor\n```python\nb()\n```"),
+            true,
+            Some("b()"),
+            "last python block",
+        ),
+        (
+            "```python\nfrom_analysis()\n```",
+            Some("```\nfrom_final()\n```"),
+            true,
+            Some("from_final()"),
+            "final section first, plain fence there beats python in analysis",
+        ),
+        (
+            "```python\nA()\n```",
+            Some("```python\npartial("),
+            false,
+            Some("A()"),
+            "unclosed fence in a truncated final: analysis block",
+        ),
+        (
+            "Only words, no code.",
+            None,
+            false,
+            None,
+            "no code anywhere",
+        ),
+        ("", Some(""), true, None, "empty output"),
+        (
+            "Plan.",
+            Some("```python\nprint('é — ünïcode')\n```"),
+            true,
+            Some("print('é — ünïcode')"),
+            "non-ASCII code",
+        ),
+    ];
+    for (analysis, final_text, returned, expected, why) in cases {
+        let text = harmony::decode(&completion(analysis, *final_text, *returned)).unwrap();
+        assert_eq!(eval::parse_code(&text).as_deref(), *expected, "{why}");
+    }
+    assert_eq!(eval::parse_code(""), None);
+}
