@@ -180,11 +180,20 @@ fn empty_output_is_wrong_not_an_error() {
         && r.token_count == 0));
 }
 
+/// (analysis, final, `<|return|>` present, expected code, why)
+type CodeCase = (
+    &'static str,
+    Option<&'static str>,
+    bool,
+    Option<&'static str>,
+    &'static str,
+);
+
 /// LiveCodeBench code extraction (`parse_code`, upstream-gptoss.md §6.3): which code
 /// the official scorer would run, worked out from its rules.
 #[test]
 fn code_extraction_corpus() {
-    let cases: &[(&str, Option<&str>, bool, Option<&str>, &str)] = &[
+    let cases: &[CodeCase] = &[
         (
             "Plan the loop.",
             Some("```python\nprint(1)\n```"),
