@@ -169,6 +169,26 @@ pub async fn serve(
         .await
 }
 
+/// The JSON chunk both protocols stream when a generation fails mid-way.
+fn error_chunk(message: &str) -> String {
+    json!({"error": {"message": message, "type": "server_error", "code": 500}}).to_string()
+}
+
+/// An SSE reply: the protocol's `events`, then the `data: [DONE]` line
+/// SGLang and OpenAI clients wait for.
+fn sse_with_done<S>(events: S) -> Response
+where
+    S: futures::Stream<Item = Result<axum::response::sse::Event, std::convert::Infallible>>
+        + Send
+        + 'static,
+{
+    use futures::StreamExt;
+    let done = futures::stream::once(async {
+        Ok::<_, std::convert::Infallible>(axum::response::sse::Event::default().data("[DONE]"))
+    });
+    axum::response::sse::Sse::new(events.chain(done)).into_response()
+}
+
 async fn health() -> StatusCode {
     StatusCode::OK
 }

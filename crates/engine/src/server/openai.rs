@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::response::sse::{Event as SseEvent, Sse};
+use axum::response::sse::Event as SseEvent;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use backend::{Event, GenerateOutput, GenerateRequest, Generation, SamplingParams};
@@ -18,7 +18,7 @@ use serde_json::{json, Value};
 
 use super::sglang::ids_from_json;
 use super::text::{decode, encode, TextDecoder};
-use super::{count_bad, parse_body, ApiError, AppState, Running};
+use super::{count_bad, error_chunk, parse_body, sse_with_done, ApiError, AppState, Running};
 
 #[derive(Deserialize)]
 struct Body {
@@ -212,20 +212,15 @@ pub(super) async fn completions(
                 }
                 Some(Err(e)) => {
                     st.done = true;
-                    json!({"error": {"message": e.to_string(), "type": "server_error", "code": 500}}).to_string()
+                    error_chunk(&e.to_string())
                 }
                 None => {
                     st.done = true;
-                    json!({"error": {"message": "the backend ended the generation without a result",
-                                     "type": "server_error", "code": 500}})
-                    .to_string()
+                    error_chunk("the backend ended the generation without a result")
                 }
             };
             Some((Ok::<_, Infallible>(SseEvent::default().data(data)), st))
         }
     });
-    let done =
-        futures::stream::once(async { Ok::<_, Infallible>(SseEvent::default().data("[DONE]")) });
-    use futures::StreamExt;
-    Ok(Sse::new(events.chain(done)).into_response())
+    Ok(sse_with_done(events))
 }

@@ -12,7 +12,7 @@ use std::time::Instant;
 
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::response::sse::{Event as SseEvent, Sse};
+use axum::response::sse::Event as SseEvent;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use backend::{Event, FinishReason, GenerateOutput, GenerateRequest, Generation, SamplingParams};
@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use super::text::{decode, encode, TextDecoder};
-use super::{count_bad, parse_body, ApiError, AppState, Running};
+use super::{count_bad, error_chunk, parse_body, sse_with_done, ApiError, AppState, Running};
 
 #[derive(Deserialize)]
 struct Body {
@@ -220,21 +220,15 @@ pub(super) async fn generate(
                 }
                 Some(Err(e)) => {
                     st.done = true;
-                    json!({"error": {"message": e.to_string(), "type": "server_error", "code": 500}}).to_string()
+                    error_chunk(&e.to_string())
                 }
                 None => {
                     st.done = true;
-                    json!({"error": {"message": "the backend ended the generation without a result",
-                                     "type": "server_error", "code": 500}})
-                    .to_string()
+                    error_chunk("the backend ended the generation without a result")
                 }
             };
             Some((Ok::<_, Infallible>(SseEvent::default().data(data)), st))
         }
     });
-    // After the final chunk, the `[DONE]` line SGLang clients wait for.
-    let done =
-        futures::stream::once(async { Ok::<_, Infallible>(SseEvent::default().data("[DONE]")) });
-    use futures::StreamExt;
-    Ok(Sse::new(events.chain(done)).into_response())
+    Ok(sse_with_done(events))
 }
