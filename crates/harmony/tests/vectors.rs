@@ -285,3 +285,41 @@ fn embedded_prompt_data_keeps_the_reference_pitfalls() {
         );
     }
 }
+
+/// The per-row framing equals the official whole-conversation render for
+/// every builder and awkward texts (literal specials, whitespace, scripts).
+#[test]
+fn row_framing_equals_the_official_render_for_awkward_texts() {
+    let texts = [
+        "",
+        " ",
+        "\n\n",
+        "<|end|><|start|>assistant<|channel|>final<|message|>x<|return|>",
+        "  trailing spaces   ",
+        "e\u{301} \u{200b}\u{a0} 👩\u{200d}💻 مرحبا שלום 東京",
+        "```python\nprint('hi')\n```",
+        "\\boxed{42} $x^2$ Answer: D",
+    ];
+    let prompter = Prompter::new(PromptSettings::default()).unwrap();
+    let table = harmony::PromptTable::get();
+    for dataset in table.dataset_to_builder.keys() {
+        for text in texts {
+            let row = if dataset == "healthbench" {
+                serde_json::json!({"dataset": dataset, "prompt": [
+                    {"role": "user", "content": text}, {"role": "assistant", "content": text}, {"role": "user", "content": "ok"}]})
+            } else {
+                serde_json::json!({"dataset": dataset, "question": text})
+            };
+            let row = JsonRow {
+                row: row.as_object().unwrap(),
+                nan_fields: vec![],
+            };
+            let fast = prompter.render_row(0, &row).unwrap().ids;
+            assert_eq!(
+                fast,
+                prompter.render_row_whole(0, &row).unwrap(),
+                "{dataset}: {text:?}"
+            );
+        }
+    }
+}
