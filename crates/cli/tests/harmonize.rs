@@ -71,20 +71,12 @@ fn every_input_format_gives_the_reference_prompts_in_every_output_format() {
         let data = shared_dir().join("vectors/harmony").join(input);
         for ext in ["jsonl", "parquet", "pkl"] {
             let output = out.path().join(format!("{input}.{ext}"));
-            let run = mlperf_gptoss(
+            let run = harmonize(
                 cwd.path(),
                 cache.path(),
-                &[
-                    "harmonize",
-                    "--data-file",
-                    data.to_str().unwrap(),
-                    "--output-file",
-                    output.to_str().unwrap(),
-                    "--num-processes",
-                    "2",
-                    "--reasoning-effort",
-                    "HIGH",
-                ],
+                data.to_str().unwrap(),
+                output.to_str().unwrap(),
+                &["--num-processes", "2", "--reasoning-effort", "HIGH"],
             );
             assert!(run.status.success(), "{input} -> {ext}: {}", stderr(&run));
             assert!(
@@ -107,16 +99,12 @@ fn real_pandas_and_pyarrow_read_our_outputs() {
     let data = shared_dir().join("vectors/harmony/dsr1_sample_pandas2.pkl");
     for ext in ["jsonl", "parquet", "pkl"] {
         let output = cwd.path().join(format!("out.{ext}"));
-        let run = mlperf_gptoss(
+        let run = harmonize(
             cwd.path(),
             cwd.path(),
-            &[
-                "harmonize",
-                "--data-file",
-                data.to_str().unwrap(),
-                "--output-file",
-                output.to_str().unwrap(),
-            ],
+            data.to_str().unwrap(),
+            output.to_str().unwrap(),
+            &[],
         );
         assert!(run.status.success(), "{}", stderr(&run));
     }
@@ -135,6 +123,19 @@ fn real_pandas_and_pyarrow_read_our_outputs() {
         stderr(&check)
     );
     assert!(String::from_utf8_lossy(&check.stdout).contains("checked 3 files"));
+}
+
+/// `mlperf-gptoss harmonize --data-file INPUT --output-file OUTPUT EXTRA…`
+fn harmonize(
+    cwd: &Path,
+    cache: &Path,
+    input: &str,
+    output: &str,
+    extra: &[&str],
+) -> std::process::Output {
+    let mut args = vec!["harmonize", "--data-file", input, "--output-file", output];
+    args.extend(extra);
+    mlperf_gptoss(cwd, cache, &args)
 }
 
 fn write(dir: &Path, name: &str, text: &str) -> String {
@@ -197,17 +198,7 @@ fn bad_arguments_and_inputs_get_clear_errors() {
     let out = dir.path().join("out.parquet");
     let out = out.to_str().unwrap();
     let missing = dir.path().join("missing.pkl");
-    let run = mlperf_gptoss(
-        dir.path(),
-        dir.path(),
-        &[
-            "harmonize",
-            "--data-file",
-            missing.to_str().unwrap(),
-            "--output-file",
-            out,
-        ],
-    );
+    let run = harmonize(dir.path(), dir.path(), missing.to_str().unwrap(), out, &[]);
     assert!(!run.status.success());
     assert!(stderr(&run).contains("missing.pkl"), "{}", stderr(&run));
 
@@ -216,18 +207,12 @@ fn bad_arguments_and_inputs_get_clear_errors() {
         "in.jsonl",
         "{\"dataset\": \"default\", \"question\": \"hi\"}\n",
     );
-    let run = mlperf_gptoss(
+    let run = harmonize(
         dir.path(),
         dir.path(),
-        &[
-            "harmonize",
-            "--data-file",
-            &input,
-            "--output-file",
-            out,
-            "--reasoning-effort",
-            "extreme",
-        ],
+        &input,
+        out,
+        &["--reasoning-effort", "extreme"],
     );
     assert!(!run.status.success());
     assert!(
@@ -237,16 +222,12 @@ fn bad_arguments_and_inputs_get_clear_errors() {
     );
 
     let bad_out = dir.path().join("out.csv");
-    let run = mlperf_gptoss(
+    let run = harmonize(
         dir.path(),
         dir.path(),
-        &[
-            "harmonize",
-            "--data-file",
-            &input,
-            "--output-file",
-            bad_out.to_str().unwrap(),
-        ],
+        &input,
+        bad_out.to_str().unwrap(),
+        &[],
     );
     assert!(!run.status.success());
     assert!(stderr(&run).contains("out.csv"), "{}", stderr(&run));
@@ -277,18 +258,12 @@ fn reference_builder_rows_through_the_binary() {
         let lines: String = entries.iter().map(|e| format!("{}\n", e["row"])).collect();
         let input = write(dir.path(), &format!("in{n}.jsonl"), &lines);
         let output = dir.path().join(format!("out{n}.pkl"));
-        let run = mlperf_gptoss(
+        let run = harmonize(
             dir.path(),
             dir.path(),
-            &[
-                "harmonize",
-                "--data-file",
-                &input,
-                "--output-file",
-                output.to_str().unwrap(),
-                "--reasoning-effort",
-                effort,
-            ],
+            &input,
+            output.to_str().unwrap(),
+            &["--reasoning-effort", effort],
         );
         assert!(run.status.success(), "{}", stderr(&run));
         let table = dataset::read_table(&output).unwrap();
