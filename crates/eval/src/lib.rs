@@ -44,6 +44,7 @@ pub mod pychars;
 pub mod pyjson;
 mod reference;
 pub mod report;
+pub mod sandbox;
 mod saved;
 
 pub use choice::parse_multiple_choice;
