@@ -168,39 +168,15 @@ fn offline_reports_every_token() {
 fn failed_requests_are_recorded_the_run_finishes_and_exits_non_zero() {
     let dir = tempfile::tempdir().unwrap();
     // Prompts longer than the engine's context: every request is refused.
-    let data = write_dataset(dir.path(), 4, 80);
-    let conf = write_conf(
-        dir.path(),
-        "*.Offline.min_duration = 0\n*.Offline.min_query_count = 4\n",
+    let run = failing_offline_run(dir.path(), 4, 80, &["--context-length", "64"]);
+    assert!(
+        stderr(&run).contains("4 of 4 samples failed"),
+        "{}",
+        stderr(&run)
     );
-    let run = mlperf_gptoss(
-        dir.path(),
-        dir.path(),
-        &[
-            "run",
-            "--dataset",
-            &data,
-            "--user-conf",
-            &conf,
-            "--context-length",
-            "64",
-            "--output-dir",
-            "out",
-        ],
-    );
-    assert!(!run.status.success());
-    let err = stderr(&run);
-    assert!(err.contains("4 of 4 samples failed"), "{err}");
     let out = dir.path().join("out/offline/performance");
     assert!(out.join("mlperf_log_summary.txt").is_file());
-    let records = records(&out);
-    assert_eq!(records.len(), 4);
-    assert!(
-        records
-            .iter()
-            .all(|r| r["error"].as_str().is_some_and(|e| !e.is_empty())),
-        "{records:?}"
-    );
+    assert_all_failed(&out, 4, "");
 }
 
 #[test]
@@ -378,51 +354,64 @@ fn a_server_dying_mid_run_fails_its_samples_but_the_run_finishes() {
         out.join("mlperf_log_summary.txt").is_file(),
         "LoadGen's logs are still written"
     );
-    let records = records(&out);
-    assert_eq!(records.len(), 4);
-    assert!(
-        records
-            .iter()
-            .all(|r| r["error"].as_str().is_some_and(|e| e.contains(&server.url))),
-        "{records:?}"
-    );
+    assert_all_failed(&out, 4, &server.url);
 }
 
 #[test]
 fn a_hung_request_ends_at_the_timeout() {
     let dir = tempfile::tempdir().unwrap();
-    let data = write_dataset(dir.path(), 2, 10);
-    let conf = write_conf(
-        dir.path(),
-        "*.Offline.min_duration = 0\n*.Offline.min_query_count = 2\n",
-    );
     // The first token would take an hour.
-    let run = mlperf_gptoss(
-        dir.path(),
-        dir.path(),
-        &[
-            "run",
-            "--dataset",
-            &data,
-            "--user-conf",
-            &conf,
-            "--model",
-            "sim",
-            "--sim-ttft-ms",
-            "3600000",
-            "--timeout",
-            "1",
-            "--output-dir",
-            "out",
-        ],
+    let args = [
+        "--model",
+        "sim",
+        "--sim-ttft-ms",
+        "3600000",
+        "--timeout",
+        "1",
+    ];
+    failing_offline_run(dir.path(), 2, 10, &args);
+    assert_all_failed(
+        &dir.path().join("out/offline/performance"),
+        2,
+        "--timeout 1",
     );
-    assert!(!run.status.success());
-    let records = records(&dir.path().join("out/offline/performance"));
-    assert_eq!(records.len(), 2);
-    assert!(
-        records.iter().all(|r| r["error"]
+}
+
+/// An Offline run of `samples` prompts that is expected to fail: it must exit non-zero.
+fn failing_offline_run(
+    dir: &Path,
+    samples: usize,
+    prompt_len: usize,
+    extra: &[&str],
+) -> std::process::Output {
+    let data = write_dataset(dir, samples, prompt_len);
+    let conf = write_conf(
+        dir,
+        &format!("*.Offline.min_duration = 0\n*.Offline.min_query_count = {samples}\n"),
+    );
+    let mut args = vec![
+        "run",
+        "--dataset",
+        &data,
+        "--user-conf",
+        &conf,
+        "--output-dir",
+        "out",
+    ];
+    args.extend(extra);
+    let run = mlperf_gptoss(dir, dir, &args);
+    assert!(!run.status.success(), "{}", stderr(&run));
+    run
+}
+
+/// Every one of `n` records in `out/samples.jsonl` holds an error containing `needle`.
+fn assert_all_failed(out: &Path, n: usize, needle: &str) {
+    let records = records(out);
+    assert_eq!(records.len(), n);
+    let failed = |r: &Json| {
+        r["error"]
             .as_str()
-            .is_some_and(|e| e.contains("--timeout 1"))),
-        "{records:?}"
-    );
+            .is_some_and(|e| !e.is_empty() && e.contains(needle))
+    };
+    assert!(records.iter().all(failed), "{records:?}");
 }
