@@ -6,6 +6,7 @@
 use clap::{Parser, Subcommand};
 
 mod backend_args;
+mod compliance;
 mod eval;
 mod harmonize;
 mod infer;
@@ -28,6 +29,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// TEST07 / TEST09: a performance run with the test's audit.config, verified as the official run_verification.py.
+    Compliance(compliance::Args),
     /// Score an accuracy log as the official eval_mlperf_accuracy.py does ('exact_match' for the submission checker).
     Eval(eval::Args),
     /// Turn a raw dataset into harmony-format token ids (the reference's harmonize_inputs.py).
@@ -52,6 +55,7 @@ fn main() -> std::process::ExitCode {
         .init();
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Compliance(args) => compliance::run(args),
         Command::Eval(args) => eval::run(args),
         Command::Harmonize(args) => harmonize::run(args),
         Command::Infer(args) => infer::run(args),

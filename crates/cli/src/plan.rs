@@ -36,9 +36,29 @@ pub struct ConfigArgs {
     /// user.conf applied on top of mlperf.conf.
     #[arg(long)]
     pub user_conf: Option<PathBuf>,
-    /// audit.config applied last, with model `*` (compliance tests).
+    /// audit.config applied last, with model `*` (compliance tests)
+    /// [default: ./audit.config if it exists, as LoadGen].
     #[arg(long)]
     pub audit_config: Option<PathBuf>,
+}
+
+impl ConfigArgs {
+    /// `--audit-config`, or `audit.config` in the current directory, which
+    /// LoadGen applies whenever it is there. That silently turns any run into
+    /// a compliance run, so it is announced loudly.
+    pub fn audit_config_or_cwd(&self) -> Option<PathBuf> {
+        if self.audit_config.is_some() {
+            return self.audit_config.clone();
+        }
+        let cwd = PathBuf::from("audit.config");
+        cwd.is_file().then(|| {
+            eprintln!(
+                "warning: found audit.config in the current directory; LoadGen applies it, so this is a \
+                 compliance-test run (remove the file after the compliance tests)"
+            );
+            cwd
+        })
+    }
 }
 
 /// Command-line arguments of `plan`.
@@ -92,10 +112,11 @@ pub fn base_settings_for(
 
 pub fn run(args: Args) -> anyhow::Result<std::process::ExitCode> {
     let (base, model) = base_settings_for(args.scenario, args.mode, &args.model);
+    let audit_config = args.config.audit_config_or_cwd();
     let files = ConfigFiles {
         mlperf_conf: args.config.mlperf_conf.as_deref(),
         user_conf: args.config.user_conf.as_deref(),
-        audit_config: args.config.audit_config.as_deref(),
+        audit_config: audit_config.as_deref(),
     };
     let resolved = loadgen::resolve_settings(base, &model, files)?;
     for e in &resolved.config_errors {

@@ -129,12 +129,16 @@ fn server_streams_and_leaves_the_first_token_out_of_the_final_report() {
         let records = records(&out);
         assert_eq!(records.len(), 12);
         for r in &records {
-            let (issued, first, done) = (
+            let (scheduled, issued, first, done) = (
+                r["scheduled_ns"].as_u64().unwrap(),
                 r["issued_ns"].as_u64().unwrap(),
                 r["first_token_ns"].as_u64().unwrap(),
                 r["done_ns"].as_u64().unwrap(),
             );
-            assert!(issued <= first && first <= done, "{r}");
+            assert!(
+                scheduled <= issued && issued <= first && first <= done,
+                "{r}"
+            );
             assert_eq!(r["output_tokens"], 10);
             assert_eq!(r["prompt_tokens"], 30);
         }

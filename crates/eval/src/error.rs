@@ -48,6 +48,9 @@ pub enum EvalError {
     #[error("dataset '{dataset}': {detail}")]
     Unsupported { dataset: String, detail: String },
 
+    #[error("compliance: {0}")]
+    Compliance(String),
+
     #[error("cannot decode token ids: {0}")]
     Decode(String),
 }

@@ -34,6 +34,7 @@
 pub mod aime;
 pub mod choice;
 pub mod code;
+pub mod compliance;
 mod error;
 pub mod evaluate;
 pub mod extract;

@@ -352,23 +352,28 @@ fn run_series(
     let start_wall = SystemTime::now();
     let mut end_note: Option<(bool, String)> = None;
     for (qi, q) in g.queries.iter().enumerate() {
+        let timed = matches!(s.scenario, Scenario::Server | Scenario::Offline);
+        let scheduled = if timed {
+            at_offset(start, q.scheduled_ns)
+        } else {
+            Instant::now()
+        };
         let batch: Vec<QuerySample> = q
             .indices
             .iter()
             .map(|&index| {
                 let id = ids;
                 ids += 1;
-                QuerySample { id, index }
+                QuerySample {
+                    id,
+                    index,
+                    scheduled,
+                }
             })
             .collect();
-        let scheduled = match s.scenario {
-            Scenario::Server | Scenario::Offline => {
-                let target = at_offset(start, q.scheduled_ns);
-                wait_until(target);
-                target
-            }
-            _ => Instant::now(),
-        };
+        if timed {
+            wait_until(scheduled);
+        }
         let now = Instant::now();
         issued_at.push(now);
         lateness.push(now.saturating_duration_since(scheduled).as_nanos() as i64);

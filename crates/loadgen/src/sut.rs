@@ -17,6 +17,10 @@ pub struct QuerySample {
     pub id: u64,
     /// The QSL sample index.
     pub index: usize,
+    /// When LoadGen scheduled the query (Server: its Poisson arrival time, which
+    /// LoadGen's latencies start from; Offline: the start of the run). The SUT
+    /// is called at or just after it.
+    pub scheduled: Instant,
 }
 
 /// The system under test. `issue` must return quickly (Server issues on

@@ -29,37 +29,77 @@ use sut::{GenerationSut, SutMode};
 pub struct Args {
     /// LoadGen scenario (interactive = Server with the gpt-oss-120b-interactive keys).
     #[arg(long, value_enum, default_value = "offline")]
-    scenario: ScenarioArg,
+    pub(crate) scenario: ScenarioArg,
     /// Performance or accuracy mode.
     #[arg(long, value_enum, default_value = "performance")]
-    mode: ModeArg,
+    pub(crate) mode: ModeArg,
     /// Harmonized dataset (.parquet, .pkl, .jsonl) with `input_tokens` or `tok_input`
     /// [default: the bundled sample, with the demo user.conf].
     #[arg(long)]
-    dataset: Option<PathBuf>,
+    pub(crate) dataset: Option<PathBuf>,
     /// Use only the first N rows of the dataset (the reference's --max-samples).
     #[arg(long)]
-    max_samples: Option<usize>,
+    pub(crate) max_samples: Option<usize>,
     #[command(flatten)]
-    backend: BackendArgs,
+    pub(crate) backend: BackendArgs,
     #[command(flatten)]
-    config: ConfigArgs,
+    pub(crate) config: ConfigArgs,
     /// Logs go to <output-dir>/<scenario>/<performance|accuracy>/.
     #[arg(long, default_value = "mlperf_results")]
-    output_dir: PathBuf,
+    pub(crate) output_dir: PathBuf,
     /// Requests in flight at once [default: 128 for Offline, unlimited for Server, as the reference].
     #[arg(long)]
-    max_concurrency: Option<usize>,
+    pub(crate) max_concurrency: Option<usize>,
     /// Output tokens per sample [default: 10240 performance, 32768 accuracy; 64 for the demo].
     #[arg(long)]
-    max_new_tokens: Option<u32>,
+    pub(crate) max_new_tokens: Option<u32>,
     /// Server/Interactive: report every token at completion, the first included
     /// (the reference leaves the first token out of the final report).
     #[arg(long)]
-    report_all_tokens: bool,
+    pub(crate) report_all_tokens: bool,
+}
+
+/// What a finished run left behind.
+pub struct Outcome {
+    /// `<output-dir>/<scenario>/<mode>/`: LoadGen's logs, samples.jsonl, results.json.
+    pub outdir: PathBuf,
+    /// Samples whose request failed, and the first failure.
+    pub errors: usize,
+    pub done: usize,
+    pub first_error: Option<String>,
+    /// Errors LoadGen logged (the run is then not valid), and the first one's text.
+    pub loadgen_errors: u64,
+    pub first_loadgen_error: Option<String>,
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let outcome = execute(args)?;
+    eprintln!("logs and records: {}", outcome.outdir.display());
+    if outcome.loadgen_errors > 0 {
+        eprintln!(
+            "error: LoadGen logged {} error(s) in mlperf_log_detail.txt; first: {}",
+            outcome.loadgen_errors,
+            outcome.first_loadgen_error.as_deref().unwrap_or("?")
+        );
+    }
+    if outcome.errors > 0 {
+        eprintln!(
+            "error: {} of {} samples failed; first: {}",
+            outcome.errors,
+            outcome.done,
+            outcome.first_error.as_deref().unwrap_or("?")
+        );
+    }
+    Ok(if outcome.errors > 0 || outcome.loadgen_errors > 0 {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// Runs LoadGen against the backend and writes everything under the output
+/// directory; failed samples are counted in the outcome, not an error.
+pub fn execute(args: Args) -> anyhow::Result<Outcome> {
     let demo = args.dataset.is_none();
     let mut prompts = match &args.dataset {
         Some(path) => {
@@ -94,10 +134,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     };
     let (base, model_name) =
         crate::plan::base_settings_for(args.scenario, args.mode, "gpt-oss-120b");
+    let audit_config = args.config.audit_config_or_cwd();
     let files = ConfigFiles {
         mlperf_conf: args.config.mlperf_conf.as_deref(),
         user_conf: user_conf.as_deref(),
-        audit_config: args.config.audit_config.as_deref(),
+        audit_config: audit_config.as_deref(),
     };
     let resolved = loadgen::resolve_settings(base, &model_name, files)?;
     for e in &resolved.config_errors {
@@ -163,17 +204,26 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         origin.elapsed(),
     )?;
     live::print_summary(&outdir);
-    eprintln!("logs and records: {}", outdir.display());
-    if live.errors > 0 {
-        eprintln!(
-            "error: {} of {} samples failed; first: {}",
-            live.errors,
-            live.done,
-            live.first_error.as_deref().unwrap_or("?")
-        );
-        return Ok(ExitCode::FAILURE);
-    }
-    Ok(ExitCode::SUCCESS)
+    let first_loadgen_error = first_logged_error(&outdir.join("mlperf_log_detail.txt"));
+    Ok(Outcome {
+        outdir,
+        errors: live.errors,
+        done: live.done,
+        first_error: live.first_error,
+        loadgen_errors: report.errors,
+        first_loadgen_error,
+    })
+}
+
+/// The value of the first `"is_error": true` line of LoadGen's detail log.
+fn first_logged_error(detail: &Path) -> Option<String> {
+    let text = std::fs::read_to_string(detail).ok()?;
+    let line = text.lines().find(|l| l.contains("\"is_error\": true"))?;
+    let record: serde_json::Value = serde_json::from_str(line.strip_prefix(":::MLLOG ")?).ok()?;
+    Some(match &record["value"] {
+        serde_json::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    })
 }
 
 fn scenario_name(s: ScenarioArg) -> &'static str {

@@ -17,7 +17,9 @@ pub struct SampleRecord {
     pub id: u64,
     /// The QSL index (the dataset row).
     pub index: usize,
-    /// When LoadGen handed the sample to the SUT (its scheduled issue time in Server).
+    /// When LoadGen scheduled the query; LoadGen's latencies count from here.
+    pub scheduled_ns: u64,
+    /// When LoadGen handed the sample to the SUT (at or just after `scheduled_ns`).
     pub issued_ns: u64,
     /// When the request was sent (after waiting for a concurrency slot).
     pub sent_ns: Option<u64>,
@@ -76,7 +78,7 @@ impl Records {
             }
             // As LoadGen measures them: TTFT from the issue, TPOT over the tokens after the first.
             if let Some(first) = record.first_token_ns {
-                live.ttft_ns.push(first.saturating_sub(record.issued_ns));
+                live.ttft_ns.push(first.saturating_sub(record.scheduled_ns));
                 if record.output_tokens > 1 {
                     live.tpot_ns.push(
                         record.done_ns.saturating_sub(first) / (record.output_tokens as u64 - 1),

@@ -100,6 +100,7 @@ impl SampleTask {
         records.append(&SampleRecord {
             id: self.sample.id,
             index: self.sample.index,
+            scheduled_ns: records.since_origin(self.sample.scheduled),
             issued_ns: records.since_origin(self.issued),
             sent_ns: outcome.sent.map(|t| records.since_origin(t)),
             first_token_ns: outcome
