@@ -168,11 +168,18 @@ fn run_test(
         test.name()
     );
     let outcome = crate::run::execute(run_args)?;
+    let detail = outcome.outdir.join("mlperf_log_detail.txt");
+    anyhow::ensure!(
+        outcome.done > 0,
+        "the compliance run issued no samples; LoadGen logged in {}: {}",
+        detail.display(),
+        outcome.first_loadgen_error.as_deref().unwrap_or("no error")
+    );
     if outcome.loadgen_errors > 0 {
         eprintln!(
             "warning: LoadGen logged {} error(s) in {}; first: {}",
             outcome.loadgen_errors,
-            outcome.outdir.join("mlperf_log_detail.txt").display(),
+            detail.display(),
             outcome.first_loadgen_error.as_deref().unwrap_or("?")
         );
     }

@@ -158,6 +158,22 @@ fn verify_only_needs_a_compliance_dir_and_a_log() {
     );
     assert!(!dir.path().join("c").exists());
 
+    // The official LoadGen crashes when the dataset is smaller than mlperf.conf's
+    // performance_sample_count_override (6396) in Offline; we stop with its reason.
+    let data = write_gpqa(dir.path(), 5);
+    let out = mlperf_gptoss(
+        dir.path(),
+        dir.path(),
+        &["compliance", "test09", "--dataset", &data, "--model", "sim"],
+    );
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("issued no samples")
+            && stderr(&out).contains("set performance_sample_count_override"),
+        "{}",
+        stderr(&out)
+    );
+
     let out = mlperf_gptoss(dir.path(), dir.path(), &["compliance", "test07"]);
     assert!(!out.status.success());
     assert!(
