@@ -168,28 +168,13 @@ fn run_test(
         test.name()
     );
     let outcome = crate::run::execute(run_args)?;
-    let detail = outcome.outdir.join("mlperf_log_detail.txt");
     anyhow::ensure!(
         outcome.done > 0,
-        "the compliance run issued no samples; LoadGen logged in {}: {}",
-        detail.display(),
-        outcome.first_loadgen_error.as_deref().unwrap_or("no error")
+        "the compliance run issued no samples: {}",
+        outcome.problems().join("; ")
     );
-    if outcome.loadgen_errors > 0 {
-        eprintln!(
-            "warning: LoadGen logged {} error(s) in {}; first: {}",
-            outcome.loadgen_errors,
-            detail.display(),
-            outcome.first_loadgen_error.as_deref().unwrap_or("?")
-        );
-    }
-    if outcome.errors > 0 {
-        eprintln!(
-            "warning: {} of {} samples failed (first: {}); they are in the log as empty outputs",
-            outcome.errors,
-            outcome.done,
-            outcome.first_error.as_deref().unwrap_or("?")
-        );
+    for problem in outcome.problems() {
+        eprintln!("warning: {problem}");
     }
     Ok(outcome.outdir)
 }

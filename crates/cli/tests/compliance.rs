@@ -123,6 +123,19 @@ fn verify_only_writes_what_the_official_scripts_write() {
     }
 }
 
+/// `compliance TEST --verify-only LOGDIR --compliance-dir OUT`, run in `cwd`.
+fn verify_only(cwd: &Path, test: &str, logdir: &str, out: &str) -> std::process::Output {
+    let args = [
+        "compliance",
+        test,
+        "--verify-only",
+        logdir,
+        "--compliance-dir",
+        out,
+    ];
+    mlperf_gptoss(cwd, cwd, &args)
+}
+
 #[test]
 fn verify_only_needs_a_compliance_dir_and_a_log() {
     let dir = tempfile::tempdir().unwrap();
@@ -138,18 +151,7 @@ fn verify_only_needs_a_compliance_dir_and_a_log() {
         stderr(&out)
     );
 
-    let out = mlperf_gptoss(
-        dir.path(),
-        dir.path(),
-        &[
-            "compliance",
-            "test09",
-            "--verify-only",
-            ".",
-            "--compliance-dir",
-            "c",
-        ],
-    );
+    let out = verify_only(dir.path(), "test09", ".", "c");
     assert!(!out.status.success());
     assert!(
         stderr(&out).contains("accuracy log not found"),
@@ -212,6 +214,9 @@ fn write_user_conf(dir: &Path, n: usize) -> String {
     .unwrap();
     path.display().to_string()
 }
+
+/// The synthetic timing model with no delays.
+const SIM_NO_DELAY: [&str; 6] = ["--model", "sim", "--sim-ttft-ms", "0", "--sim-tpot-ms", "0"];
 
 fn accuracy_entries(path: &Path) -> Vec<Json> {
     let log: Json = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
@@ -315,7 +320,7 @@ fn test09_counts_only_data_so_server_leaves_the_first_token_out() {
         ("offline", "Offline", "12.00"),
         ("server", "Server", "11.00"),
     ] {
-        let args = [
+        let mut args = vec![
             "compliance",
             "test09",
             "--scenario",
@@ -324,12 +329,6 @@ fn test09_counts_only_data_so_server_leaves_the_first_token_out() {
             &data,
             "--user-conf",
             &conf,
-            "--model",
-            "sim",
-            "--sim-ttft-ms",
-            "0",
-            "--sim-tpot-ms",
-            "0",
             "--sim-output-len",
             "fixed:12",
             "--min-output-tokens",
@@ -337,6 +336,7 @@ fn test09_counts_only_data_so_server_leaves_the_first_token_out() {
             "--max-output-tokens",
             "12",
         ];
+        args.extend(SIM_NO_DELAY);
         let out = mlperf_gptoss(dir.path(), dir.path(), &args);
         assert!(out.status.success(), "{scenario}: {}", stderr(&out));
         let test_dir = dir
@@ -367,17 +367,11 @@ fn test09_counts_only_data_so_server_leaves_the_first_token_out() {
     }
 
     // The built-in bounds (1150.38–1406.02) fail 12-token outputs.
-    let out = mlperf_gptoss(
+    let out = verify_only(
         dir.path(),
-        dir.path(),
-        &[
-            "compliance",
-            "test09",
-            "--verify-only",
-            "mlperf_results/TEST09/offline/performance",
-            "--compliance-dir",
-            "again",
-        ],
+        "test09",
+        "mlperf_results/TEST09/offline/performance",
+        "again",
     );
     assert_eq!(out.status.code(), Some(1));
     assert!(
@@ -404,20 +398,11 @@ fn run_applies_an_audit_config_found_in_the_current_directory() {
         dir.path(),
         dir.path(),
         &[
-            "run",
-            "--dataset",
-            &data,
-            "--user-conf",
-            &conf,
-            "--model",
-            "sim",
-            "--sim-ttft-ms",
-            "0",
-            "--sim-tpot-ms",
-            "0",
-            "--sim-output-len",
-            "fixed:3",
-        ],
+            &["run", "--dataset", &data, "--user-conf", &conf][..],
+            &SIM_NO_DELAY,
+            &["--sim-output-len", "fixed:3"],
+        ]
+        .concat(),
     );
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(stderr(&out).contains("found audit.config in the current directory"));

@@ -75,26 +75,39 @@ pub struct Outcome {
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let outcome = execute(args)?;
     eprintln!("logs and records: {}", outcome.outdir.display());
-    if outcome.loadgen_errors > 0 {
-        eprintln!(
-            "error: LoadGen logged {} error(s) in mlperf_log_detail.txt; first: {}",
-            outcome.loadgen_errors,
-            outcome.first_loadgen_error.as_deref().unwrap_or("?")
-        );
+    let problems = outcome.problems();
+    for problem in &problems {
+        eprintln!("error: {problem}");
     }
-    if outcome.errors > 0 {
-        eprintln!(
-            "error: {} of {} samples failed; first: {}",
-            outcome.errors,
-            outcome.done,
-            outcome.first_error.as_deref().unwrap_or("?")
-        );
-    }
-    Ok(if outcome.errors > 0 || outcome.loadgen_errors > 0 {
-        ExitCode::FAILURE
-    } else {
+    Ok(if problems.is_empty() {
         ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
     })
+}
+
+impl Outcome {
+    /// What went wrong: LoadGen's logged errors and failed samples, one line each.
+    pub fn problems(&self) -> Vec<String> {
+        let mut problems = Vec::new();
+        if self.loadgen_errors > 0 {
+            problems.push(format!(
+                "LoadGen logged {} error(s) in {}; first: {}",
+                self.loadgen_errors,
+                self.outdir.join("mlperf_log_detail.txt").display(),
+                self.first_loadgen_error.as_deref().unwrap_or("?")
+            ));
+        }
+        if self.errors > 0 {
+            problems.push(format!(
+                "{} of {} samples failed (recorded in samples.jsonl); first: {}",
+                self.errors,
+                self.done,
+                self.first_error.as_deref().unwrap_or("?")
+            ));
+        }
+        problems
+    }
 }
 
 /// Runs LoadGen against the backend and writes everything under the output
