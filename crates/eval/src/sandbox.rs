@@ -25,7 +25,8 @@
 //!   with only a loopback interface that is down. Where the kernel refuses (or the
 //!   caller is not root), the program runs anyway and
 //!   [`Outcome::network_isolated`] is `false`, with a warning in
-//!   [`Outcome::warnings`] and on stderr: never silently.
+//!   [`Outcome::warnings`] and on stderr (unless the caller reports them itself,
+//!   [`Sandbox::print_warnings`]): never silently.
 //! - **output caps**: stdout and stderr are kept up to [`Limits::output_bytes`]
 //!   each (the rest is read and discarded so the program does not block), with
 //!   [`Outcome::stdout_truncated`]/[`Outcome::stderr_truncated`].
@@ -108,6 +109,9 @@ pub struct Sandbox {
     pub drop_privileges: bool,
     /// Extra environment variables (on top of the minimal set).
     pub env: Vec<(OsString, OsString)>,
+    /// Print each run's warnings on stderr (default true). A caller running
+    /// thousands of programs turns this off and reports [`Outcome::warnings`] once.
+    pub print_warnings: bool,
 }
 
 impl Default for Sandbox {
@@ -183,6 +187,7 @@ impl Sandbox {
             isolate_network: true,
             drop_privileges: true,
             env: Vec::new(),
+            print_warnings: true,
         }
     }
 
@@ -255,8 +260,10 @@ impl Sandbox {
             }
             r => r?,
         };
-        for w in &warnings {
-            eprintln!("WARNING: sandbox: {w}");
+        if self.print_warnings {
+            for w in &warnings {
+                eprintln!("WARNING: sandbox: {w}");
+            }
         }
         let pid = child.id() as libc::pid_t;
 
