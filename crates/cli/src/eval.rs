@@ -45,6 +45,11 @@ pub struct Args {
     /// (no score) after 1200. 0 = no limit (not the official rule).
     #[arg(long, value_name = "SECONDS", default_value_t = 1200)]
     lcb_total_timeout: u64,
+    /// The Python that runs LiveCodeBench code (3.11+; numpy as officially). It runs
+    /// as a fresh unprivileged user when eval runs as root, so it must be readable
+    /// by everyone (not under /root).
+    #[arg(long, value_name = "PATH", default_value = "python3")]
+    lcb_python: PathBuf,
     /// Leave LiveCodeBench entries out of the score (their code is not run).
     /// The result is then NOT the official score, and no exact_match line is printed.
     #[arg(long)]
@@ -58,6 +63,7 @@ pub fn run(args: Args) -> anyhow::Result<std::process::ExitCode> {
         total_timeout: (args.lcb_total_timeout > 0)
             .then(|| Duration::from_secs(args.lcb_total_timeout)),
         progress: Some(lcb_progress()),
+        python: args.lcb_python.into_os_string(),
         ..Default::default()
     };
     if let Some(n) = args.workers {
@@ -79,6 +85,10 @@ pub fn run(args: Args) -> anyhow::Result<std::process::ExitCode> {
     }
     let summary = ::eval::Summary::new(&evaluation.counts);
     let mut out = std::io::stdout().lock();
+    if let Some(n) = evaluation.lcb_problems_loaded {
+        // The official LiveCodeBench loader prints this on stdout.
+        writeln!(out, "Loaded {n} problems")?;
+    }
     write!(out, "{}", summary.table())?;
     if evaluation.skipped_lcb.is_empty() {
         write!(out, "{}", summary.checker_lines())?;

@@ -428,6 +428,8 @@ fn livecodebench_code_is_run_with_lcb_dir() {
     let err = stderr(&out);
     assert!(out.status.success(), "{err}");
     let text = stdout(&out);
+    // The official loader's line comes first.
+    assert!(text.starts_with("Loaded 1 problems\n\n====="), "{text}");
     assert!(
         text.contains("livecodebench_v6                 1        4        3       0.33     25.00%"),
         "{text}"

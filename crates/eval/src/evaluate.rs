@@ -74,6 +74,9 @@ pub struct Evaluation {
     pub skipped_lcb: Vec<(String, usize)>,
     /// What happened to each LiveCodeBench dataset whose code was run.
     pub lcb_stats: Vec<LcbStats>,
+    /// Problems read from the LiveCodeBench files, when they were loaded (the
+    /// official loader prints `Loaded N problems` on stdout).
+    pub lcb_problems_loaded: Option<usize>,
 }
 
 /// Scores `log` against `reference`.
@@ -227,6 +230,7 @@ fn load_problems(
             lcb::RELEASE_V6_FILES.join(", ")
         ));
     }
+    evaluation.lcb_problems_loaded = Some(problems.total);
     if let Some(progress) = &options.lcb.progress {
         progress(lcb::LcbProgress::Loaded {
             dir,
@@ -235,7 +239,7 @@ fn load_problems(
             missing: &problems.missing,
         });
     }
-    lcb::check_python(&options.lcb)?;
+    evaluation.warnings.extend(lcb::check_python(&options.lcb)?);
     Ok(Some(problems))
 }
 

@@ -600,3 +600,19 @@ fn missing_or_damaged_files_are_clear_errors() {
         "{msg}"
     );
 }
+
+#[test]
+fn a_python_that_cannot_run_the_harness_is_one_clear_error() {
+    assert!(lcb::check_python(&config()).is_ok());
+    for python in ["/nonexistent/python3", "/bin/false"] {
+        let cfg = LcbConfig {
+            python: python.into(),
+            ..config()
+        };
+        let msg = lcb::check_python(&cfg).unwrap_err().to_string();
+        assert!(
+            msg.contains(python) && msg.contains("LiveCodeBench"),
+            "{msg}"
+        );
+    }
+}

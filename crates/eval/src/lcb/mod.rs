@@ -121,30 +121,36 @@ pub fn default_workers() -> usize {
 
 /// Runs a known-good sample first, so a missing or too old python3 (the harness
 /// needs 3.11+ for `sys.set_int_max_str_digits`) is one clear error instead of
-/// thousands of failed samples.
-pub fn check_python(config: &LcbConfig) -> Result<(), crate::EvalError> {
+/// thousands of failed samples. Returns warnings about the interpreter (no
+/// numpy, which the official environment has).
+pub fn check_python(config: &LcbConfig) -> Result<Vec<String>, crate::EvalError> {
     let line = r#"{"question_id": "self-check", "public_test_cases": "[{\"input\": \"21\\n\", \"output\": \"42\\n\", \"testtype\": \"stdin\"}]", "private_test_cases": "[]", "metadata": "{}"}"#;
     let problem = problems::parse_builtin(line)?;
-    let run = run_sample(
-        config,
-        &problem,
-        "print(int(input()) * 2)",
-        Duration::from_secs(30),
-    )?;
-    if run.passed {
-        return Ok(());
+    let code = "import sys\nprint(int(input()) * 2)\nsys.stderr.write('numpy=%s' % ('numpy' in sys.modules))";
+    let run = run_sample(config, &problem, code, Duration::from_secs(30))?;
+    if !run.passed {
+        return Err(crate::EvalError::LcbHarness {
+            detail: format!(
+                "{:?} could not run the LiveCodeBench harness on a known-good program ({}); \
+                 it needs Python 3.11 or newer with the standard library{}",
+                config.python,
+                run.error.unwrap_or_default(),
+                if run.stderr_tail.is_empty() {
+                    String::new()
+                } else {
+                    format!("; its stderr ends:\n{}", run.stderr_tail)
+                }
+            ),
+        });
     }
-    Err(crate::EvalError::LcbHarness {
-        detail: format!(
-            "{:?} could not run the LiveCodeBench harness on a known-good program ({}); \
-             it needs Python 3.11 or newer with the standard library{}",
-            config.python,
-            run.error.unwrap_or_default(),
-            if run.stderr_tail.is_empty() {
-                String::new()
-            } else {
-                format!("; its stderr ends:\n{}", run.stderr_tail)
-            }
-        ),
-    })
+    let mut warnings = Vec::new();
+    if !run.stderr_tail.contains("numpy=True") {
+        warnings.push(format!(
+            "LiveCodeBench: numpy is not importable by {:?} in the sandbox (as a fresh user, \
+             with PATH /usr/local/bin:/usr/bin:/bin); programs that use it fail, while the \
+             official environment has it. Install it system-wide or pass --lcb-python",
+            config.python
+        ));
+    }
+    Ok(warnings)
 }
