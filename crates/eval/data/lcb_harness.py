@@ -31,7 +31,6 @@ import json
 import os
 import signal
 import types
-from unittest import mock
 
 # The official harness module imports numpy, so it is already loaded when the
 # program runs (importing it after the guard below would fail).
@@ -277,16 +276,35 @@ def captured_stdout():
         sys.stdout = saved
 
 
+class _FakeFile(io.StringIO):
+    """What open() gives during a stdin test: the official harness patches
+    builtins.open with `unittest.mock.mock_open(read_data=<input>)`, whose
+    handles read the input (read, readline, readlines, iteration, `with`) and
+    accept and drop writes. (Programs rarely see it: the preamble's star
+    imports bind the real open in their globals.)"""
+
+    def close(self):
+        pass
+
+    def write(self, text):
+        return len(text)
+
+    def writelines(self, lines):
+        pass
+
+
 def run_with_input(function, text):
-    """Calls `function` with sys.stdin and open() reading `text`; SystemExit ends
-    the program normally."""
-    with contextlib.ExitStack() as patches:
-        patches.enter_context(mock.patch("sys.stdin", _FakeStdin(text)))
-        patches.enter_context(mock.patch("builtins.open", mock.mock_open(read_data=text)))
-        try:
-            return function()
-        except SystemExit:
-            pass
+    """Calls `function` with sys.stdin and builtins.open reading `text`;
+    SystemExit ends the program normally."""
+    saved_stdin, saved_open = sys.stdin, builtins.open
+    sys.stdin = _FakeStdin(text)
+    builtins.open = lambda *args, **kwargs: _FakeFile(text)
+    try:
+        return function()
+    except SystemExit:
+        pass
+    finally:
+        sys.stdin, builtins.open = saved_stdin, saved_open
 
 
 def stripped_lines(text):

@@ -2,10 +2,12 @@
 //! problems in the real `code_generation_lite` format (half with private tests
 //! compressed as the dataset stores them: base64 of zlib of a pickled str).
 //!
-//! `cargo run --release -p eval --example lcb_bench [-- SAMPLES TESTS WORKERS...]`
+//! `cargo run --release -p eval --example lcb_bench [-- [--dump JOBS.json] SAMPLES TESTS WORKERS...]`
 //! (default: 48 samples of 10 tests, workers 1 2 4). Each sample is a correct
 //! solution (half stdin, half LeetCode-style) run in its own sandboxed python3,
-//! as `eval --lcb-dir` runs them; the official timeouts apply.
+//! as `eval --lcb-dir` runs them; the official timeouts apply. `--dump` also
+//! writes the samples (code, inputs, outputs, fn_name) for
+//! `bench/lcb_official_bench.py`, which runs them through the official harness.
 
 use std::io::Write;
 use std::time::Instant;
@@ -14,10 +16,17 @@ use eval::lcb::{self, LcbConfig, LcbProblems};
 use serde_json::json;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let args: Vec<usize> = std::env::args()
-        .skip(1)
-        .map(|a| a.parse())
-        .collect::<Result<_, _>>()?;
+    let mut raw: Vec<String> = std::env::args().skip(1).collect();
+    let dump = match raw.iter().position(|a| a == "--dump") {
+        Some(i) if i + 1 < raw.len() => {
+            let path = raw.remove(i + 1);
+            raw.remove(i);
+            Some(path)
+        }
+        Some(_) => return Err("--dump needs a file name".into()),
+        None => None,
+    };
+    let args: Vec<usize> = raw.iter().map(|a| a.parse()).collect::<Result<_, _>>()?;
     let samples = args.first().copied().unwrap_or(48);
     let tests = args.get(1).copied().unwrap_or(10);
     let workers: Vec<usize> = match args.get(2..) {
@@ -43,6 +52,21 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         })
         .collect();
     let total_tests: usize = jobs.iter().map(|j| j.problem.n_tests).sum();
+    if let Some(path) = dump {
+        let mut samples = Vec::new();
+        for job in &jobs {
+            let (public, private) = job.problem.tests_json()?;
+            let mut tests: Vec<serde_json::Value> = serde_json::from_str(public)?;
+            tests.extend(serde_json::from_str::<Vec<serde_json::Value>>(&private)?);
+            samples.push(json!({
+                "code": job.code,
+                "fn_name": job.problem.fn_name,
+                "inputs": tests.iter().map(|t| t["input"].clone()).collect::<Vec<_>>(),
+                "outputs": tests.iter().map(|t| t["output"].clone()).collect::<Vec<_>>(),
+            }));
+        }
+        std::fs::write(&path, serde_json::to_vec(&samples)?)?;
+    }
     println!(
         "{samples} samples, {total_tests} tests; {} cores available",
         std::thread::available_parallelism().map_or(1, |n| n.get())

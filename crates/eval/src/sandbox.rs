@@ -450,8 +450,11 @@ fn wait_exit(pid: libc::pid_t, deadline: Instant) -> io::Result<bool> {
     }
 }
 
+/// Sweeps of [`kill_uid`].
+const SWEEPS: usize = 4;
+
 /// Kills every process of uid `id`: a helper that becomes `id` calls
-/// `kill(-1, SIGKILL)` (which spares only itself) until no process is left.
+/// `kill(-1, SIGKILL)` (which spares only itself) [`SWEEPS`] times.
 fn kill_uid(id: u32) -> io::Result<()> {
     let mut cmd = Command::new("/bin/true");
     cmd.env_clear()
@@ -467,11 +470,13 @@ fn kill_uid(id: u32) -> io::Result<()> {
             {
                 return Err(io::Error::last_os_error());
             }
-            // A racing fork may be missed by one sweep; repeat until none is found.
-            for _ in 0..1000 {
-                if libc::kill(-1, libc::SIGKILL) < 0 {
-                    break; // ESRCH: nothing of this uid is left
-                }
+            // kill(-1) reports success whenever the system has any other
+            // process (EPERM targets count), so its result cannot tell when
+            // this uid has none left. One sweep suffices in principle (the
+            // kernel fails a fork whose parent has a fatal signal pending);
+            // a few more are cheap insurance against a racing fork.
+            for _ in 0..SWEEPS {
+                libc::kill(-1, libc::SIGKILL);
             }
             Ok(())
         });

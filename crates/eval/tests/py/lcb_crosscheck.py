@@ -8,7 +8,7 @@ Usage: python3 lcb_crosscheck.py LIVECODEBENCH/lcb_runner/evaluation
 Each case runs through the official `run_test` (in a multiprocessing child
 with the official outer join timeout) and through our harness, and the
 per-test result lists are compared. Last run (2026, Python 3.11.7, numpy
-2.4): all 49 cases equal, except that where a call-based answer is a numpy
+2.4): all 53 cases equal, except that where a call-based answer is a numpy
 array the official list holds the array itself (which its caller turns into
 its first element) and ours holds that element.
 """
@@ -54,6 +54,10 @@ cases = [
  ("import sys\nfor l in sys.stdin: print(int(l)*2)", S, None),
  ("print(int(open(0).read())*2)", S, None),
  ("import io\nprint(int(io.open(0).read() or 0)*2)", S, None),
+ ("import builtins\nprint(int(builtins.open(0).read())*2)", S, None),
+ ("import builtins\nwith builtins.open('in.txt') as f:\n    for line in f: print(int(line)*2)", S, None),
+ ("import builtins\nf = builtins.open('in.txt')\nprint(int(f.readline())*2)\nprint(f.readlines())", S, None),
+ ("import builtins\nbuiltins.open('out.txt', 'w').write('x')\nprint(int(input())*2)", S, None),
  ("print(int(input())*2)\nexit()", S, None),
  ("print(int(input())*2)\nquit()", S, None),
  ("import sys\nprint(int(input())*2)\nsys.exit(0)", S, None),
