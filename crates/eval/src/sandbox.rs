@@ -415,9 +415,60 @@ fn reader(mut r: impl Read + Send + 'static, cap: usize) -> mpsc::Receiver<(Vec<
 }
 
 /// Waits until `pid` exits (without reaping it) or `deadline` passes; returns
-/// whether the deadline passed.
+/// whether the deadline passed. With a pidfd (Linux 5.3+) `poll` wakes the
+/// moment the child exits; otherwise the exit is polled with a short backoff.
 fn wait_exit(pid: libc::pid_t, deadline: Instant) -> io::Result<bool> {
+    // SAFETY: pidfd_open takes a pid and flags and returns a new fd or -1.
+    let pidfd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) } as libc::c_int;
+    if pidfd < 0 {
+        return wait_exit_polling(pid, deadline);
+    }
+    let result = loop {
+        match exited(pid) {
+            Ok(true) => break Ok(false),
+            Ok(false) => {}
+            Err(e) => break Err(e),
+        }
+        let now = Instant::now();
+        if now >= deadline {
+            break Ok(true);
+        }
+        let ms = (deadline - now).as_millis().clamp(1, i32::MAX as u128) as libc::c_int;
+        let mut fd = libc::pollfd {
+            fd: pidfd,
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        // SAFETY: `fd` is one valid pollfd; EINTR just loops.
+        if unsafe { libc::poll(&mut fd, 1, ms) } < 0 {
+            let e = io::Error::last_os_error();
+            if e.kind() != io::ErrorKind::Interrupted {
+                break Err(e);
+            }
+        }
+    };
+    // SAFETY: closing the pidfd we opened above.
+    unsafe { libc::close(pidfd) };
+    result
+}
+
+fn wait_exit_polling(pid: libc::pid_t, deadline: Instant) -> io::Result<bool> {
     let mut pause = Duration::from_millis(1);
+    loop {
+        if exited(pid)? {
+            return Ok(false);
+        }
+        let now = Instant::now();
+        if now >= deadline {
+            return Ok(true);
+        }
+        thread::sleep(pause.min(deadline - now));
+        pause = (pause * 2).min(Duration::from_millis(20));
+    }
+}
+
+/// Whether `pid` has exited, leaving it unreaped (`WNOWAIT`).
+fn exited(pid: libc::pid_t) -> io::Result<bool> {
     loop {
         // SAFETY: a zeroed siginfo_t is a valid out-parameter for waitid.
         let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
@@ -438,15 +489,7 @@ fn wait_exit(pid: libc::pid_t, deadline: Instant) -> io::Result<bool> {
             return Err(e);
         }
         // SAFETY: waitid filled `info` (si_pid stays 0 when nothing exited).
-        if unsafe { info.si_pid() } != 0 {
-            return Ok(false);
-        }
-        let now = Instant::now();
-        if now >= deadline {
-            return Ok(true);
-        }
-        thread::sleep(pause.min(deadline - now));
-        pause = (pause * 2).min(Duration::from_millis(20));
+        return Ok(unsafe { info.si_pid() } != 0);
     }
 }
 
