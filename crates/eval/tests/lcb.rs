@@ -80,6 +80,18 @@ fn problems() -> (tempfile::TempDir, LcbProblems) {
              "public": [["hello world\n", "hello world\n"]], "private": [["a\nb\n", "a"]]},
         ]),
     );
+    // Large private tests: pickled with BINUNICODE outside a frame, as the
+    // dataset's megabyte-sized tests are.
+    let numbers: Vec<String> = (1..=100_000).map(|i| i.to_string()).collect();
+    write_problems(
+        dir.path(),
+        "test6.jsonl",
+        json!([
+            {"question_id": "big_sum", "func_name": null, "encode": true,
+             "public": [["1 2 3\n", "6\n"]],
+             "private": [[format!("{}\n", numbers.join(" ")), "5000050000\n"]]},
+        ]),
+    );
     let problems = LcbProblems::load(dir.path()).unwrap();
     (dir, problems)
 }
@@ -87,9 +99,12 @@ fn problems() -> (tempfile::TempDir, LcbProblems) {
 #[test]
 fn loads_both_encodings_public_then_private() {
     let (dir, problems) = problems();
-    assert_eq!(problems.len(), 5);
-    assert_eq!(problems.total, 5);
-    assert_eq!(problems.missing.len(), 4, "{:?}", problems.missing);
+    assert_eq!(problems.len(), 6);
+    assert_eq!(problems.total, 6);
+    assert_eq!(
+        problems.missing,
+        vec!["test3.jsonl", "test4.jsonl", "test5.jsonl"]
+    );
     let double: &Problem = problems.get("double").unwrap();
     assert_eq!(double.n_tests, 3);
     assert_eq!(double.fn_name, None);
@@ -106,7 +121,16 @@ fn loads_both_encodings_public_then_private() {
     // Keeping only some problems still reads (and checks) all of them.
     let keep = ["pair".to_string()].into_iter().collect();
     let some = LcbProblems::load_with(dir.path(), Some(&keep)).unwrap();
-    assert_eq!((some.len(), some.total), (1, 5));
+    assert_eq!((some.len(), some.total), (1, 6));
+    // A megabyte-sized private test decodes and runs.
+    let big = problems.get("big_sum").unwrap();
+    assert!(big.tests_json().unwrap().1.len() > 500_000);
+    let r = run(
+        &problems,
+        "big_sum",
+        "print(sum(map(int, input().split())))",
+    );
+    assert!(r.passed, "{r:?}");
 }
 
 #[test]
