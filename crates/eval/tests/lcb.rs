@@ -4,134 +4,14 @@
 //! verdict each program gets under the official rules (upstream-gptoss.md §6.4).
 //! Timeouts are shortened (1 s per test); nothing here asserts on timing.
 
-use std::path::Path;
-use std::process::{Command, Stdio};
+#[path = "common/lcb.rs"]
+mod fixtures;
+
 use std::time::Duration;
 
-use eval::lcb::{self, LcbConfig, LcbProblems, Problem, SampleRun, Status};
-use eval::{EvalError, GroundTruth};
-use serde_json::json;
-
-/// Writes `spec` (see tests/py/write_lcb_problems.py) to `dir/file`.
-fn write_problems(dir: &Path, file: &str, spec: serde_json::Value) {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/py/write_lcb_problems.py");
-    let mut child = Command::new("python3")
-        .arg(script)
-        .arg(dir.join(file))
-        .stdin(Stdio::piped())
-        .spawn()
-        .expect("python3 runs");
-    serde_json::to_writer(child.stdin.take().unwrap(), &spec).unwrap();
-    assert!(child.wait().unwrap().success());
-}
-
-fn config() -> LcbConfig {
-    LcbConfig {
-        test_timeout: Duration::from_secs(1),
-        total_timeout: None,
-        workers: 2,
-        ..LcbConfig::default()
-    }
-}
-
-fn run(problems: &LcbProblems, id: &str, code: &str) -> SampleRun {
-    let p = problems.get(id).unwrap_or_else(|| panic!("{id} loaded"));
-    let cfg = config();
-    let r = lcb::run_sample(
-        &cfg,
-        p,
-        code,
-        lcb::outer_timeout(cfg.test_timeout, p.n_tests),
-    )
-    .expect("the run starts");
-    assert!(r.elapsed < Duration::from_secs(120), "{r:?}");
-    r
-}
-
-/// Problems used by most tests: stdin ones and call-based ones, with private
-/// tests in both encodings.
-fn problems() -> (tempfile::TempDir, LcbProblems) {
-    let dir = tempfile::tempdir().unwrap();
-    write_problems(
-        dir.path(),
-        "test.jsonl",
-        json!([
-            // Doubles a number; private tests compressed as in the real dataset.
-            {"question_id": "double", "func_name": null, "encode": true,
-             "public": [["3\n", "6\n"]],
-             "private": [["10\n", "20\n"], ["-4\n", "-8"]]},
-            // Prints a float; expected with more digits.
-            {"question_id": "half", "func_name": null, "encode": false,
-             "public": [["1\n", "0.50\n"]], "private": [["3\n", "1.500000\n"]]},
-            // Two lines out.
-            {"question_id": "two_lines", "func_name": null, "encode": true,
-             "public": [["2 3\n", "5\n6\n"]], "private": []},
-            // LeetCode style: sum of a list and a pair.
-            {"question_id": "pair", "func_name": "pairUp", "encode": true,
-             "public": [["[1, 2]\n3", "[3, 3]"]],
-             "private": [["[]\n0", "[0, 0]"], ["[5]\n7", "[5, 7]"]]},
-        ]),
-    );
-    write_problems(
-        dir.path(),
-        "test2.jsonl",
-        json!([
-            {"question_id": "echo", "func_name": null, "encode": false,
-             "public": [["hello world\n", "hello world\n"]], "private": [["a\nb\n", "a"]]},
-        ]),
-    );
-    // Large private tests: pickled with BINUNICODE outside a frame, as the
-    // dataset's megabyte-sized tests are.
-    let numbers: Vec<String> = (1..=100_000).map(|i| i.to_string()).collect();
-    write_problems(
-        dir.path(),
-        "test6.jsonl",
-        json!([
-            {"question_id": "big_sum", "func_name": null, "encode": true,
-             "public": [["1 2 3\n", "6\n"]],
-             "private": [[format!("{}\n", numbers.join(" ")), "5000050000\n"]]},
-        ]),
-    );
-    let problems = LcbProblems::load(dir.path()).unwrap();
-    (dir, problems)
-}
-
-#[test]
-fn loads_both_encodings_public_then_private() {
-    let (dir, problems) = problems();
-    assert_eq!(problems.len(), 6);
-    assert_eq!(problems.total, 6);
-    assert_eq!(
-        problems.missing,
-        vec!["test3.jsonl", "test4.jsonl", "test5.jsonl"]
-    );
-    let double: &Problem = problems.get("double").unwrap();
-    assert_eq!(double.n_tests, 3);
-    assert_eq!(double.fn_name, None);
-    assert_eq!(double.file, dir.path().join("test.jsonl"));
-    assert_eq!(double.line, 1);
-    let (public, private) = double.tests_json().unwrap();
-    let private: serde_json::Value = serde_json::from_str(&private).unwrap();
-    assert_eq!(private[1]["input"], "-4\n");
-    assert!(public.contains("\"3\\n\""));
-    let pair = problems.get("pair").unwrap();
-    assert_eq!(pair.fn_name.as_deref(), Some("pairUp"));
-    assert_eq!(pair.n_tests, 3);
-    assert_eq!(problems.get("echo").unwrap().line, 1);
-    // Keeping only some problems still reads (and checks) all of them.
-    let keep = ["pair".to_string()].into_iter().collect();
-    let some = LcbProblems::load_with(dir.path(), Some(&keep)).unwrap();
-    assert_eq!((some.len(), some.total), (1, 6));
-    // A megabyte-sized private test decodes and runs.
-    let big = problems.get("big_sum").unwrap();
-    assert!(big.tests_json().unwrap().1.len() > 500_000);
-    let r = run(
-        &problems,
-        "big_sum",
-        "print(sum(map(int, input().split())))",
-    );
-    assert!(r.passed, "{r:?}");
-}
+use eval::lcb::{self, LcbConfig, Status};
+use eval::GroundTruth;
+use fixtures::{config, problems, run};
 
 #[test]
 fn stdin_programs_pass_with_official_comparison() {
@@ -554,73 +434,6 @@ fn the_total_budget_aborts_like_the_official_timeout() {
     let msg = err.to_string();
     assert!(
         msg.contains("budget of 2 s") && msg.contains("--lcb-total-timeout 0"),
-        "{msg}"
-    );
-}
-
-#[test]
-fn missing_or_damaged_files_are_clear_errors() {
-    let dir = tempfile::tempdir().unwrap();
-    let err = LcbProblems::load(dir.path()).unwrap_err();
-    assert!(matches!(err, EvalError::LcbFiles { .. }));
-    let msg = err.to_string();
-    assert!(
-        msg.contains(&dir.path().display().to_string())
-            && msg.contains("test.jsonl")
-            && msg.contains("test6.jsonl"),
-        "{msg}"
-    );
-
-    let good = r#"{"question_id": "q1", "public_test_cases": "[]", "private_test_cases": "[]", "metadata": "{}"}"#;
-    let cases = [
-        ("not json at all", "not a code_generation_lite problem"),
-        (
-            r#"{"question_id": "q2", "public_test_cases": "[]", "metadata": "{}"}"#,
-            "private_test_cases",
-        ),
-        (
-            r#"{"question_id": "q3", "public_test_cases": "[{\"input\": \"1\", \"output\": \"2\", \"testtype\": \"magic\"}]", "private_test_cases": "[]", "metadata": "{}"}"#,
-            "'public_test_cases'",
-        ),
-        (
-            r#"{"question_id": "q4", "public_test_cases": "[]", "private_test_cases": "@@@not base64@@@", "metadata": "{}"}"#,
-            "'private_test_cases'",
-        ),
-        (
-            // Valid base64 of bytes that are not zlib.
-            r#"{"question_id": "q5", "public_test_cases": "[]", "private_test_cases": "aGVsbG8=", "metadata": "{}"}"#,
-            "zlib",
-        ),
-        (
-            r#"{"question_id": "q6", "public_test_cases": "[]", "private_test_cases": "[]", "metadata": "[1]"}"#,
-            "'metadata'",
-        ),
-    ];
-    for (bad, needle) in cases {
-        std::fs::write(dir.path().join("test3.jsonl"), format!("{good}\n\n{bad}\n")).unwrap();
-        let msg = LcbProblems::load(dir.path()).unwrap_err().to_string();
-        let place = format!("{}:3:", dir.path().join("test3.jsonl").display());
-        assert!(msg.starts_with(&place) && msg.contains(needle), "{msg}");
-    }
-    // A pickle that would call something is refused, never executed.
-    let evil = Command::new("python3")
-        .args([
-            "-c",
-            "import base64, pickle, zlib, os\n\
-             class E:\n    def __reduce__(self):\n        return (os.system, ('touch /tmp/lcb-pwned',))\n\
-             print(base64.b64encode(zlib.compress(pickle.dumps(E()))).decode())",
-        ])
-        .output()
-        .unwrap();
-    let evil = String::from_utf8(evil.stdout).unwrap();
-    let line = format!(
-        r#"{{"question_id": "q7", "public_test_cases": "[]", "private_test_cases": "{}", "metadata": "{{}}"}}"#,
-        evil.trim()
-    );
-    std::fs::write(dir.path().join("test3.jsonl"), line).unwrap();
-    let msg = LcbProblems::load(dir.path()).unwrap_err().to_string();
-    assert!(
-        msg.contains("not a pickled str (nothing was executed)"),
         "{msg}"
     );
 }
