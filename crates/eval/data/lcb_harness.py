@@ -83,7 +83,7 @@ def _disarm():
 
 def _short(value, limit=300):
     s = value if isinstance(value, str) else str(value)
-    return s if len(s) <= limit else s[: limit // 2] + "...(truncated) ..." + s[-limit // 2 :]
+    return s if len(s) <= limit else "%s [%d characters] %s" % (s[: limit // 2], len(s) - limit, s[-limit // 2 :])
 
 
 def _failure(results, code, message, **extra):
@@ -95,8 +95,8 @@ def _failure(results, code, message, **extra):
 
 def _exception_verdict(results, exc):
     if "timeoutexception" in repr(exc).lower():
-        return _failure(results, TIME_LIMIT, "Time Limit Exceeded", error=repr(exc))
-    return _failure(results, RUNTIME_ERROR, "Runtime Error", error=repr(exc))
+        return _failure(results, TIME_LIMIT, "time limit", error=repr(exc))
+    return _failure(results, RUNTIME_ERROR, "runtime error", error=repr(exc))
 
 
 def disable_destructive_functions():
@@ -171,7 +171,7 @@ def grade_functional(code, inputs, outputs, fn_name, timeout):
             if not verdict:
                 return results, {
                     "error_code": WRONG_ANSWER,
-                    "error_message": "Wrong Answer",
+                    "error_message": "wrong answer",
                     "test": index,
                     "output": _short(got),
                     "expected": _short(want),
@@ -344,7 +344,8 @@ def grade_stdin(code, inputs, outputs, timeout):
         want_lines = stripped_lines(want)
         if len(got_lines) != len(want_lines):
             return _failure(
-                results, WRONG_ANSWER, "Wrong answer: mismatched output length",
+                results, WRONG_ANSWER,
+                "wrong answer: %d output lines, %d expected" % (len(got_lines), len(want_lines)),
                 test=index, output=_short(output[0]), expected=_short(want),
             )
         for line_index, (got, exp) in enumerate(zip(got_lines, want_lines)):
@@ -357,7 +358,7 @@ def grade_stdin(code, inputs, outputs, timeout):
                 continue
             return _failure(
                 results, WRONG_ANSWER,
-                "Wrong answer at line %d: %s != %s" % (line_index, _short(got), _short(exp)),
+                "wrong answer on line %d: got %s, expected %s" % (line_index, _short(got), _short(exp)),
                 test=index,
             )
         results.append(True)
@@ -378,7 +379,7 @@ def run_tests(job, inputs, outputs):
     except Exception as exc:
         return [RUNTIME_ERROR], {
             "error_code": RUNTIME_ERROR,
-            "error_message": "Error during testing: %s" % _short(repr(exc)),
+            "error_message": "could not run the tests: %s" % _short(repr(exc)),
         }
     finally:
         _disarm()
