@@ -7,8 +7,12 @@
 
 use std::io::Write;
 use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use anyhow::Context;
+
+use crate::progress::Progress;
 
 /// Command-line arguments of `eval`.
 #[derive(clap::Args)]
@@ -29,7 +33,24 @@ pub struct Args {
     /// Also save every scored output, sorted by qsl_idx (.pkl as the official pickle, .parquet or .jsonl).
     #[arg(long)]
     save_outputs: Option<PathBuf>,
-    /// Leave LiveCodeBench entries out of the score (their code is not run yet).
+    /// Run LiveCodeBench entries' code against the problems in DIR: a copy of
+    /// Hugging Face livecodebench/code_generation_lite (release_v6: test.jsonl …
+    /// test6.jsonl). Each sample runs in a sandboxed python3 (3.11+).
+    #[arg(long, value_name = "DIR", conflicts_with = "skip_lcb")]
+    lcb_dir: Option<PathBuf>,
+    /// LiveCodeBench samples run at once [default: min(available cores, 64), as officially].
+    #[arg(long, alias = "num-lcb-workers", value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    workers: Option<u32>,
+    /// Total seconds one LiveCodeBench dataset may take; the official scorer aborts
+    /// (no score) after 1200. 0 = no limit (not the official rule).
+    #[arg(long, value_name = "SECONDS", default_value_t = 1200)]
+    lcb_total_timeout: u64,
+    /// The Python that runs LiveCodeBench code (3.11+; numpy as officially). It runs
+    /// as a fresh unprivileged user when eval runs as root, so it must be readable
+    /// by everyone (not under /root).
+    #[arg(long, value_name = "PATH", default_value = "python3")]
+    lcb_python: PathBuf,
+    /// Leave LiveCodeBench entries out of the score (their code is not run).
     /// The result is then NOT the official score, and no exact_match line is printed.
     #[arg(long)]
     skip_lcb: bool,
@@ -38,17 +59,36 @@ pub struct Args {
 pub fn run(args: Args) -> anyhow::Result<std::process::ExitCode> {
     let log = ::eval::AccuracyLog::read(&args.mlperf_log)?;
     let reference = ::eval::Reference::read(&args.reference_data)?;
+    let mut lcb = ::eval::lcb::LcbConfig {
+        total_timeout: (args.lcb_total_timeout > 0)
+            .then(|| Duration::from_secs(args.lcb_total_timeout)),
+        progress: Some(lcb_progress()),
+        python: args.lcb_python.into_os_string(),
+        ..Default::default()
+    };
+    if let Some(n) = args.workers {
+        lcb.workers = n as usize;
+    }
     let options = ::eval::Options {
         verbose: args.verbose,
         skip_lcb: args.skip_lcb,
         keep_outputs: args.save_outputs.is_some(),
+        lcb_dir: args.lcb_dir,
+        lcb,
     };
     let evaluation = ::eval::evaluate(&log, &reference, &options)?;
     for warning in &evaluation.warnings {
         eprintln!("warning: {warning}");
     }
+    for stats in &evaluation.lcb_stats {
+        eprintln!("LiveCodeBench {}", stats.line());
+    }
     let summary = ::eval::Summary::new(&evaluation.counts);
     let mut out = std::io::stdout().lock();
+    if let Some(n) = evaluation.lcb_problems_loaded {
+        // The official LiveCodeBench loader prints this on stdout.
+        writeln!(out, "Loaded {n} problems")?;
+    }
     write!(out, "{}", summary.table())?;
     if evaluation.skipped_lcb.is_empty() {
         write!(out, "{}", summary.checker_lines())?;
@@ -84,4 +124,54 @@ pub fn run(args: Args) -> anyhow::Result<std::process::ExitCode> {
         eprintln!("results saved to {}", path.display());
     }
     Ok(std::process::ExitCode::SUCCESS)
+}
+
+/// LiveCodeBench progress on stderr: a start line, then the shared progress display.
+fn lcb_progress() -> ::eval::lcb::ProgressFn {
+    use ::eval::lcb::LcbProgress;
+    let current: Mutex<Option<Progress>> = Mutex::new(None);
+    Arc::new(move |event: LcbProgress<'_>| {
+        let Ok(mut current) = current.lock() else {
+            return;
+        };
+        match event {
+            LcbProgress::Loaded {
+                dir,
+                problems,
+                named,
+                missing,
+            } => {
+                eprintln!(
+                    "LiveCodeBench: loaded {problems} problems from {} ({named} named by the log){}",
+                    dir.display(),
+                    if missing.is_empty() {
+                        String::new()
+                    } else {
+                        format!("; files not there: {}", missing.join(", "))
+                    }
+                );
+            }
+            LcbProgress::Started {
+                dataset,
+                samples,
+                tests,
+                workers,
+            } => {
+                eprintln!(
+                    "LiveCodeBench {dataset}: running {samples} samples ({tests} tests) on {workers} workers"
+                );
+                *current = Some(Progress::new("LiveCodeBench samples", samples as u64));
+            }
+            LcbProgress::SampleDone { .. } => {
+                if let Some(p) = current.as_ref() {
+                    p.inc();
+                }
+            }
+            LcbProgress::Finished { .. } => {
+                if let Some(p) = current.take() {
+                    p.finish();
+                }
+            }
+        }
+    })
 }

@@ -326,7 +326,9 @@ fn livecodebench_needs_skip_lcb_and_then_prints_no_exact_match() {
     let refused = eval(dir.path(), &log_path, &reference, &[]);
     assert!(!refused.status.success());
     assert!(
-        stderr(&refused).contains("--skip-lcb"),
+        stderr(&refused).contains("--skip-lcb")
+            && stderr(&refused).contains("--lcb-dir DIR")
+            && stderr(&refused).contains("test6.jsonl"),
         "{}",
         stderr(&refused)
     );
@@ -339,6 +341,171 @@ fn livecodebench_needs_skip_lcb_and_then_prints_no_exact_match() {
     );
     assert!(!text.contains("'exact_match'"), "{text}");
     assert!(text.contains("1 livecodebench_v6"), "{text}");
+}
+
+/// Writes LiveCodeBench problems in the code_generation_lite format (private
+/// tests encoded by real pickle + zlib + base64) with the eval crate's script.
+fn write_lcb_problems(dir: &Path, spec: &str) {
+    use std::io::Write;
+    let script =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../eval/tests/py/write_lcb_problems.py");
+    let mut child = std::process::Command::new("python3")
+        .arg(script)
+        .arg(dir.join("test.jsonl"))
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(spec.as_bytes())
+        .unwrap();
+    assert!(child.wait().unwrap().success());
+}
+
+/// LiveCodeBench entries graded by running their code: 1 of 4 right (repeats 3)
+/// plus GPQA 4 of 5 (repeats 5): (1/3 + 4/5) / (4/3 + 5/5) = 51/105 → 48.571.
+#[test]
+fn livecodebench_code_is_run_with_lcb_dir() {
+    let dir = tempfile::tempdir().unwrap();
+    let lcb_dir = dir.path().join("code_generation_lite");
+    std::fs::create_dir(&lcb_dir).unwrap();
+    write_lcb_problems(
+        &lcb_dir,
+        r#"[{"question_id": "abc100_a", "func_name": null, "encode": true,
+             "public": [["3\n", "6\n"]], "private": [["10\n", "20\n"], ["-4\n", "-8"]]}]"#,
+    );
+    let mut rows = vec![("livecodebench_v6", "abc100_a"); 3];
+    rows.push(("livecodebench_v6", "abc999_z"));
+    rows.extend([("gpqa_diamond", "B"); 5]);
+    let reference = write_reference(dir.path(), &rows);
+    let long_comment = format!("# {}\n", "x".repeat(250));
+    let right = format!("```python\n{long_comment}n = int(input())\nprint(n * 2)\n```");
+    let outputs: Vec<Vec<u32>> = vec![
+        completion("I will double it.", &right),
+        completion(
+            "Maybe add instead.",
+            "```python\nprint(int(input()) + 2)\n```",
+        ),
+        completion("No idea how to code this.", "Sorry."),
+        completion("plan", "```python\nprint(1)\n```"),
+        completion("plan", "B"),
+        completion("plan", "B"),
+        completion("plan", "**B**"),
+        completion("plan", "Answer: (B)"),
+        completion("plan", "C"),
+    ];
+    let mut log = String::from("[");
+    for (q, ids) in outputs.iter().enumerate() {
+        log.push_str(&format!(
+            "{}{{ \"seq_id\" : {q}, \"qsl_idx\" : {q}, \"data\" : \"{}\", \"token_count\" : {} }}",
+            if q == 0 { "\n" } else { ",\n" },
+            hex(ids),
+            ids.len()
+        ));
+    }
+    log.push_str("\n]\n");
+    let log_path = dir.path().join("mlperf_log_accuracy.json");
+    std::fs::write(&log_path, log).unwrap();
+
+    let out = eval(
+        dir.path(),
+        &log_path,
+        &reference,
+        &[
+            "--lcb-dir",
+            lcb_dir.to_str().unwrap(),
+            "--workers",
+            "2",
+            "--verbose",
+            "--output-file",
+            "r.json",
+            "--save-outputs",
+            "out.pkl",
+        ],
+    );
+    let err = stderr(&out);
+    assert!(out.status.success(), "{err}");
+    let text = stdout(&out);
+    // The official loader's line comes first.
+    assert!(text.starts_with("Loaded 1 problems\n\n====="), "{text}");
+    assert!(
+        text.contains("livecodebench_v6                 1        4        3       0.33     25.00%"),
+        "{text}"
+    );
+    assert!(text.ends_with("'exact_match': 48.571\n"), "{text}");
+    assert!(err.contains("loaded 1 problems"), "{err}");
+    assert!(
+        err.contains("LiveCodeBench livecodebench_v6: running 2 samples (6 tests) on 2 workers"),
+        "{err}"
+    );
+    assert!(
+        err.contains("livecodebench_v6: 4 samples, 1 passed, 1 wrong answer, 1 without code"),
+        "{err}"
+    );
+
+    let v: Json =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("r.json")).unwrap()).unwrap();
+    let d = v["detailed_results"].as_array().unwrap();
+    let lcb: Vec<(&str, bool)> = d[5..]
+        .iter()
+        .map(|r| {
+            (
+                r["evaluation_details"].as_str().unwrap(),
+                r["is_correct"].as_bool().unwrap(),
+            )
+        })
+        .collect();
+    // gpqa_diamond sorts before livecodebench_v6.
+    assert_eq!(
+        lcb,
+        vec![
+            ("All tests passed", true),
+            ("Failed one or more test cases", false),
+            ("No code extracted from model output", false),
+            ("Question ID 'abc999_z' not found in benchmark", false),
+        ]
+    );
+    // The code is cut to 200 characters in the JSON, kept whole in --save-outputs.
+    let shown = d[5]["extracted_answer"].as_str().unwrap();
+    assert_eq!(shown.chars().count(), 200);
+    assert!(shown.starts_with("# xxx"));
+    assert_eq!(d[7]["extracted_answer"], Json::Null);
+    assert_eq!(
+        v["summary"]["per_dataset"]["livecodebench_v6"]["correct"],
+        1
+    );
+    let saved = dataset::read_table(&dir.path().join("out.pkl")).unwrap();
+    let Value::Str(code) = &saved.column("extracted_answer").unwrap().values[0] else {
+        panic!("no code saved")
+    };
+    assert!(code.ends_with("print(n * 2)") && code.len() > 260, "{code}");
+
+    // A damaged problems file is an error naming the file and line.
+    std::fs::write(lcb_dir.join("test2.jsonl"), "{\"question_id\": 1}\n").unwrap();
+    let out = eval(
+        dir.path(),
+        &log_path,
+        &reference,
+        &["--lcb-dir", lcb_dir.to_str().unwrap()],
+    );
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("test2.jsonl:1:"), "{}", stderr(&out));
+    // An empty directory: the expected file names.
+    let empty = dir.path().join("empty");
+    std::fs::create_dir(&empty).unwrap();
+    let out = eval(
+        dir.path(),
+        &log_path,
+        &reference,
+        &["--lcb-dir", empty.to_str().unwrap()],
+    );
+    assert!(
+        stderr(&out).contains("test.jsonl, test2.jsonl"),
+        "{}",
+        stderr(&out)
+    );
 }
 
 #[test]

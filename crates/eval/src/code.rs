@@ -1,5 +1,5 @@
 //! LiveCodeBench code extraction: `parse_code` of the official scorer. (Running the
-//! code against the tests is not part of this crate yet.)
+//! code against the tests: [`crate::lcb`].)
 
 use memchr::memmem;
 

@@ -51,6 +51,29 @@ pub enum EvalError {
     #[error("compliance: {0}")]
     Compliance(String),
 
+    #[error("{}: none of the LiveCodeBench release_v6 files ({expected}) is there; pass the directory of a copy of Hugging Face livecodebench/code_generation_lite", dir.display())]
+    LcbFiles { dir: PathBuf, expected: String },
+
+    #[error("{}:{line}: {detail}; use an unmodified copy of livecodebench/code_generation_lite", path.display())]
+    LcbProblem {
+        path: PathBuf,
+        line: usize,
+        detail: String,
+    },
+
+    #[error("LiveCodeBench: {detail}")]
+    LcbHarness { detail: String },
+
+    #[error("dataset '{dataset}': the LiveCodeBench total budget of {budget_s} s ran out with {done} of {total} samples done; \
+             the official scorer aborts here too (as_completed timeout=1200) and prints no score. \
+             Use more workers (--workers) or lift the budget with --lcb-total-timeout 0 (not the official rule)")]
+    LcbBudget {
+        dataset: String,
+        done: usize,
+        total: usize,
+        budget_s: u64,
+    },
+
     #[error("cannot decode token ids: {0}")]
     Decode(String),
 }

@@ -3,13 +3,15 @@
 //! order, entries in log order within a dataset. Decoding and grading run in
 //! parallel; the results come out in that order regardless.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
+use std::path::PathBuf;
 
 use rayon::prelude::*;
 
 use crate::aime::{LCB_INT_MAX_STR_DIGITS, PY_INT_MAX_STR_DIGITS};
 use crate::code::parse_code;
 use crate::grade::{grade, Grader, Verdict};
+use crate::lcb::{self, LcbConfig, LcbProblems, LcbStats, SampleRun};
 use crate::log::{AccuracyLog, LogEntry};
 use crate::pyjson::Json;
 use crate::reference::{GroundTruth, Reference};
@@ -20,9 +22,15 @@ use crate::EvalError;
 pub struct Options {
     /// Keep the first 200 characters of each output (`--verbose`).
     pub verbose: bool,
-    /// Leave LiveCodeBench entries out of the score instead of failing (they need code
-    /// execution, which this crate does not do yet). The score is then not official.
+    /// Leave LiveCodeBench entries out of the score (their code is not run). The
+    /// score is then not official.
     pub skip_lcb: bool,
+    /// The `code_generation_lite` copy whose problems LiveCodeBench entries are
+    /// run against (`--lcb-dir`); needed when the log has such entries, unless
+    /// `skip_lcb`.
+    pub lcb_dir: Option<PathBuf>,
+    /// How LiveCodeBench code is run (official timeouts and worker count by default).
+    pub lcb: LcbConfig,
     /// Keep every decoded output and its token ids (`--save-outputs`).
     pub keep_outputs: bool,
 }
@@ -41,6 +49,8 @@ pub struct EntryResult {
     pub preview: Option<String>,
     /// The decoded output and its ids, with `keep_outputs`.
     pub output: Option<(String, Vec<i32>)>,
+    /// LiveCodeBench: the run of the extracted code (None when it was not run).
+    pub lcb_run: Option<SampleRun>,
 }
 
 /// Correct / total of one sub-dataset.
@@ -62,6 +72,11 @@ pub struct Evaluation {
     pub warnings: Vec<String>,
     /// LiveCodeBench entries left out with `skip_lcb`, per dataset.
     pub skipped_lcb: Vec<(String, usize)>,
+    /// What happened to each LiveCodeBench dataset whose code was run.
+    pub lcb_stats: Vec<LcbStats>,
+    /// Problems read from the LiveCodeBench files, when they were loaded (the
+    /// official loader prints `Loaded N problems` on stdout).
+    pub lcb_problems_loaded: Option<usize>,
 }
 
 /// Scores `log` against `reference`.
@@ -92,6 +107,7 @@ pub fn evaluate(
     } else {
         PY_INT_MAX_STR_DIGITS
     };
+    let problems = load_problems(&groups, reference, options, &mut evaluation)?;
     for (name, group) in &groups {
         let grader = Grader::for_dataset(name).ok_or_else(|| EvalError::Unsupported {
             dataset: name.clone(),
@@ -100,24 +116,14 @@ pub fn evaluate(
                 crate::grade::EVALUATOR_KEYS
             ),
         })?;
-        match grader {
+        let results = match grader {
             Grader::Math500 => {
                 return Err(EvalError::Unsupported {
                     dataset: name.clone(),
                     detail: "MATH-500 grading (PRM800K) is not implemented; it is not part of the gpt-oss v4 accuracy set".into(),
                 })
             }
-            Grader::Code if !options.skip_lcb => {
-                return Err(EvalError::Unsupported {
-                    dataset: name.clone(),
-                    detail: format!(
-                        "{} LiveCodeBench entries need their code run against the tests, which this build cannot do yet; \
-                         pass --skip-lcb to score the other datasets only (not an official score)",
-                        group.len()
-                    ),
-                })
-            }
-            Grader::Code => {
+            Grader::Code if options.skip_lcb => {
                 // Extract the code anyway, so a damaged entry still fails loudly.
                 group
                     .par_iter()
@@ -126,27 +132,22 @@ pub fn evaluate(
                 evaluation.skipped_lcb.push((name.clone(), group.len()));
                 continue;
             }
-            Grader::Choice(_) | Grader::Aime => {}
-        }
-        let results = group
-            .par_iter()
-            .map(|entry| {
-                let (text, ids) = decode_entry(log, entry)?;
-                let gt = reference.ground_truth(entry.qsl_idx as usize)?;
-                let verdict = grade(grader, &text, &gt, max_digits);
-                Ok(EntryResult {
-                    seq_id: entry.seq_id.clone(),
-                    qsl_idx: entry.qsl_idx,
-                    dataset: name.clone(),
-                    ground_truth: gt,
-                    grader,
-                    token_count: ids.len(),
-                    preview: options.verbose.then(|| text.chars().take(200).collect()),
-                    output: options.keep_outputs.then_some((text, ids)),
-                    verdict,
+            Grader::Code => {
+                let problems = problems.as_ref().expect("loaded for LiveCodeBench datasets");
+                let (results, stats) = run_code(log, reference, options, name, group, problems)?;
+                evaluation.lcb_stats.push(stats);
+                results
+            }
+            Grader::Choice(_) | Grader::Aime => group
+                .par_iter()
+                .map(|entry| {
+                    let (text, ids) = decode_entry(log, entry)?;
+                    let gt = reference.ground_truth(entry.qsl_idx as usize)?;
+                    let verdict = grade(grader, &text, &gt, max_digits);
+                    Ok(entry_result(options, name, grader, entry, gt, text, ids, verdict, None))
                 })
-            })
-            .collect::<Result<Vec<_>, EvalError>>()?;
+                .collect::<Result<Vec<_>, EvalError>>()?,
+        };
         evaluation.counts.push(DatasetCount {
             name: name.clone(),
             correct: results.iter().filter(|r| r.verdict.is_correct).count() as u64,
@@ -155,6 +156,139 @@ pub fn evaluate(
         evaluation.results.extend(results);
     }
     Ok(evaluation)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn entry_result(
+    options: &Options,
+    name: &str,
+    grader: Grader,
+    entry: &LogEntry<'_>,
+    ground_truth: GroundTruth,
+    text: String,
+    ids: Vec<i32>,
+    verdict: Verdict,
+    lcb_run: Option<SampleRun>,
+) -> EntryResult {
+    EntryResult {
+        seq_id: entry.seq_id.clone(),
+        qsl_idx: entry.qsl_idx,
+        dataset: name.to_string(),
+        ground_truth,
+        grader,
+        token_count: ids.len(),
+        preview: options.verbose.then(|| text.chars().take(200).collect()),
+        output: options.keep_outputs.then_some((text, ids)),
+        verdict,
+        lcb_run,
+    }
+}
+
+/// The LiveCodeBench problems, loaded once when some dataset needs its code run
+/// (as officially, before any dataset is scored). Only the problems the log
+/// names are kept; every problem is checked.
+fn load_problems(
+    groups: &BTreeMap<String, Vec<&LogEntry<'_>>>,
+    reference: &Reference,
+    options: &Options,
+    evaluation: &mut Evaluation,
+) -> Result<Option<LcbProblems>, EvalError> {
+    let lcb_groups: Vec<(&String, &Vec<&LogEntry<'_>>)> = groups
+        .iter()
+        .filter(|(name, _)| Grader::for_dataset(name) == Some(Grader::Code))
+        .collect();
+    if lcb_groups.is_empty() || options.skip_lcb {
+        return Ok(None);
+    }
+    let Some(dir) = &options.lcb_dir else {
+        let (name, group) = lcb_groups[0];
+        return Err(EvalError::Unsupported {
+            dataset: name.clone(),
+            detail: format!(
+                "{} LiveCodeBench entries need their code run against the problems' tests: pass --lcb-dir DIR \
+                 (a copy of Hugging Face livecodebench/code_generation_lite holding {}), \
+                 or --skip-lcb to score the other datasets only (not an official score)",
+                group.len(),
+                lcb::RELEASE_V6_FILES.join(", ")
+            ),
+        });
+    };
+    let mut wanted = HashSet::new();
+    for (_, group) in &lcb_groups {
+        for entry in group.iter() {
+            if let GroundTruth::Str(id) = reference.ground_truth(entry.qsl_idx as usize)? {
+                wanted.insert(id);
+            }
+        }
+    }
+    let problems = LcbProblems::load_with(dir, Some(&wanted))?;
+    if !problems.missing.is_empty() {
+        evaluation.warnings.push(format!(
+            "{}: LiveCodeBench files missing: {} (release_v6 has {}); problems in them count as not found",
+            dir.display(),
+            problems.missing.join(", "),
+            lcb::RELEASE_V6_FILES.join(", ")
+        ));
+    }
+    evaluation.lcb_problems_loaded = Some(problems.total);
+    if let Some(progress) = &options.lcb.progress {
+        progress(lcb::LcbProgress::Loaded {
+            dir,
+            problems: problems.total,
+            named: problems.len(),
+            missing: &problems.missing,
+        });
+    }
+    evaluation.warnings.extend(lcb::check_python(&options.lcb)?);
+    Ok(Some(problems))
+}
+
+/// Decodes and extracts every entry, then runs the code ([`lcb::grade_dataset`]).
+fn run_code(
+    log: &AccuracyLog,
+    reference: &Reference,
+    options: &Options,
+    name: &str,
+    group: &[&LogEntry<'_>],
+    problems: &LcbProblems,
+) -> Result<(Vec<EntryResult>, LcbStats), EvalError> {
+    let decoded = group
+        .par_iter()
+        .map(|entry| {
+            let (text, ids) = decode_entry(log, entry)?;
+            let gt = reference.ground_truth(entry.qsl_idx as usize)?;
+            let code = parse_code(&text);
+            Ok((text, ids, gt, code))
+        })
+        .collect::<Result<Vec<_>, EvalError>>()?;
+    let samples: Vec<lcb::Sample<'_>> = decoded
+        .iter()
+        .map(|(_, _, gt, code)| lcb::Sample {
+            code: code.clone(),
+            ground_truth: gt,
+        })
+        .collect();
+    let (verdicts, stats) = lcb::grade_dataset(name, &samples, problems, &options.lcb)?;
+    drop(samples);
+    let results = decoded
+        .into_iter()
+        .zip(verdicts)
+        .zip(group)
+        .map(|(((text, ids, gt, _), (verdict, run)), entry)| {
+            entry_result(
+                options,
+                name,
+                Grader::Code,
+                entry,
+                gt,
+                text,
+                ids,
+                verdict,
+                run,
+            )
+        })
+        .collect();
+    Ok((results, stats))
 }
 
 /// Hex → ids → text, as `tokenizer.decode(ids, skip_special_tokens=False)`: Hugging

@@ -17,9 +17,13 @@
 //!
 //! [`save_outputs`] writes every scored output (`--save-outputs`).
 //!
-//! Not here yet: running LiveCodeBench code (its code is extracted by
-//! [`parse_code`], but the entries must be skipped with [`Options::skip_lcb`]),
-//! and MATH-500's PRM800K grader (not in the gpt-oss accuracy set).
+//! LiveCodeBench: the code [`parse_code`] extracts is run against the problem's
+//! tests by [`lcb`] (our own Python harness with the official semantics, one
+//! [`sandbox`]ed `python3` process per sample, many samples in parallel); the
+//! problems come from a local `code_generation_lite` ([`Options::lcb_dir`]), or
+//! the entries are left out with [`Options::skip_lcb`].
+//!
+//! Not here yet: MATH-500's PRM800K grader (not in the gpt-oss accuracy set).
 //!
 //! ```no_run
 //! use std::path::Path;
@@ -39,6 +43,7 @@ mod error;
 pub mod evaluate;
 pub mod extract;
 pub mod grade;
+pub mod lcb;
 mod log;
 pub mod patterns;
 pub mod pychars;

@@ -4,6 +4,7 @@
 use std::fmt::Write as _;
 
 use crate::evaluate::{DatasetCount, Evaluation};
+use crate::grade::Grader;
 use crate::pyjson::Json;
 
 /// BENCHMARK DEFINITION (data): `DATASET_REPEATS` of `eval_mlperf_accuracy.py`
@@ -193,7 +194,11 @@ pub fn output_json(evaluation: &Evaluation, summary: &Summary, verbose: bool) ->
                         ("is_correct", Json::Bool(r.verdict.is_correct)),
                         (
                             "extracted_answer",
-                            Json::opt_str(r.verdict.extracted.clone()),
+                            // LiveCodeBench code: `str(extracted_code)[:200]`.
+                            Json::opt_str(r.verdict.extracted.as_ref().map(|x| match r.grader {
+                                Grader::Code => x.chars().take(200).collect(),
+                                _ => x.clone(),
+                            })),
                         ),
                         ("ground_truth", Json::opt_str(r.ground_truth.py_str())),
                         ("evaluation_details", Json::Str(r.verdict.details.clone())),

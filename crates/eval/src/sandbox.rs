@@ -25,7 +25,8 @@
 //!   with only a loopback interface that is down. Where the kernel refuses (or the
 //!   caller is not root), the program runs anyway and
 //!   [`Outcome::network_isolated`] is `false`, with a warning in
-//!   [`Outcome::warnings`] and on stderr: never silently.
+//!   [`Outcome::warnings`] and on stderr (unless the caller reports them itself,
+//!   [`Sandbox::print_warnings`]): never silently.
 //! - **output caps**: stdout and stderr are kept up to [`Limits::output_bytes`]
 //!   each (the rest is read and discarded so the program does not block), with
 //!   [`Outcome::stdout_truncated`]/[`Outcome::stderr_truncated`].
@@ -108,6 +109,9 @@ pub struct Sandbox {
     pub drop_privileges: bool,
     /// Extra environment variables (on top of the minimal set).
     pub env: Vec<(OsString, OsString)>,
+    /// Print each run's warnings on stderr (default true). A caller running
+    /// thousands of programs turns this off and reports [`Outcome::warnings`] once.
+    pub print_warnings: bool,
 }
 
 impl Default for Sandbox {
@@ -183,6 +187,7 @@ impl Sandbox {
             isolate_network: true,
             drop_privileges: true,
             env: Vec::new(),
+            print_warnings: true,
         }
     }
 
@@ -255,8 +260,10 @@ impl Sandbox {
             }
             r => r?,
         };
-        for w in &warnings {
-            eprintln!("WARNING: sandbox: {w}");
+        if self.print_warnings {
+            for w in &warnings {
+                eprintln!("WARNING: sandbox: {w}");
+            }
         }
         let pid = child.id() as libc::pid_t;
 
@@ -408,9 +415,60 @@ fn reader(mut r: impl Read + Send + 'static, cap: usize) -> mpsc::Receiver<(Vec<
 }
 
 /// Waits until `pid` exits (without reaping it) or `deadline` passes; returns
-/// whether the deadline passed.
+/// whether the deadline passed. With a pidfd (Linux 5.3+) `poll` wakes the
+/// moment the child exits; otherwise the exit is polled with a short backoff.
 fn wait_exit(pid: libc::pid_t, deadline: Instant) -> io::Result<bool> {
+    // SAFETY: pidfd_open takes a pid and flags and returns a new fd or -1.
+    let pidfd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) } as libc::c_int;
+    if pidfd < 0 {
+        return wait_exit_polling(pid, deadline);
+    }
+    let result = loop {
+        match exited(pid) {
+            Ok(true) => break Ok(false),
+            Ok(false) => {}
+            Err(e) => break Err(e),
+        }
+        let now = Instant::now();
+        if now >= deadline {
+            break Ok(true);
+        }
+        let ms = (deadline - now).as_millis().clamp(1, i32::MAX as u128) as libc::c_int;
+        let mut fd = libc::pollfd {
+            fd: pidfd,
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        // SAFETY: `fd` is one valid pollfd; EINTR just loops.
+        if unsafe { libc::poll(&mut fd, 1, ms) } < 0 {
+            let e = io::Error::last_os_error();
+            if e.kind() != io::ErrorKind::Interrupted {
+                break Err(e);
+            }
+        }
+    };
+    // SAFETY: closing the pidfd we opened above.
+    unsafe { libc::close(pidfd) };
+    result
+}
+
+fn wait_exit_polling(pid: libc::pid_t, deadline: Instant) -> io::Result<bool> {
     let mut pause = Duration::from_millis(1);
+    loop {
+        if exited(pid)? {
+            return Ok(false);
+        }
+        let now = Instant::now();
+        if now >= deadline {
+            return Ok(true);
+        }
+        thread::sleep(pause.min(deadline - now));
+        pause = (pause * 2).min(Duration::from_millis(20));
+    }
+}
+
+/// Whether `pid` has exited, leaving it unreaped (`WNOWAIT`).
+fn exited(pid: libc::pid_t) -> io::Result<bool> {
     loop {
         // SAFETY: a zeroed siginfo_t is a valid out-parameter for waitid.
         let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
@@ -431,20 +489,15 @@ fn wait_exit(pid: libc::pid_t, deadline: Instant) -> io::Result<bool> {
             return Err(e);
         }
         // SAFETY: waitid filled `info` (si_pid stays 0 when nothing exited).
-        if unsafe { info.si_pid() } != 0 {
-            return Ok(false);
-        }
-        let now = Instant::now();
-        if now >= deadline {
-            return Ok(true);
-        }
-        thread::sleep(pause.min(deadline - now));
-        pause = (pause * 2).min(Duration::from_millis(20));
+        return Ok(unsafe { info.si_pid() } != 0);
     }
 }
 
+/// Sweeps of [`kill_uid`].
+const SWEEPS: usize = 4;
+
 /// Kills every process of uid `id`: a helper that becomes `id` calls
-/// `kill(-1, SIGKILL)` (which spares only itself) until no process is left.
+/// `kill(-1, SIGKILL)` (which spares only itself) [`SWEEPS`] times.
 fn kill_uid(id: u32) -> io::Result<()> {
     let mut cmd = Command::new("/bin/true");
     cmd.env_clear()
@@ -460,11 +513,13 @@ fn kill_uid(id: u32) -> io::Result<()> {
             {
                 return Err(io::Error::last_os_error());
             }
-            // A racing fork may be missed by one sweep; repeat until none is found.
-            for _ in 0..1000 {
-                if libc::kill(-1, libc::SIGKILL) < 0 {
-                    break; // ESRCH: nothing of this uid is left
-                }
+            // kill(-1) reports success whenever the system has any other
+            // process (EPERM targets count), so its result cannot tell when
+            // this uid has none left. One sweep suffices in principle (the
+            // kernel fails a fork whose parent has a fatal signal pending);
+            // a few more are cheap insurance against a racing fork.
+            for _ in 0..SWEEPS {
+                libc::kill(-1, libc::SIGKILL);
             }
             Ok(())
         });

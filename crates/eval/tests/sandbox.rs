@@ -345,3 +345,68 @@ fn missing_program_is_an_error() {
     let sb = sandbox(5);
     assert!(sb.run(&["no-such-program-xyz"], b"", &[]).is_err());
 }
+
+/// Processes of `uid` still running (zombies excluded).
+fn processes_of(uid: u32) -> Vec<i32> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<i32>() else {
+            continue;
+        };
+        let Ok(status) = std::fs::read_to_string(format!("/proc/{pid}/status")) else {
+            continue;
+        };
+        let field = |name: &str| {
+            status
+                .lines()
+                .find_map(|l| l.strip_prefix(name))
+                .map(|v| v.split_whitespace().next().unwrap_or("").to_string())
+        };
+        if field("Uid:").as_deref() == Some(&uid.to_string())
+            && field("State:").as_deref() != Some("Z")
+        {
+            found.push(pid);
+        }
+    }
+    found
+}
+
+#[test]
+fn a_chain_of_forks_that_leave_the_group_is_swept() {
+    // Each process forks, the parent exits and the child starts a new session:
+    // a moving target for the group kill, left to the uid sweep. (Slow enough
+    // that unreaped zombies, which count against RLIMIT_NPROC where the
+    // container's init does not reap, do not stop the chain by themselves.)
+    let code = r#"
+import os, time
+if os.fork() == 0:
+    os.close(1); os.close(2)
+    while True:
+        if os.fork():
+            os._exit(0)
+        os.setsid()
+        time.sleep(0.2)
+print("started", flush=True)
+time.sleep(0.5)
+"#;
+    let out = py(&sandbox(10), code);
+    assert_eq!(text(&out.stdout), "started\n", "{}", text(&out.stderr));
+    if let Some(uid) = out.uid {
+        // SIGKILL is delivered at once; allow a second (the chain itself
+        // would live for 32 generations, over 6 s).
+        let left = (0..20)
+            .map(|_| {
+                let left = processes_of(uid);
+                if !left.is_empty() {
+                    std::thread::sleep(Duration::from_millis(50));
+                }
+                left
+            })
+            .find(Vec::is_empty);
+        assert!(
+            left.is_some(),
+            "processes of uid {uid} survived: {:?}",
+            processes_of(uid)
+        );
+    }
+}
