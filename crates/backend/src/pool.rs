@@ -47,6 +47,7 @@ struct Slot {
     requests: AtomicU64,
     retries: AtomicU64,
     connect_errors: AtomicU64,
+    connections: AtomicU64,
     completed: AtomicU64,
     failed: AtomicU64,
     /// Nanoseconds after `epoch` until which this endpoint is skipped
@@ -66,6 +67,8 @@ pub struct EndpointStats {
     pub retries: u64,
     /// Connections that could not be established (refused, unreachable, timed out).
     pub connect_errors: u64,
+    /// Connections opened (the others were kept alive and reused).
+    pub connections: u64,
     /// Requests that ended with a final result.
     pub completed: u64,
     /// Requests that ended with an error (after any retries).
@@ -156,6 +159,7 @@ impl EndpointPool {
                     requests: AtomicU64::new(0),
                     retries: AtomicU64::new(0),
                     connect_errors: AtomicU64::new(0),
+                    connections: AtomicU64::new(0),
                     completed: AtomicU64::new(0),
                     failed: AtomicU64::new(0),
                     down_until: AtomicU64::new(0),
@@ -206,6 +210,7 @@ impl EndpointPool {
                     requests: s.requests.load(Ordering::Relaxed),
                     retries: s.retries.load(Ordering::Relaxed),
                     connect_errors: s.connect_errors.load(Ordering::Relaxed),
+                    connections: s.connections.load(Ordering::Relaxed),
                     completed: s.completed.load(Ordering::Relaxed),
                     failed: s.failed.load(Ordering::Relaxed),
                 })
@@ -347,12 +352,12 @@ impl EndpointPool {
     async fn exchange(&self, slot: &Slot, message: &[u8]) -> Result<h1::Response, Exchange> {
         let mut conn = match slot.idle.take() {
             Some(conn) => conn,
-            None => self
-                .inner
-                .connector
-                .connect(&slot.endpoint)
-                .await
-                .map_err(Exchange::Connect)?,
+            None => {
+                let conn = self.inner.connector.connect(&slot.endpoint).await;
+                let conn = conn.map_err(Exchange::Connect)?;
+                slot.connections.fetch_add(1, Ordering::Relaxed);
+                conn
+            }
         };
         conn.send(message)
             .await
