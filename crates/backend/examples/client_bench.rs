@@ -21,6 +21,9 @@
 //!   write, kernel, server read, parse and routing) and the way back (sim
 //!   emission, server SSE write, kernel, client read and parse).
 //!
+//! `--probe-ms N` first measures, for N ms, how late a bare thread on the
+//! client's core wakes up: the machine's floor under any TTFT error.
+//!
 //! ```text
 //! # throughput, saturating: zero delays
 //! cargo run --release -p backend --example client_bench -- --protocol sglang \
@@ -56,6 +59,7 @@ struct Args {
     stream: bool,
     server_cpu: Option<usize>,
     client_cpu: Option<usize>,
+    probe_ms: u64,
 }
 
 fn parse() -> Result<Args, String> {
@@ -73,6 +77,7 @@ fn parse() -> Result<Args, String> {
         stream: true,
         server_cpu: None,
         client_cpu: None,
+        probe_ms: 0,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -92,6 +97,7 @@ fn parse() -> Result<Args, String> {
             "--no-stream" => a.stream = false,
             "--server-cpu" => a.server_cpu = Some(num(value()?)? as usize),
             "--client-cpu" => a.client_cpu = Some(num(value()?)? as usize),
+            "--probe-ms" => a.probe_ms = num(value()?)?,
             other => return Err(format!("unknown flag {other}")),
         }
     }
@@ -125,6 +131,22 @@ fn thread_cpu_secs() -> f64 {
     };
     let t = |tv: libc::timeval| tv.tv_sec as f64 + tv.tv_usec as f64 / 1e6;
     t(ru.ru_utime) + t(ru.ru_stime)
+}
+
+/// The machine's own floor for any TTFT error: how late a bare thread on
+/// the client's core wakes from a 200 us sleep (the scheduler, other
+/// processes on the core, the hypervisor), over `ms` milliseconds.
+fn wakeup_probe(ms: u64) -> Vec<f64> {
+    let sleep = Duration::from_micros(200);
+    let until = Instant::now() + Duration::from_millis(ms);
+    let mut late = Vec::new();
+    while Instant::now() < until {
+        let t = Instant::now();
+        std::thread::sleep(sleep);
+        late.push((t.elapsed().saturating_sub(sleep)).as_secs_f64() * 1e3);
+    }
+    late.sort_by(f64::total_cmp);
+    late
 }
 
 /// Request `k`'s prompt carries `k`, so the server side can stamp it.
@@ -175,37 +197,40 @@ fn start_server(a: &Args, epoch: Instant, arrived: Arc<Vec<AtomicU64>>) -> Serve
     };
     let server_cpu = a.server_cpu;
     let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        if let Some(cpu) = server_cpu {
-            pin(cpu);
-        }
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .expect("server runtime");
-        rt.block_on(async move {
-            let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-                .await
-                .expect("bind");
-            let url = format!("http://{}", listener.local_addr().expect("addr"));
-            let sim = SimModel::new(cfg);
-            let info = sim.info();
-            let model = Arc::new(Stamped {
-                sim,
-                epoch,
-                arrived,
+    let spawned = std::thread::Builder::new()
+        .name("sim-server".into())
+        .spawn(move || {
+            if let Some(cpu) = server_cpu {
+                pin(cpu);
+            }
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("server runtime");
+            rt.block_on(async move {
+                let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+                    .await
+                    .expect("bind");
+                let url = format!("http://{}", listener.local_addr().expect("addr"));
+                let sim = SimModel::new(cfg);
+                let info = sim.info();
+                let model = Arc::new(Stamped {
+                    sim,
+                    epoch,
+                    arrived,
+                });
+                let (cpu_tx, mut cpu_rx) =
+                    tokio::sync::mpsc::unbounded_channel::<std::sync::mpsc::Sender<f64>>();
+                tokio::spawn(async move {
+                    while let Some(reply) = cpu_rx.recv().await {
+                        let _ = reply.send(thread_cpu_secs());
+                    }
+                });
+                let _ = tx.send(Server { url, cpu: cpu_tx });
+                let _ = engine::server::serve(listener, model, info, std::future::pending()).await;
             });
-            let (cpu_tx, mut cpu_rx) =
-                tokio::sync::mpsc::unbounded_channel::<std::sync::mpsc::Sender<f64>>();
-            tokio::spawn(async move {
-                while let Some(reply) = cpu_rx.recv().await {
-                    let _ = reply.send(thread_cpu_secs());
-                }
-            });
-            let _ = tx.send(Server { url, cpu: cpu_tx });
-            let _ = engine::server::serve(listener, model, info, std::future::pending()).await;
         });
-    });
+    spawned.expect("server thread");
     rx.recv().expect("server start")
 }
 
@@ -256,6 +281,17 @@ fn main() {
         .unwrap_or_else(|| server.as_ref().map(|s| s.url.clone()).unwrap_or_default());
     if let Some(cpu) = a.client_cpu {
         pin(cpu);
+    }
+    if a.probe_ms > 0 {
+        let late = wakeup_probe(a.probe_ms);
+        println!(
+            "wake-up probe on the client's core, {} sleeps of 200 us: late by p50 {:.3} ms, \
+             p99 {:.3} ms, max {:.3} ms",
+            late.len(),
+            pct(&late, 0.5),
+            pct(&late, 0.99),
+            late.last().copied().unwrap_or(f64::NAN)
+        );
     }
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
