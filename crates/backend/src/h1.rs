@@ -165,6 +165,14 @@ pub(crate) struct Conn {
     end: usize,
 }
 
+impl std::fmt::Debug for Conn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Conn")
+            .field("buffered", &(self.end - self.start))
+            .finish_non_exhaustive()
+    }
+}
+
 impl Conn {
     /// Sends one request: the whole message in one write.
     pub async fn send(&mut self, message: &[u8]) -> std::io::Result<()> {
@@ -476,18 +484,9 @@ fn chunk_size(line: &[u8]) -> Result<u64, String> {
 /// Keep-alive connections to one endpoint, most recently used first out.
 #[derive(Debug)]
 pub(crate) struct IdleConns {
-    conns: Mutex<std::collections::VecDeque<(Instant, ConnBox)>>,
+    conns: Mutex<std::collections::VecDeque<(Instant, Conn)>>,
     max: usize,
     timeout: Duration,
-}
-
-/// A [`Conn`] (only so the pool can derive `Debug`).
-pub(crate) struct ConnBox(Conn);
-
-impl std::fmt::Debug for ConnBox {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Conn")
-    }
 }
 
 impl IdleConns {
@@ -516,7 +515,7 @@ impl IdleConns {
                 (expired, conns.pop_back())
             };
             drop(expired);
-            let (_, ConnBox(conn)) = conn?;
+            let (_, conn) = conn?;
             if !conn.is_stale() {
                 return Some(conn);
             }
@@ -530,7 +529,7 @@ impl IdleConns {
         let evicted = {
             let mut conns = self.conns.lock().unwrap_or_else(|e| e.into_inner());
             let evicted = (conns.len() >= self.max).then(|| conns.pop_front());
-            conns.push_back((Instant::now(), ConnBox(conn)));
+            conns.push_back((Instant::now(), conn));
             evicted
         };
         drop(evicted);
