@@ -72,12 +72,18 @@ pub(crate) fn spawn<R: Reply>(started: Started, reply: R, tx: EventSender, idle:
         drop(lease);
         match result {
             Ok(Some((output, after_done))) => {
-                tx.send(Ok(Event::Finished(output)));
-                // Only after the caller has its result: the end of the
-                // body, so the connection can be reused.
-                if after_done {
-                    body.drain().await;
+                // A body already read to its end (the usual case: the last
+                // chunk comes in the same read as `[DONE]`) goes back to the
+                // pool first, so the caller's next request can reuse it.
+                if !after_done || body.drain_buffered() {
+                    body.response.release(&idle_conns);
+                    tx.send(Ok(Event::Finished(output)));
+                    return;
                 }
+                // Otherwise only after the caller has its result: the end
+                // of the body, so the connection can be reused.
+                tx.send(Ok(Event::Finished(output)));
+                body.drain().await;
                 body.response.release(&idle_conns);
             }
             Ok(None) => {} // the caller is gone
@@ -184,6 +190,18 @@ impl<'a> Body<'a> {
                     }
                     self.rearm(now);
                 }
+            }
+        }
+    }
+
+    /// Consumes what is buffered after `[DONE]`; true when that was the
+    /// end of the body.
+    fn drain_buffered(&mut self) -> bool {
+        loop {
+            match self.response.next_piece() {
+                Ok(Piece::Data(_)) => {}
+                Ok(Piece::End) => return true,
+                Ok(Piece::NeedMore) | Err(_) => return false,
             }
         }
     }
