@@ -1,6 +1,7 @@
 //! What every HTTP backend shares: the [`HttpConfig`] (timeouts, pool
-//! sizes), the one `reqwest` client built from it, endpoint URLs, and error
-//! messages that name the endpoint, the request and what happened.
+//! sizes), endpoint URLs, and error messages that name the endpoint, the
+//! request and what happened. Requests go over `h1`; a `reqwest`
+//! client built from the same settings serves readiness probes.
 
 use std::time::Duration;
 
@@ -58,7 +59,7 @@ impl Default for HttpConfig {
 
 impl HttpConfig {
     /// A reqwest client with these settings, for readiness probes. The
-    /// requests of a backend go over [`crate::h1`] instead: HTTP/1.1, one
+    /// requests of a backend go over `h1` instead: HTTP/1.1, one
     /// connection per stream (what SGLang and vLLM serve best), Nagle off
     /// so small requests are not delayed on our side.
     pub fn client(&self) -> Result<reqwest::Client, BackendError> {

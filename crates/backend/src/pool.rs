@@ -25,7 +25,7 @@ pub struct EndpointPool {
 #[derive(Debug)]
 struct Inner {
     slots: Vec<Slot>,
-    /// Opens the connections requests go over ([`crate::h1`]).
+    /// Opens the connections requests go over (`h1`).
     connector: Connector,
     /// For readiness probes only.
     client: reqwest::Client,
@@ -192,7 +192,7 @@ impl EndpointPool {
     }
 
     /// A reqwest client with this pool's settings, for readiness probes
-    /// and the like (requests themselves go over [`crate::h1`]).
+    /// and the like (requests themselves go over `h1`).
     pub fn client(&self) -> &reqwest::Client {
         &self.inner.client
     }
