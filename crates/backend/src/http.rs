@@ -1,6 +1,7 @@
 //! What every HTTP backend shares: the [`HttpConfig`] (timeouts, pool
-//! sizes), the one `reqwest` client built from it, endpoint URLs, and error
-//! messages that name the endpoint, the request and what happened.
+//! sizes), endpoint URLs, and error messages that name the endpoint, the
+//! request and what happened. Requests go over `h1`; a `reqwest`
+//! client built from the same settings serves readiness probes.
 
 use std::time::Duration;
 
@@ -57,9 +58,10 @@ impl Default for HttpConfig {
 }
 
 impl HttpConfig {
-    /// The client every request of a backend goes through. HTTP/1.1 only:
-    /// one connection per stream is what SGLang and vLLM serve best, and
-    /// Nagle is off so small SSE chunks are not delayed on our side.
+    /// A reqwest client with these settings, for readiness probes. The
+    /// requests of a backend go over `h1` instead: HTTP/1.1, one
+    /// connection per stream (what SGLang and vLLM serve best), Nagle off
+    /// so small requests are not delayed on our side.
     pub fn client(&self) -> Result<reqwest::Client, BackendError> {
         reqwest::Client::builder()
             .http1_only()
@@ -79,6 +81,14 @@ impl HttpConfig {
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Endpoint {
     base: String,
+    /// Host name or address to connect to (IPv6 without brackets).
+    host: String,
+    port: u16,
+    /// `host[:port]` as written, for the `Host` header.
+    authority: String,
+    /// The path prefix (`""` or `/prefix`), without a trailing slash.
+    prefix: String,
+    tls: bool,
 }
 
 impl Endpoint {
@@ -108,24 +118,61 @@ impl Endpoint {
                 )))
             }
         }
-        if parsed.host_str().is_none() {
+        let Some(host) = parsed.host_str().filter(|h| !h.is_empty()) else {
             return Err(BackendError::InvalidRequest(format!(
                 "endpoint {url:?} has no host; use http://host:port"
             )));
-        }
+        };
+        let Some(port) = parsed.port_or_known_default() else {
+            return Err(BackendError::InvalidRequest(format!(
+                "endpoint {url:?} has no port; use http://host:port"
+            )));
+        };
         if parsed.query().is_some() || parsed.fragment().is_some() {
             return Err(BackendError::InvalidRequest(format!(
                 "endpoint {url:?} must not have a query or fragment"
             )));
         }
+        let authority = match parsed.port() {
+            Some(p) => format!("{host}:{p}"),
+            None => host.to_owned(),
+        };
         Ok(Endpoint {
             base: parsed.as_str().trim_end_matches('/').to_owned(),
+            host: host
+                .trim_start_matches('[')
+                .trim_end_matches(']')
+                .to_owned(),
+            port,
+            authority,
+            prefix: parsed.path().trim_end_matches('/').to_owned(),
+            tls: parsed.scheme() == "https",
         })
     }
 
     /// The base URL, without a trailing slash.
     pub fn as_str(&self) -> &str {
         &self.base
+    }
+
+    pub(crate) fn host(&self) -> &str {
+        &self.host
+    }
+
+    pub(crate) fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub(crate) fn authority(&self) -> &str {
+        &self.authority
+    }
+
+    pub(crate) fn prefix(&self) -> &str {
+        &self.prefix
+    }
+
+    pub(crate) fn is_tls(&self) -> bool {
+        self.tls
     }
 
     /// `base` + `path` (which starts with `/`).
@@ -178,9 +225,13 @@ impl RequestLabel {
 
     /// The error for a non-2xx reply, classified by status: 4xx is the
     /// request's fault, 429/503 an overloaded server, the rest a server failure.
-    pub fn status(&self, status: reqwest::StatusCode, body: &[u8]) -> BackendError {
-        let msg = format!("{self}: HTTP {status}: {}", snippet(body));
-        match status.as_u16() {
+    pub fn status(&self, status: u16, body: &[u8]) -> BackendError {
+        let text = match reqwest::StatusCode::from_u16(status) {
+            Ok(code) => code.to_string(),
+            Err(_) => status.to_string(),
+        };
+        let msg = format!("{self}: HTTP {text}: {}", snippet(body));
+        match status {
             429 | 503 => BackendError::Overloaded(msg),
             400..=499 => BackendError::InvalidRequest(msg),
             _ => BackendError::Internal(msg),
@@ -231,6 +282,14 @@ mod tests {
         assert_eq!(e.as_str(), "http://localhost:8000");
         let e = Endpoint::parse("http://h:1/prefix/").unwrap();
         assert_eq!(e.url("/v1/models"), "http://h:1/prefix/v1/models");
+        assert_eq!((e.host(), e.port(), e.prefix()), ("h", 1, "/prefix"));
+        let e = Endpoint::parse("http://[::1]:8000").unwrap();
+        assert_eq!(
+            (e.host(), e.authority(), e.prefix()),
+            ("::1", "[::1]:8000", "")
+        );
+        let e = Endpoint::parse("http://example.com").unwrap();
+        assert_eq!((e.port(), e.authority()), (80, "example.com"));
         for bad in [
             "ftp://h:1",
             "http://",

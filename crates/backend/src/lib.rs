@@ -32,6 +32,7 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
 
 pub mod accounting;
+mod h1;
 pub mod http;
 pub mod openai;
 pub mod pool;

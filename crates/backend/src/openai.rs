@@ -10,7 +10,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::pool::EndpointPool;
-use crate::sglang::{error_text, parse_json};
+use crate::sglang::{error_text, parse_chunk, parse_json};
 use crate::stream::{self, Reply};
 use crate::{Backend, BackendError, FinishReason, GenerateOutput, GenerateRequest, Generation};
 
@@ -243,7 +243,7 @@ impl OpenAiReply {
 
 impl Reply for OpenAiReply {
     fn chunk(&mut self, payload: &str) -> Result<Vec<u32>, String> {
-        let chunk: CompletionReply = parse_json(payload.as_bytes(), "stream chunk")?;
+        let chunk: CompletionReply = parse_chunk(payload)?;
         let streamed = self.ids.len();
         self.absorb(chunk)
             .map_err(|e| format!("{e} (after {streamed} tokens)"))

@@ -12,7 +12,8 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use crate::http::{describe, Endpoint, HttpConfig, RequestLabel};
+use crate::h1::{self, Connector, IdleConns};
+use crate::http::{Endpoint, HttpConfig, RequestLabel};
 use crate::BackendError;
 
 /// A set of endpoints sharing one connection pool; cheap to clone.
@@ -24,6 +25,9 @@ pub struct EndpointPool {
 #[derive(Debug)]
 struct Inner {
     slots: Vec<Slot>,
+    /// Opens the connections requests go over (`h1`).
+    connector: Connector,
+    /// For readiness probes only.
     client: reqwest::Client,
     config: HttpConfig,
     /// Where the next tie-break starts, so idle endpoints share the load.
@@ -37,10 +41,13 @@ struct Inner {
 #[derive(Debug)]
 struct Slot {
     endpoint: Endpoint,
+    /// Keep-alive connections to this endpoint.
+    idle: Arc<IdleConns>,
     outstanding: AtomicUsize,
     requests: AtomicU64,
     retries: AtomicU64,
     connect_errors: AtomicU64,
+    connections: AtomicU64,
     completed: AtomicU64,
     failed: AtomicU64,
     /// Nanoseconds after `epoch` until which this endpoint is skipped
@@ -60,6 +67,8 @@ pub struct EndpointStats {
     pub retries: u64,
     /// Connections that could not be established (refused, unreachable, timed out).
     pub connect_errors: u64,
+    /// Connections opened (the others were kept alive and reused).
+    pub connections: u64,
     /// Requests that ended with a final result.
     pub completed: u64,
     /// Requests that ended with an error (after any retries).
@@ -123,7 +132,9 @@ impl Drop for Lease {
 
 /// A request whose response headers arrived with a 2xx status.
 pub(crate) struct Started {
-    pub response: reqwest::Response,
+    pub response: h1::Response,
+    /// Where the connection goes back once the body was read to its end.
+    pub idle_conns: Arc<IdleConns>,
     pub lease: Lease,
     pub label: RequestLabel,
     /// When the whole-request timeout runs out.
@@ -143,10 +154,12 @@ impl EndpointPool {
             .map(|u| {
                 Ok(Slot {
                     endpoint: Endpoint::parse(u.as_ref())?,
+                    idle: IdleConns::new(config.pool_max_idle_per_host, config.pool_idle_timeout),
                     outstanding: AtomicUsize::new(0),
                     requests: AtomicU64::new(0),
                     retries: AtomicU64::new(0),
                     connect_errors: AtomicU64::new(0),
+                    connections: AtomicU64::new(0),
                     completed: AtomicU64::new(0),
                     failed: AtomicU64::new(0),
                     down_until: AtomicU64::new(0),
@@ -156,6 +169,7 @@ impl EndpointPool {
         Ok(EndpointPool {
             inner: Arc::new(Inner {
                 slots,
+                connector: Connector::new(config.connect_timeout),
                 client: config.client()?,
                 config,
                 rotate: AtomicUsize::new(0),
@@ -177,7 +191,8 @@ impl EndpointPool {
         &self.inner.config
     }
 
-    /// The shared client (for readiness probes and the like).
+    /// A reqwest client with this pool's settings, for readiness probes
+    /// and the like (requests themselves go over `h1`).
     pub fn client(&self) -> &reqwest::Client {
         &self.inner.client
     }
@@ -195,6 +210,7 @@ impl EndpointPool {
                     requests: s.requests.load(Ordering::Relaxed),
                     retries: s.retries.load(Ordering::Relaxed),
                     connect_errors: s.connect_errors.load(Ordering::Relaxed),
+                    connections: s.connections.load(Ordering::Relaxed),
                     completed: s.completed.load(Ordering::Relaxed),
                     failed: s.failed.load(Ordering::Relaxed),
                 })
@@ -251,7 +267,11 @@ impl EndpointPool {
         let config = &self.inner.config;
         let deadline = Instant::now() + config.request_timeout;
         let number = self.inner.numbers.fetch_add(1, Ordering::Relaxed) + 1;
-        let body = bytes::Bytes::from(body);
+        let accept = if stream {
+            "text/event-stream"
+        } else {
+            "application/json"
+        };
         let mut avoid = None;
         let mut attempt = 0u32;
         loop {
@@ -267,23 +287,9 @@ impl EndpointPool {
                 prompt_tokens,
                 stream,
             };
-            let request = self
-                .inner
-                .client
-                .post(&label.url)
-                .header(reqwest::header::CONTENT_TYPE, "application/json")
-                .header(
-                    reqwest::header::ACCEPT,
-                    if stream {
-                        "text/event-stream"
-                    } else {
-                        "application/json"
-                    },
-                )
-                .body(body.clone())
-                .send();
-            let result = match tokio::time::timeout_at(deadline, request).await {
-                Ok(r) => r,
+            let message = h1::post_message(&slot.endpoint, path, accept, &body);
+            let exchange = tokio::time::timeout_at(deadline, self.exchange(slot, &message));
+            let response = match exchange.await {
                 Err(_) => {
                     lease.finish(false);
                     return Err(label.transport(format!(
@@ -291,19 +297,17 @@ impl EndpointPool {
                         config.request_timeout
                     )));
                 }
-            };
-            let response = match result {
-                Ok(r) => {
+                Ok(Ok(r)) => {
                     slot.down_until.store(0, Ordering::Relaxed);
                     r
                 }
-                Err(e) if e.is_connect() => {
+                Ok(Err(Exchange::Connect(e))) => {
                     slot.connect_errors.fetch_add(1, Ordering::Relaxed);
                     let cooldown = u64::try_from(config.down_cooldown.as_nanos()).unwrap_or(0);
                     slot.down_until
                         .store(self.nanos().saturating_add(cooldown), Ordering::Relaxed);
                     if attempt < config.max_connect_retries && Instant::now() < deadline {
-                        tracing::debug!("{label}: connect failed ({}); retrying", describe(&e));
+                        tracing::debug!("{label}: connect failed ({e}); retrying");
                         attempt += 1;
                         avoid = Some(lease.index);
                         drop(lease);
@@ -314,45 +318,76 @@ impl EndpointPool {
                     }
                     lease.finish(false);
                     return Err(label.transport(format!(
-                        "cannot connect after {} tries: {}; is the server running at {}?",
+                        "cannot connect after {} tries: {e}; is the server running at {}?",
                         attempt + 1,
-                        describe(&e),
                         slot.endpoint
                     )));
                 }
-                Err(e) => {
+                Ok(Err(Exchange::Sent(e))) => {
                     lease.finish(false);
                     return Err(label.transport(format!(
                         "the request failed before a response arrived (not retried: the server \
-                         may have received it): {}",
-                        describe(&e)
+                         may have received it): {e}"
                     )));
                 }
             };
-            let status = response.status();
-            if !status.is_success() {
+            let status = response.head.status;
+            if !(200..300).contains(&status) {
                 lease.finish(false);
                 let body = read_error_body(response, deadline).await;
                 return Err(label.status(status, &body));
             }
             return Ok(Started {
                 response,
+                idle_conns: slot.idle.clone(),
                 lease,
                 label,
                 deadline,
             });
         }
     }
+
+    /// One try: a kept-alive connection or a new one, the request, the
+    /// response head.
+    async fn exchange(&self, slot: &Slot, message: &[u8]) -> Result<h1::Response, Exchange> {
+        let mut conn = match slot.idle.take() {
+            Some(conn) => conn,
+            None => {
+                let conn = self.inner.connector.connect(&slot.endpoint).await;
+                let conn = conn.map_err(Exchange::Connect)?;
+                slot.connections.fetch_add(1, Ordering::Relaxed);
+                conn
+            }
+        };
+        conn.send(message)
+            .await
+            .map_err(|e| Exchange::Sent(format!("sending the request failed: {e}")))?;
+        conn.read_head().await.map_err(Exchange::Sent)
+    }
+}
+
+/// How a try failed.
+enum Exchange {
+    /// No connection: nothing reached the server, so it may be re-sent.
+    Connect(String),
+    /// After the request went out (or may have).
+    Sent(String),
 }
 
 /// The start of an error reply's body, for the message; bounded in size and time.
-async fn read_error_body(mut response: reqwest::Response, deadline: Instant) -> Vec<u8> {
+async fn read_error_body(mut response: h1::Response, deadline: Instant) -> Vec<u8> {
     let limit = deadline.min(Instant::now() + Duration::from_secs(5));
     let mut body = Vec::new();
     while body.len() < 4096 {
-        match tokio::time::timeout_at(limit, response.chunk()).await {
-            Ok(Ok(Some(bytes))) => body.extend_from_slice(&bytes),
-            _ => break,
+        match response.next_piece() {
+            Ok(h1::Piece::Data(range)) => body.extend_from_slice(&response.bytes()[range]),
+            Ok(h1::Piece::NeedMore) => {
+                match tokio::time::timeout_at(limit, response.fill()).await {
+                    Ok(Ok(_)) => {}
+                    _ => break,
+                }
+            }
+            Ok(h1::Piece::End) | Err(_) => break,
         }
     }
     body

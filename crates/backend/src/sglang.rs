@@ -126,6 +126,61 @@ impl WireFinishReason {
     }
 }
 
+/// One streamed chunk as the client reads it: like [`GenerateReply`], but
+/// without copying `text` (only whether there was any matters). Chunks are
+/// the client's hot path, one per token at stream interval 1.
+#[derive(Debug, Default, Deserialize)]
+struct StreamChunk {
+    #[serde(default)]
+    text: HasText,
+    #[serde(default)]
+    output_ids: Option<Vec<u32>>,
+    #[serde(default)]
+    meta_info: Option<MetaInfo>,
+    #[serde(default)]
+    error: Option<serde_json::Value>,
+}
+
+/// Whether a string field (or null) holds any text, read without copying it.
+#[derive(Debug, Default, Clone, Copy, PartialEq)]
+pub(crate) struct HasText(pub bool);
+
+impl<'de> Deserialize<'de> for HasText {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = HasText;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a string or null")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<HasText, E> {
+                Ok(HasText(!v.is_empty()))
+            }
+            fn visit_unit<E: serde::de::Error>(self) -> Result<HasText, E> {
+                Ok(HasText(false))
+            }
+            fn visit_none<E: serde::de::Error>(self) -> Result<HasText, E> {
+                Ok(HasText(false))
+            }
+            fn visit_some<D: serde::Deserializer<'de>>(self, d: D) -> Result<HasText, D::Error> {
+                d.deserialize_any(V)
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// Parses one SSE payload (already valid UTF-8, so strings are not
+/// validated again), naming the problem and showing its start.
+pub(crate) fn parse_chunk<'a, T: Deserialize<'a>>(payload: &'a str) -> Result<T, String> {
+    serde_json::from_str(payload).map_err(|e| {
+        format!(
+            "malformed JSON in the stream chunk ({e}): {}",
+            crate::http::snippet(payload.as_bytes())
+        )
+    })
+}
+
 /// The text of an `error` field, whatever its shape.
 pub(crate) fn error_text(e: &serde_json::Value) -> String {
     e.get("message")
@@ -259,7 +314,7 @@ impl SglangReply {
 
 impl Reply for SglangReply {
     fn chunk(&mut self, payload: &str) -> Result<Vec<u32>, String> {
-        let chunk: GenerateReply = parse_json(payload.as_bytes(), "stream chunk")?;
+        let chunk: StreamChunk = parse_chunk(payload)?;
         if let Some(e) = &chunk.error {
             return Err(format!(
                 "the server reported an error after {} tokens: {}",
@@ -267,10 +322,16 @@ impl Reply for SglangReply {
                 error_text(e)
             ));
         }
-        self.saw_text |= chunk.text.as_deref().is_some_and(|t| !t.is_empty());
+        self.saw_text |= chunk.text.0;
         self.absorb_meta(chunk.meta_info)?;
         let ids = chunk.output_ids.unwrap_or_default();
-        Ok(self.ids.push(&ids, self.completion_tokens)?.to_vec())
+        let new = self.ids.push(&ids, self.completion_tokens)?;
+        // Incremental chunks (and the first) are new as a whole: no copy.
+        Ok(if new.len() == ids.len() {
+            ids
+        } else {
+            new.to_vec()
+        })
     }
 
     fn body(&mut self, body: &[u8]) -> Result<GenerateOutput, String> {
@@ -352,6 +413,15 @@ mod tests {
             let f: WireFinishReason = serde_json::from_value(reason).unwrap();
             assert_eq!(f.reason(), Ok(want));
         }
+        let chunk: StreamChunk = parse_chunk(r#"{"text": "a\u00e9", "output_ids": [1]}"#).unwrap();
+        assert_eq!(
+            (chunk.text, chunk.output_ids),
+            (HasText(true), Some(vec![1]))
+        );
+        let chunk: StreamChunk =
+            parse_chunk(r#"{"text": null, "meta_info": {"id": "x"}}"#).unwrap();
+        assert_eq!(chunk.text, HasText(false));
+        assert!(parse_chunk::<StreamChunk>(r#"{"text": 5}"#).is_err());
         let odd: WireFinishReason = serde_json::from_value(json!({"type": "eos"})).unwrap();
         assert!(odd.reason().unwrap_err().contains("eos"));
     }

@@ -31,6 +31,14 @@ pub enum SseError {
     NotUtf8(String),
 }
 
+/// What [`SseDecoder::feed_with`]'s callback wants next.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flow {
+    Continue,
+    /// Stop decoding; the rest of the input is ignored.
+    Stop,
+}
+
 impl SseDecoder {
     /// No SGLang or vLLM chunk comes near this: a cumulative SGLang chunk of
     /// 131072 ids is about 1 MiB of JSON.
@@ -42,6 +50,24 @@ impl SseDecoder {
 
     /// Decodes `bytes`, appending the payload of every event they complete to `out`.
     pub fn feed(&mut self, bytes: &[u8], out: &mut Vec<String>) -> Result<(), SseError> {
+        self.feed_with(bytes, |payload| {
+            out.push(payload.to_owned());
+            Ok::<_, SseError>(Flow::Continue)
+        })
+        .map(|_| ())
+    }
+
+    /// Decodes `bytes`, calling `on_event` with the payload of every event
+    /// they complete, in order, until it says [`Flow::Stop`].
+    ///
+    /// The hot path of a stream: an event whose lines all lie in `bytes`
+    /// (as nearly every SGLang and vLLM event does) is handed over as a
+    /// slice of `bytes`, without being copied.
+    pub fn feed_with<E: From<SseError>>(
+        &mut self,
+        bytes: &[u8],
+        mut on_event: impl FnMut(&str) -> Result<Flow, E>,
+    ) -> Result<Flow, E> {
         let mut rest = bytes;
         if self.after_cr {
             self.after_cr = false;
@@ -49,22 +75,39 @@ impl SseDecoder {
                 rest = &rest[1..];
             }
         }
-        while let Some(pos) = rest.iter().position(|&b| b == b'\n' || b == b'\r') {
+        // The event's only `data` line so far, still in `bytes`.
+        let mut borrowed: Option<&str> = None;
+        while let Some(pos) = memchr::memchr2(b'\n', b'\r', rest) {
             let (head, tail) = rest.split_at(pos);
-            self.push_bytes(head)?;
-            let is_cr = tail[0] == b'\r';
             rest = &tail[1..];
-            if is_cr {
+            if tail[0] == b'\r' {
                 match rest.first() {
                     Some(b'\n') => rest = &rest[1..],
                     Some(_) => {}
                     None => self.after_cr = true,
                 }
             }
-            let line = std::mem::take(&mut self.line);
-            self.end_line(line, out)?;
+            let flow = if self.line.is_empty() {
+                let line = utf8(check_len(head)?)?;
+                self.end_line(line, Some(line), &mut borrowed, &mut on_event)?
+            } else {
+                self.push_bytes(head)?;
+                let owned = std::mem::take(&mut self.line);
+                let line = utf8(&owned)?;
+                let flow = self.end_line(line, None, &mut borrowed, &mut on_event)?;
+                self.line = owned;
+                self.line.clear();
+                flow
+            };
+            if flow == Flow::Stop {
+                return Ok(Flow::Stop);
+            }
         }
-        self.push_bytes(rest)
+        if let Some(value) = borrowed {
+            self.data = Some(value.to_owned());
+        }
+        self.push_bytes(rest)?;
+        Ok(Flow::Continue)
     }
 
     /// True when an event or a line was started but not completed.
@@ -76,9 +119,12 @@ impl SseDecoder {
     /// the blank line that ends it never came (some servers omit it last).
     pub fn finish(&mut self) -> Result<Option<String>, SseError> {
         if !self.line.is_empty() {
-            let line = std::mem::take(&mut self.line);
-            let mut out = Vec::new();
-            self.end_line(line, &mut out)?;
+            let owned = std::mem::take(&mut self.line);
+            let line = utf8(&owned)?;
+            let mut borrowed = None;
+            self.end_line(line, None, &mut borrowed, &mut |_| {
+                Ok::<_, SseError>(Flow::Continue)
+            })?;
         }
         Ok(self.data.take())
     }
@@ -91,35 +137,68 @@ impl SseDecoder {
         Ok(())
     }
 
-    fn end_line(&mut self, line: Vec<u8>, out: &mut Vec<String>) -> Result<(), SseError> {
+    /// One complete `line`; `in_input` is the same line when it lies in
+    /// the caller's input (so its value may be borrowed until the event ends).
+    fn end_line<'b, E>(
+        &mut self,
+        line: &str,
+        in_input: Option<&'b str>,
+        borrowed: &mut Option<&'b str>,
+        on_event: &mut impl FnMut(&str) -> Result<Flow, E>,
+    ) -> Result<Flow, E> {
         if line.is_empty() {
-            if let Some(data) = self.data.take() {
-                out.push(data);
+            if let Some(value) = borrowed.take() {
+                return on_event(value);
             }
-            return Ok(());
+            if let Some(data) = self.data.take() {
+                return on_event(&data);
+            }
+            return Ok(Flow::Continue);
         }
-        let line = String::from_utf8(line).map_err(|e| {
-            let bytes = e.as_bytes();
-            SseError::NotUtf8(String::from_utf8_lossy(&bytes[..bytes.len().min(80)]).into_owned())
-        })?;
         if line.starts_with(':') {
-            return Ok(());
+            return Ok(Flow::Continue);
         }
         let (field, value) = match line.split_once(':') {
             Some((f, v)) => (f, v.strip_prefix(' ').unwrap_or(v)),
-            None => (line.as_str(), ""),
+            None => (line, ""),
         };
-        if field == "data" {
-            match &mut self.data {
-                Some(data) => {
-                    data.push('\n');
-                    data.push_str(value);
-                }
-                None => self.data = Some(value.to_owned()),
-            }
+        if field != "data" {
+            return Ok(Flow::Continue);
         }
-        Ok(())
+        if let (Some(whole), None, None) = (in_input, &*borrowed, &self.data) {
+            // The event's first data line, in the input: borrow it.
+            *borrowed = Some(&whole[whole.len() - value.len()..]);
+            return Ok(Flow::Continue);
+        }
+        match (borrowed.take(), &mut self.data) {
+            (Some(first), _) => {
+                let mut data = String::with_capacity(first.len() + 1 + value.len());
+                data.push_str(first);
+                data.push('\n');
+                data.push_str(value);
+                self.data = Some(data);
+            }
+            (None, Some(data)) => {
+                data.push('\n');
+                data.push_str(value);
+            }
+            (None, None) => self.data = Some(value.to_owned()),
+        }
+        Ok(Flow::Continue)
     }
+}
+
+fn check_len(bytes: &[u8]) -> Result<&[u8], SseError> {
+    if bytes.len() > SseDecoder::MAX_LINE {
+        return Err(SseError::LineTooLong(SseDecoder::MAX_LINE));
+    }
+    Ok(bytes)
+}
+
+fn utf8(bytes: &[u8]) -> Result<&str, SseError> {
+    std::str::from_utf8(bytes).map_err(|_| {
+        SseError::NotUtf8(String::from_utf8_lossy(&bytes[..bytes.len().min(80)]).into_owned())
+    })
 }
 
 #[cfg(test)]
@@ -150,8 +229,34 @@ mod tests {
 
     #[test]
     fn joins_multi_line_data_and_keeps_missing_space() {
-        let out = decode_in_pieces(b"data:x\ndata: y\n\n", 3);
-        assert_eq!(out, vec!["x\ny"]);
+        let input = b"data:x\ndata: y\n\ndata:\ndata: z\n\ndata: a\r\nid: 1\r\ndata: b\r\n\r\n";
+        for piece in 1..input.len() {
+            assert_eq!(
+                decode_in_pieces(input, piece),
+                vec!["x\ny", "\nz", "a\nb"],
+                "piece size {piece}"
+            );
+        }
+    }
+
+    #[test]
+    fn feed_with_stops_when_asked() {
+        let mut d = SseDecoder::new();
+        let mut seen = Vec::new();
+        let flow = d
+            .feed_with(b"data: 1\n\ndata: [DONE]\n\ndata: 2\n\n", |p| {
+                seen.push(p.to_owned());
+                Ok::<_, SseError>(if p == "[DONE]" {
+                    Flow::Stop
+                } else {
+                    Flow::Continue
+                })
+            })
+            .unwrap();
+        assert_eq!(
+            (flow, seen),
+            (Flow::Stop, vec!["1".to_owned(), "[DONE]".to_owned()])
+        );
     }
 
     #[test]

@@ -11,8 +11,9 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
+use crate::h1::{Piece, Response};
 use crate::pool::Started;
-use crate::sse::SseDecoder;
+use crate::sse::{Flow, SseDecoder, SseError};
 use crate::{Event, EventSender, GenerateOutput};
 
 /// How one protocol reads its replies.
@@ -36,29 +37,29 @@ pub(crate) fn spawn<R: Reply>(started: Started, reply: R, tx: EventSender, idle:
             lease,
             label,
             deadline,
+            idle_conns,
         } = started;
         let stream = label.stream;
-        let result = if stream && is_json(&response) {
+        let is_json = response.head.is_json;
+        let mut body = Body::new(response, &tx, deadline, idle.filter(|_| stream));
+        let result = if stream && is_json {
             // Pitfall: a server that ignores `stream: true` and answers once
             // would make every token arrive at the end (TTFT = latency).
-            let body = read_body_bytes(response, &tx, deadline).await;
-            body.and_then(|b| {
-                b.map(|b| {
-                    Err(Failure::Protocol(format!(
-                        "a stream was asked for but the server answered with one JSON body \
-                         (it does not stream, so first-token times would be wrong): {}",
-                        crate::http::snippet(&b)
-                    )))
-                })
-                .transpose()
-            })
-            .map(|o: Option<GenerateOutput>| o.map(|o| (o, None)))
+            match read_body_bytes(&mut body).await {
+                Ok(Some(b)) => Err(Failure::Protocol(format!(
+                    "a stream was asked for but the server answered with one JSON body \
+                     (it does not stream, so first-token times would be wrong): {}",
+                    crate::http::snippet(&b)
+                ))),
+                Ok(None) => Ok(None),
+                Err(e) => Err(e),
+            }
         } else if stream {
-            read_stream(response, reply, &tx, idle, deadline).await
+            read_stream(&mut body, reply).await
         } else {
-            read_body(response, reply, &tx, deadline)
+            read_body(&mut body, reply)
                 .await
-                .map(|o| o.map(|o| (o, None)))
+                .map(|o| o.map(|o| (o, false)))
         };
         // The lease is released before the caller hears the outcome, so
         // counters and routing already agree with what the caller sees.
@@ -70,13 +71,20 @@ pub(crate) fn spawn<R: Reply>(started: Started, reply: R, tx: EventSender, idle:
         }
         drop(lease);
         match result {
-            Ok(Some((output, rest))) => {
-                tx.send(Ok(Event::Finished(output)));
-                // Only after the caller has its result: the end of the
-                // body, so the connection can be reused.
-                if let Some(response) = rest {
-                    drain(response, deadline).await;
+            Ok(Some((output, after_done))) => {
+                // A body already read to its end (the usual case: the last
+                // chunk comes in the same read as `[DONE]`) goes back to the
+                // pool first, so the caller's next request can reuse it.
+                if !after_done || body.drain_buffered() {
+                    body.response.release(&idle_conns);
+                    tx.send(Ok(Event::Finished(output)));
+                    return;
                 }
+                // Otherwise only after the caller has its result: the end
+                // of the body, so the connection can be reused.
+                tx.send(Ok(Event::Finished(output)));
+                body.drain().await;
+                body.response.release(&idle_conns);
             }
             Ok(None) => {} // the caller is gone
             Err(Failure::Transport(what)) => {
@@ -102,7 +110,7 @@ const CALLER_CHECK: Duration = Duration::from_secs(1);
 /// (not per chunk): at thousands of streams and one token per chunk, a
 /// timer per chunk would be a large share of the client's work.
 struct Body<'a> {
-    response: reqwest::Response,
+    response: Response,
     tx: &'a EventSender,
     deadline: Instant,
     idle: Option<Duration>,
@@ -112,7 +120,7 @@ struct Body<'a> {
 
 impl<'a> Body<'a> {
     fn new(
-        response: reqwest::Response,
+        response: Response,
         tx: &'a EventSender,
         deadline: Instant,
         idle: Option<Duration>,
@@ -138,21 +146,30 @@ impl<'a> Body<'a> {
         self.timer.as_mut().reset(at);
     }
 
-    /// The next piece of the body (`Some(None)` at its end), `None` when
-    /// the caller is gone, or why there is none.
-    async fn next(&mut self, streamed: usize) -> Result<Option<Option<bytes::Bytes>>, Failure> {
+    /// The next piece of the body out of the buffer, waiting for bytes when
+    /// none are buffered; `None` when the caller is gone.
+    async fn next(&mut self, streamed: usize) -> Result<Option<Piece>, Failure> {
+        loop {
+            match self.response.next_piece() {
+                Ok(Piece::NeedMore) => {}
+                Ok(piece) => return Ok(Some(piece)),
+                Err(e) => return Err(broken(streamed, e)),
+            }
+            if self.wait(streamed).await?.is_none() {
+                return Ok(None);
+            }
+        }
+    }
+
+    /// Waits until more bytes arrived (or the close ended the body);
+    /// `None` when the caller is gone.
+    async fn wait(&mut self, streamed: usize) -> Result<Option<()>, Failure> {
         loop {
             tokio::select! {
                 biased;
-                r = self.response.chunk() => {
+                r = self.response.fill() => {
                     self.last_byte = Instant::now();
-                    return match r {
-                        Ok(bytes) => Ok(Some(bytes)),
-                        Err(e) => Err(Failure::Transport(format!(
-                            "the connection broke after {streamed} tokens (server died or reset?): {}",
-                            crate::http::describe(&e)
-                        ))),
-                    };
+                    return r.map(|_| Some(())).map_err(|e| broken(streamed, e));
                 }
                 _ = self.timer.as_mut() => {
                     let now = Instant::now();
@@ -176,111 +193,142 @@ impl<'a> Body<'a> {
             }
         }
     }
-}
 
-async fn read_stream<R: Reply>(
-    response: reqwest::Response,
-    mut reply: R,
-    tx: &EventSender,
-    idle: Option<Duration>,
-    deadline: Instant,
-) -> Result<Option<(GenerateOutput, Option<reqwest::Response>)>, Failure> {
-    let mut body = Body::new(response, tx, deadline, idle);
-    let mut decoder = SseDecoder::new();
-    let mut payloads = Vec::new();
-    loop {
-        let streamed = reply.streamed();
-        let Some(bytes) = body.next(streamed).await? else {
-            return Ok(None);
-        };
-        let Some(bytes) = bytes else {
-            // End of body: a last event without its blank line still counts.
-            let last = decoder
-                .finish()
-                .map_err(|e| Failure::Protocol(e.to_string()))?;
-            let mut saw_done = false;
-            if let Some(payload) = last {
-                saw_done = handle(&payload, &mut reply, tx)?;
-            }
-            let output = reply.end(saw_done).map_err(Failure::Protocol)?;
-            return Ok(Some((output, None)));
-        };
-        decoder
-            .feed(&bytes, &mut payloads)
-            .map_err(|e| Failure::Protocol(format!("{e} after {streamed} tokens")))?;
-        for payload in payloads.drain(..) {
-            if handle(&payload, &mut reply, tx)? {
-                let output = reply.end(true).map_err(Failure::Protocol)?;
-                return Ok(Some((output, Some(body.response))));
+    /// Consumes what is buffered after `[DONE]`; true when that was the
+    /// end of the body.
+    fn drain_buffered(&mut self) -> bool {
+        loop {
+            match self.response.next_piece() {
+                Ok(Piece::Data(_)) => {}
+                Ok(Piece::End) => return true,
+                Ok(Piece::NeedMore) | Err(_) => return false,
             }
         }
-        if tx.is_closed() {
-            return Ok(None);
+    }
+
+    /// Reads what follows `[DONE]` (normally just the end of the chunked
+    /// body) so the connection can be reused; gives up quickly.
+    async fn drain(&mut self) {
+        let until = self.deadline.min(Instant::now() + Duration::from_secs(1));
+        loop {
+            match self.response.next_piece() {
+                Ok(Piece::Data(_)) => {}
+                Ok(Piece::NeedMore) => {
+                    match tokio::time::timeout_at(until, self.response.fill()).await {
+                        Ok(Ok(_)) => {}
+                        _ => return,
+                    }
+                }
+                Ok(Piece::End) | Err(_) => return,
+            }
         }
     }
 }
 
-/// Handles one payload; true for `[DONE]`.
-fn handle<R: Reply>(payload: &str, reply: &mut R, tx: &EventSender) -> Result<bool, Failure> {
+fn broken(streamed: usize, what: String) -> Failure {
+    Failure::Transport(format!(
+        "the connection broke after {streamed} tokens (server died or reset?): {what}"
+    ))
+}
+
+/// Why decoding a streamed piece stopped.
+enum FeedError {
+    Sse(SseError),
+    Failure(Failure),
+}
+
+impl From<SseError> for FeedError {
+    fn from(e: SseError) -> Self {
+        FeedError::Sse(e)
+    }
+}
+
+/// Reads an event stream; the flag says whether it ended at `[DONE]`
+/// (with the rest of the body still to drain).
+async fn read_stream<R: Reply>(
+    body: &mut Body<'_>,
+    mut reply: R,
+) -> Result<Option<(GenerateOutput, bool)>, Failure> {
+    let tx = body.tx;
+    let mut decoder = SseDecoder::new();
+    loop {
+        let streamed = reply.streamed();
+        let Some(piece) = body.next(streamed).await? else {
+            return Ok(None);
+        };
+        match piece {
+            Piece::Data(range) => {
+                let bytes = &body.response.bytes()[range];
+                let flow = decoder
+                    .feed_with(bytes, |payload| {
+                        handle(payload, &mut reply, tx).map_err(FeedError::Failure)
+                    })
+                    .map_err(|e| match e {
+                        FeedError::Sse(e) => {
+                            Failure::Protocol(format!("{e} after {streamed} tokens"))
+                        }
+                        FeedError::Failure(f) => f,
+                    })?;
+                if flow == Flow::Stop {
+                    let output = reply.end(true).map_err(Failure::Protocol)?;
+                    return Ok(Some((output, true)));
+                }
+                if tx.is_closed() {
+                    return Ok(None);
+                }
+            }
+            Piece::End | Piece::NeedMore => {
+                // End of body: a last event without its blank line still counts.
+                let last = decoder
+                    .finish()
+                    .map_err(|e| Failure::Protocol(e.to_string()))?;
+                let mut saw_done = false;
+                if let Some(payload) = last {
+                    saw_done = handle(&payload, &mut reply, tx)? == Flow::Stop;
+                }
+                let output = reply.end(saw_done).map_err(Failure::Protocol)?;
+                return Ok(Some((output, false)));
+            }
+        }
+    }
+}
+
+/// Handles one payload; [`Flow::Stop`] for `[DONE]`.
+fn handle<R: Reply>(payload: &str, reply: &mut R, tx: &EventSender) -> Result<Flow, Failure> {
     if payload.trim() == "[DONE]" {
-        return Ok(true);
+        return Ok(Flow::Stop);
     }
     let ids = reply.chunk(payload).map_err(Failure::Protocol)?;
     if !ids.is_empty() {
         tx.send(Ok(Event::Tokens(ids)));
     }
-    Ok(false)
-}
-
-/// Reads what follows `[DONE]` (normally just the end of the chunked body)
-/// so the connection can go back to the pool; gives up quickly.
-async fn drain(mut response: reqwest::Response, deadline: Instant) {
-    let until = deadline.min(Instant::now() + Duration::from_secs(1));
-    while let Ok(Ok(Some(_))) = tokio::time::timeout_at(until, response.chunk()).await {}
-}
-
-/// True when the reply says it is JSON rather than an event stream.
-fn is_json(response: &reqwest::Response) -> bool {
-    response
-        .headers()
-        .get(reqwest::header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.trim_start().starts_with("application/json"))
+    Ok(Flow::Continue)
 }
 
 async fn read_body<R: Reply>(
-    response: reqwest::Response,
+    body: &mut Body<'_>,
     mut reply: R,
-    tx: &EventSender,
-    deadline: Instant,
 ) -> Result<Option<GenerateOutput>, Failure> {
-    match read_body_bytes(response, tx, deadline).await? {
-        Some(body) => reply.body(&body).map(Some).map_err(Failure::Protocol),
+    match read_body_bytes(body).await? {
+        Some(bytes) => reply.body(&bytes).map(Some).map_err(Failure::Protocol),
         None => Ok(None),
     }
 }
 
 /// The whole body, bounded; `None` when the caller left first.
-async fn read_body_bytes(
-    response: reqwest::Response,
-    tx: &EventSender,
-    deadline: Instant,
-) -> Result<Option<Vec<u8>>, Failure> {
+async fn read_body_bytes(body: &mut Body<'_>) -> Result<Option<Vec<u8>>, Failure> {
     const MAX_BODY: usize = 1 << 30;
-    let mut reader = Body::new(response, tx, deadline, None);
-    let mut body = Vec::new();
+    let mut bytes = Vec::new();
     loop {
-        let Some(bytes) = reader.next(0).await? else {
-            return Ok(None);
-        };
-        match bytes {
-            Some(bytes) if body.len() + bytes.len() > MAX_BODY => {
+        match body.next(0).await? {
+            None => return Ok(None),
+            Some(Piece::Data(range)) if bytes.len() + range.len() > MAX_BODY => {
                 return Err(Failure::Protocol(format!(
                     "the reply is larger than {MAX_BODY} bytes"
                 )))
             }
-            Some(bytes) => body.extend_from_slice(&bytes),
-            None => return Ok(Some(body)),
+            Some(Piece::Data(range)) => bytes.extend_from_slice(&body.response.bytes()[range]),
+            Some(Piece::End | Piece::NeedMore) => return Ok(Some(bytes)),
         }
     }
 }

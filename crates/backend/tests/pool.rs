@@ -168,6 +168,45 @@ async fn a_thousand_concurrent_streams() {
     );
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_request_after_another_reuses_one_connection() {
+    let server = TestServer::start(|seen, _| {
+        if seen.body["stream"] == json!(true) {
+            // `[DONE]` and the body's end in one write, as servers send
+            // them, so the connection is free before the result arrives.
+            let mut steps = short_stream();
+            let (Some(Step::Write(end)), Some(Step::Write(done))) = (steps.pop(), steps.pop())
+            else {
+                unreachable!("short_stream ends with two writes")
+            };
+            steps.push(Step::Write([done, end].concat()));
+            steps
+        } else {
+            finished_reply(&[4, 5])
+        }
+    })
+    .await;
+    let pool = EndpointPool::new(&[server.url.as_str()], HttpConfig::default()).unwrap();
+    let backend = SglangBackend::new(pool.clone());
+    for i in 0..10 {
+        let (_, out) = collect(
+            backend
+                .generate(request(&[1], 2, i % 2 == 0))
+                .await
+                .unwrap(),
+        )
+        .await;
+        out.unwrap();
+    }
+    let stats = pool.stats();
+    assert_eq!(
+        (stats.completed(), stats.endpoints[0].connections),
+        (10, 1),
+        "{stats:?}"
+    );
+    assert_eq!(server.requests(), 10);
+}
+
 #[tokio::test]
 async fn readiness_names_the_url_when_a_server_is_missing() {
     let client = reqwest::Client::new();

@@ -157,13 +157,21 @@ pub fn router(backend: Arc<dyn Backend>, info: ModelInfo) -> Router {
 }
 
 /// Serves until `shutdown` resolves, then stops accepting and lets in-flight
-/// requests (streams included) finish.
+/// requests (streams included) finish. Nagle is off on every connection:
+/// with it, a stream's first SSE chunk waits for the client to acknowledge
+/// the response head (a delayed ACK, up to 40 ms), which lands in TTFT.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     backend: Arc<dyn Backend>,
     info: ModelInfo,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    use axum::serve::ListenerExt;
+    let listener = listener.tap_io(|tcp| {
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::warn!("cannot set TCP_NODELAY on a connection: {e}");
+        }
+    });
     axum::serve(listener, router(backend, info))
         .with_graceful_shutdown(shutdown)
         .await
