@@ -23,6 +23,8 @@
 //!
 //! `--probe-ms N` first measures, for N ms, how late a bare thread on the
 //! client's core wakes up: the machine's floor under any TTFT error.
+//! `--realtime` runs both pinned threads under SCHED_FIFO (root), so other
+//! processes on those cores cannot delay their wake-ups.
 //!
 //! ```text
 //! # throughput, saturating: zero delays
@@ -60,6 +62,9 @@ struct Args {
     server_cpu: Option<usize>,
     client_cpu: Option<usize>,
     probe_ms: u64,
+    /// Run the pinned threads under SCHED_FIFO, so that other processes on
+    /// their cores cannot delay a wake-up (needs root or CAP_SYS_NICE).
+    realtime: bool,
 }
 
 fn parse() -> Result<Args, String> {
@@ -78,6 +83,7 @@ fn parse() -> Result<Args, String> {
         server_cpu: None,
         client_cpu: None,
         probe_ms: 0,
+        realtime: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -98,6 +104,7 @@ fn parse() -> Result<Args, String> {
             "--server-cpu" => a.server_cpu = Some(num(value()?)? as usize),
             "--client-cpu" => a.client_cpu = Some(num(value()?)? as usize),
             "--probe-ms" => a.probe_ms = num(value()?)?,
+            "--realtime" => a.realtime = true,
             other => return Err(format!("unknown flag {other}")),
         }
     }
@@ -118,6 +125,21 @@ fn pin(cpu: usize) {
             );
             std::process::exit(2);
         }
+    }
+}
+
+/// Puts the calling thread under SCHED_FIFO: it preempts every ordinary
+/// process on its core when it wakes (the kernel's RT throttling still keeps
+/// 5 % of each second for them).
+fn realtime() {
+    let param = libc::sched_param { sched_priority: 50 };
+    // SAFETY: sched_setscheduler(0, ..) changes only the calling thread's policy.
+    if unsafe { libc::sched_setscheduler(0, libc::SCHED_FIFO, &param) } != 0 {
+        eprintln!(
+            "client_bench: cannot use SCHED_FIFO: {} (needs root or CAP_SYS_NICE)",
+            std::io::Error::last_os_error()
+        );
+        std::process::exit(2);
     }
 }
 
@@ -195,13 +217,16 @@ fn start_server(a: &Args, epoch: Instant, arrived: Arc<Vec<AtomicU64>>) -> Serve
         max_concurrency: a.concurrency.max(1),
         ..SimConfig::default()
     };
-    let server_cpu = a.server_cpu;
+    let (server_cpu, rt_policy) = (a.server_cpu, a.realtime);
     let (tx, rx) = std::sync::mpsc::channel();
     let spawned = std::thread::Builder::new()
         .name("sim-server".into())
         .spawn(move || {
             if let Some(cpu) = server_cpu {
                 pin(cpu);
+            }
+            if rt_policy {
+                realtime();
             }
             let rt = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
@@ -281,6 +306,9 @@ fn main() {
         .unwrap_or_else(|| server.as_ref().map(|s| s.url.clone()).unwrap_or_default());
     if let Some(cpu) = a.client_cpu {
         pin(cpu);
+    }
+    if a.realtime {
+        realtime();
     }
     if a.probe_ms > 0 {
         let late = wakeup_probe(a.probe_ms);
