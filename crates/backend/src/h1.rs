@@ -11,7 +11,7 @@
 //! socket and decodes the framing in place out of one read buffer, so a
 //! token costs one wake-up and one `read`. Only what the SGLang and OpenAI
 //! clients need is implemented: `POST` with a JSON body, keep-alive, no
-//! pipelining, no `Expect`, no upgrades. Readiness probes still use reqwest.
+//! pipelining, no `Expect`, no upgrades; and `GET` for readiness probes.
 
 use std::ops::Range;
 use std::sync::{Arc, Mutex};
@@ -540,6 +540,16 @@ impl IdleConns {
     pub fn len(&self) -> usize {
         self.conns.lock().map(|c| c.len()).unwrap_or(0)
     }
+}
+
+/// The bytes of `GET {path}` to `endpoint`, asking for JSON.
+pub(crate) fn get_message(endpoint: &Endpoint, path: &str) -> Vec<u8> {
+    format!(
+        "GET {}{path} HTTP/1.1\r\nhost: {}\r\naccept: application/json\r\n\r\n",
+        endpoint.prefix(),
+        endpoint.authority()
+    )
+    .into_bytes()
 }
 
 /// The bytes of `POST {path}` to `endpoint` with a JSON `body`.

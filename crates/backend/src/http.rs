@@ -1,7 +1,6 @@
 //! What every HTTP backend shares: the [`HttpConfig`] (timeouts, pool
 //! sizes), endpoint URLs, and error messages that name the endpoint, the
-//! request and what happened. Requests go over `h1`; a `reqwest`
-//! client built from the same settings serves readiness probes.
+//! request and what happened. Requests and readiness probes go over `h1`.
 
 use std::time::Duration;
 
@@ -57,25 +56,6 @@ impl Default for HttpConfig {
     }
 }
 
-impl HttpConfig {
-    /// A reqwest client with these settings, for readiness probes. The
-    /// requests of a backend go over `h1` instead: HTTP/1.1, one
-    /// connection per stream (what SGLang and vLLM serve best), Nagle off
-    /// so small requests are not delayed on our side.
-    pub fn client(&self) -> Result<reqwest::Client, BackendError> {
-        reqwest::Client::builder()
-            .http1_only()
-            .tcp_nodelay(true)
-            .connect_timeout(self.connect_timeout)
-            .pool_max_idle_per_host(self.pool_max_idle_per_host)
-            .pool_idle_timeout(self.pool_idle_timeout)
-            .no_proxy()
-            .retry(reqwest::retry::never())
-            .build()
-            .map_err(|e| BackendError::Internal(format!("cannot build the HTTP client: {e}")))
-    }
-}
-
 /// A server's base URL, validated once: `http://host:port[/prefix]`, no
 /// trailing slash, so paths can be appended.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -100,7 +80,7 @@ impl Endpoint {
         } else {
             format!("http://{trimmed}")
         };
-        let parsed = reqwest::Url::parse(&full).map_err(|e| {
+        let parsed = url::Url::parse(&full).map_err(|e| {
             BackendError::InvalidRequest(format!("endpoint {url:?} is not a valid URL: {e}"))
         })?;
         match parsed.scheme() {
@@ -226,7 +206,7 @@ impl RequestLabel {
     /// The error for a non-2xx reply, classified by status: 4xx is the
     /// request's fault, 429/503 an overloaded server, the rest a server failure.
     pub fn status(&self, status: u16, body: &[u8]) -> BackendError {
-        let text = match reqwest::StatusCode::from_u16(status) {
+        let text = match ::http::StatusCode::from_u16(status) {
             Ok(code) => code.to_string(),
             Err(_) => status.to_string(),
         };
@@ -251,23 +231,6 @@ pub(crate) fn snippet(body: &[u8]) -> String {
         Some((cut, _)) => format!("{}…", &text[..cut]),
         None => text.to_owned(),
     }
-}
-
-/// A reqwest error with its causes, which hold the useful part
-/// ("Connection refused", "connection closed before message completed").
-pub(crate) fn describe(err: &reqwest::Error) -> String {
-    use std::error::Error;
-    let mut msg = err.to_string();
-    let mut source = err.source();
-    while let Some(s) = source {
-        let s_text = s.to_string();
-        if !msg.contains(&s_text) {
-            msg.push_str(": ");
-            msg.push_str(&s_text);
-        }
-        source = s.source();
-    }
-    msg
 }
 
 #[cfg(test)]

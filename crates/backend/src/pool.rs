@@ -27,8 +27,6 @@ struct Inner {
     slots: Vec<Slot>,
     /// Opens the connections requests go over (`h1`).
     connector: Connector,
-    /// For readiness probes only.
-    client: reqwest::Client,
     config: HttpConfig,
     /// Where the next tie-break starts, so idle endpoints share the load.
     rotate: AtomicUsize,
@@ -170,7 +168,6 @@ impl EndpointPool {
             inner: Arc::new(Inner {
                 slots,
                 connector: Connector::new(config.connect_timeout),
-                client: config.client()?,
                 config,
                 rotate: AtomicUsize::new(0),
                 numbers: AtomicU64::new(0),
@@ -189,12 +186,6 @@ impl EndpointPool {
 
     pub fn config(&self) -> &HttpConfig {
         &self.inner.config
-    }
-
-    /// A reqwest client with this pool's settings, for readiness probes
-    /// and the like (requests themselves go over `h1`).
-    pub fn client(&self) -> &reqwest::Client {
-        &self.inner.client
     }
 
     /// A snapshot of every counter.

@@ -4,7 +4,8 @@
 
 use std::time::Duration;
 
-use crate::http::{describe, snippet, Endpoint};
+use crate::h1::{self, Connector, Piece};
+use crate::http::{snippet, Endpoint, HttpConfig};
 use crate::pool::EndpointPool;
 use crate::BackendError;
 
@@ -23,16 +24,17 @@ pub struct Readiness {
 /// succeeds on the first 2xx. Fails naming the URL: unreachable (nothing
 /// listening, wrong host or port), or answering with errors on every probe.
 pub async fn check_ready(
-    client: &reqwest::Client,
+    config: &HttpConfig,
     endpoint: &str,
     timeout: Duration,
 ) -> Result<Readiness, BackendError> {
     let endpoint = Endpoint::parse(endpoint)?;
+    let connector = Connector::new(config.connect_timeout);
     let mut answers = Vec::new();
     let mut probe_ok = None;
     for path in ["/health", "/v1/models", "/get_model_info"] {
         let url = endpoint.url(path);
-        match tokio::time::timeout(timeout, get(client, &url)).await {
+        match tokio::time::timeout(timeout, get(&connector, &endpoint, path)).await {
             Err(_) => {
                 return Err(BackendError::Transport(format!(
                     "server at {endpoint} is not ready: GET {url} got no answer within {timeout:?}"
@@ -60,7 +62,7 @@ pub async fn check_ready(
             answers.join("; ")
         )));
     };
-    let models = match tokio::time::timeout(timeout, get(client, &endpoint.url("/v1/models"))).await
+    let models = match tokio::time::timeout(timeout, get(&connector, &endpoint, "/v1/models")).await
     {
         Ok(Ok((200..=299, body))) => model_names(&body),
         _ => Vec::new(),
@@ -75,12 +77,11 @@ pub async fn check_ready(
 impl EndpointPool {
     /// [`check_ready`] on every endpoint, all at once; the first failure wins.
     pub async fn check_ready(&self, timeout: Duration) -> Result<Vec<Readiness>, BackendError> {
-        let client = self.client().clone();
         let mut tasks = Vec::new();
         for e in self.endpoints() {
-            let client = client.clone();
+            let config = self.config().clone();
             tasks.push(tokio::spawn(async move {
-                check_ready(&client, e.as_str(), timeout).await
+                check_ready(&config, e.as_str(), timeout).await
             }));
         }
         let mut out = Vec::new();
@@ -95,11 +96,41 @@ impl EndpointPool {
     }
 }
 
-async fn get(client: &reqwest::Client, url: &str) -> Result<(u16, String), String> {
-    let response = client.get(url).send().await.map_err(|e| describe(&e))?;
-    let status = response.status().as_u16();
-    let body = response.bytes().await.map_err(|e| describe(&e))?;
-    Ok((status, String::from_utf8_lossy(&body).into_owned()))
+/// `GET path` on a connection of its own: the status and the body (the
+/// first MiB of it), or what went wrong on the way.
+async fn get(
+    connector: &Connector,
+    endpoint: &Endpoint,
+    path: &str,
+) -> Result<(u16, String), String> {
+    const MAX: usize = 1 << 20;
+    let mut conn = connector.connect(endpoint).await?;
+    conn.send(&h1::get_message(endpoint, path))
+        .await
+        .map_err(|e| format!("sending the request failed: {e}"))?;
+    let mut response = conn.read_head().await?;
+    let mut body = Vec::new();
+    loop {
+        match response.next_piece()? {
+            Piece::Data(range) => {
+                let take = range.len().min(MAX - body.len());
+                body.extend_from_slice(&response.bytes()[range][..take]);
+                if body.len() == MAX {
+                    break;
+                }
+            }
+            Piece::End => break,
+            Piece::NeedMore => {
+                if !response.fill().await? {
+                    break;
+                }
+            }
+        }
+    }
+    Ok((
+        response.head.status,
+        String::from_utf8_lossy(&body).into_owned(),
+    ))
 }
 
 /// `data[].id` of an OpenAI model list.

@@ -209,10 +209,10 @@ async fn one_request_after_another_reuses_one_connection() {
 
 #[tokio::test]
 async fn readiness_names_the_url_when_a_server_is_missing() {
-    let client = reqwest::Client::new();
+    let config = HttpConfig::default();
     let t = Duration::from_secs(10);
     let dead = dead_url().await;
-    let err = check_ready(&client, &dead, t)
+    let err = check_ready(&config, &dead, t)
         .await
         .unwrap_err()
         .to_string();
@@ -227,14 +227,14 @@ async fn readiness_names_the_url_when_a_server_is_missing() {
         _ => json(404, &json!({"detail": "Not Found"})),
     })
     .await;
-    let ready = check_ready(&client, &ok.url, t).await.unwrap();
+    let ready = check_ready(&config, &ok.url, t).await.unwrap();
     assert_eq!(
         (ready.probe.as_str(), ready.models.clone()),
         ("/v1/models", vec!["gpt-oss".to_owned()])
     );
 
     let sick = TestServer::start(|_, _| json(500, &json!({"error": "loading weights"}))).await;
-    let err = check_ready(&client, &sick.url, t)
+    let err = check_ready(&config, &sick.url, t)
         .await
         .unwrap_err()
         .to_string();
