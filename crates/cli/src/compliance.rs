@@ -146,6 +146,10 @@ fn run_test(
          or --verify-only LOGDIR for logs produced elsewhere",
         test.name()
     );
+    anyhow::ensure!(
+        matches!(run_args.mode, ModeArg::Performance),
+        "a compliance run is a performance run (its audit.config sets mode 2); drop --mode"
+    );
     // A discarded audit.config would make this an ordinary performance run, so
     // LoadGen's tolerance of bad files is not kept here.
     loadgen::ConfigFile::parse(audit_text, "audit.config")
@@ -162,7 +166,6 @@ fn run_test(
         .with_context(|| format!("writing {}", audit_path.display()))?;
     run_args.config.audit_config = Some(audit_path);
     run_args.output_dir = base;
-    run_args.mode = ModeArg::Performance;
     eprintln!(
         "{}: compliance run (performance mode, every sample logged)",
         test.name()

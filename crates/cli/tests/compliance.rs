@@ -176,6 +176,21 @@ fn verify_only_needs_a_compliance_dir_and_a_log() {
         stderr(&out)
     );
 
+    let out = mlperf_gptoss(
+        dir.path(),
+        dir.path(),
+        &[
+            "compliance",
+            "test09",
+            "--dataset",
+            &data,
+            "--mode",
+            "accuracy",
+        ],
+    );
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("drop --mode"), "{}", stderr(&out));
+
     let out = mlperf_gptoss(dir.path(), dir.path(), &["compliance", "test07"]);
     assert!(!out.status.success());
     assert!(
