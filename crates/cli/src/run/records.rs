@@ -76,7 +76,7 @@ impl Records {
                     format!("sample {} (index {}): {err}", record.id, record.index)
                 });
             }
-            // As LoadGen measures them: TTFT from the issue, TPOT over the tokens after the first.
+            // As LoadGen measures them: TTFT from the scheduled time, TPOT over the tokens after the first.
             if let Some(first) = record.first_token_ns {
                 live.ttft_ns.push(first.saturating_sub(record.scheduled_ns));
                 if record.output_tokens > 1 {
