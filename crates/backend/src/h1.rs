@@ -21,7 +21,8 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::time::Instant;
 
-use crate::http::Endpoint;
+use crate::http::{Endpoint, HttpConfig};
+use crate::BackendError;
 
 /// The largest response head we accept (status line and headers).
 const MAX_HEAD: usize = 64 << 10;
@@ -84,12 +85,21 @@ impl std::fmt::Debug for Connector {
 }
 
 impl Connector {
-    pub fn new(connect_timeout: Duration) -> Connector {
-        Connector {
-            connect_timeout,
-            #[cfg(feature = "https")]
-            tls: tls_connector(),
+    /// Fails only on CA files that cannot be used (or given to a build
+    /// without TLS).
+    pub fn new(config: &HttpConfig) -> Result<Connector, BackendError> {
+        #[cfg(not(feature = "https"))]
+        if let Some(file) = config.ca_certs.first() {
+            return Err(BackendError::InvalidRequest(format!(
+                "CA certificate {} given, but this build has no TLS (the `https` feature of the backend crate)",
+                file.display()
+            )));
         }
+        Ok(Connector {
+            connect_timeout: config.connect_timeout,
+            #[cfg(feature = "https")]
+            tls: tls_connector(&config.ca_certs)?,
+        })
     }
 
     /// A new connection with Nagle off (small SSE chunks and requests go
@@ -143,18 +153,42 @@ impl Connector {
     }
 }
 
+/// The public web roots plus the certificates of each PEM file in `ca_files`.
 #[cfg(feature = "https")]
-fn tls_connector() -> tokio_rustls::TlsConnector {
+fn tls_connector(
+    ca_files: &[std::path::PathBuf],
+) -> Result<tokio_rustls::TlsConnector, BackendError> {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::CertificateDer;
+
     let mut roots = rustls::RootCertStore::empty();
     roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+    for file in ca_files {
+        let bad = |what: String| {
+            BackendError::InvalidRequest(format!(
+                "CA certificate file {}: {what}; pass a PEM file with -----BEGIN CERTIFICATE----- blocks",
+                file.display()
+            ))
+        };
+        let certs = CertificateDer::pem_file_iter(file)
+            .map_err(|e| bad(e.to_string()))?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| bad(e.to_string()))?;
+        if certs.is_empty() {
+            return Err(bad("no certificate in it".into()));
+        }
+        for cert in certs {
+            roots.add(cert).map_err(|e| bad(e.to_string()))?;
+        }
+    }
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let mut config = rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
-        .expect("ring supports the default TLS versions")
+        .map_err(|e| BackendError::Internal(format!("TLS setup failed: {e}")))?
         .with_root_certificates(roots)
         .with_no_client_auth();
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
-    tokio_rustls::TlsConnector::from(Arc::new(config))
+    Ok(tokio_rustls::TlsConnector::from(Arc::new(config)))
 }
 
 /// An open connection and the bytes read from it but not yet consumed.
@@ -588,7 +622,8 @@ mod tests {
             }
         });
         let endpoint = Endpoint::parse(&format!("http://{addr}")).unwrap();
-        let conn = Connector::new(Duration::from_secs(5))
+        let conn = Connector::new(&HttpConfig::default())
+            .unwrap()
             .connect(&endpoint)
             .await
             .unwrap();
@@ -666,7 +701,7 @@ mod tests {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let endpoint = Endpoint::parse(&format!("http://{addr}")).unwrap();
-        let connector = Connector::new(Duration::from_secs(5));
+        let connector = Connector::new(&HttpConfig::default()).unwrap();
         let idle = IdleConns::new(8, Duration::from_millis(200));
         let (a, b) = (
             connector.connect(&endpoint).await.unwrap(),

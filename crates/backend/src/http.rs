@@ -39,6 +39,9 @@ pub struct HttpConfig {
     /// long while another endpoint is up, so a dead server does not turn
     /// every request into a retry.
     pub down_cooldown: Duration,
+    /// PEM files of certificate authorities trusted for `https://` endpoints
+    /// besides the public web roots (a private CA, a self-signed gateway).
+    pub ca_certs: Vec<std::path::PathBuf>,
 }
 
 impl Default for HttpConfig {
@@ -52,6 +55,7 @@ impl Default for HttpConfig {
             max_connect_retries: 3,
             retry_backoff: Duration::from_millis(50),
             down_cooldown: Duration::from_secs(1),
+            ca_certs: Vec::new(),
         }
     }
 }

@@ -167,7 +167,7 @@ impl EndpointPool {
         Ok(EndpointPool {
             inner: Arc::new(Inner {
                 slots,
-                connector: Connector::new(config.connect_timeout),
+                connector: Connector::new(&config)?,
                 config,
                 rotate: AtomicUsize::new(0),
                 numbers: AtomicU64::new(0),

@@ -29,7 +29,7 @@ pub async fn check_ready(
     timeout: Duration,
 ) -> Result<Readiness, BackendError> {
     let endpoint = Endpoint::parse(endpoint)?;
-    let connector = Connector::new(config.connect_timeout);
+    let connector = Connector::new(config)?;
     let mut answers = Vec::new();
     let mut probe_ok = None;
     for path in ["/health", "/v1/models", "/get_model_info"] {

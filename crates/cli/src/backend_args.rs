@@ -34,6 +34,10 @@ pub struct BackendArgs {
     /// Seconds before one request is abandoned and recorded as an error.
     #[arg(long, default_value_t = 1200.0)]
     pub timeout: f64,
+    /// A PEM file of certificate authorities to trust for https:// endpoints,
+    /// besides the public web roots (a private CA); may repeat.
+    #[arg(long, value_name = "PEM")]
+    pub ca_cert: Vec<std::path::PathBuf>,
 }
 
 impl BackendArgs {
@@ -55,8 +59,8 @@ impl BackendArgs {
     ) -> anyhow::Result<Arc<dyn Backend>> {
         if self.backend == BackendArg::Embedded {
             anyhow::ensure!(
-                self.endpoint.is_empty(),
-                "--endpoint is for --backend sglang or openai, not embedded"
+                self.endpoint.is_empty() && self.ca_cert.is_empty(),
+                "--endpoint and --ca-cert are for --backend sglang or openai, not embedded"
             );
             return Ok(self.model.build()?.0);
         }
@@ -67,6 +71,7 @@ impl BackendArgs {
         );
         let config = HttpConfig {
             request_timeout: timeout,
+            ca_certs: self.ca_cert.clone(),
             ..HttpConfig::default()
         };
         let pool = runtime.block_on(async {

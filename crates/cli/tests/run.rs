@@ -215,63 +215,199 @@ fn a_bad_dataset_is_refused_before_loadgen_starts() {
     );
 }
 
+/// A dataset of 10 prompts and a user.conf for short runs in both scenarios.
+fn short_run_inputs(dir: &Path) -> (String, String) {
+    let data = write_dataset(dir, 10, 25);
+    let conf = write_conf(
+        dir,
+        "*.Server.target_qps = 100\n*.Server.min_duration = 0\n*.Server.min_query_count = 10\n\
+         *.Offline.min_duration = 0\n*.Offline.min_query_count = 10\n",
+    );
+    (data, conf)
+}
+
+/// An accuracy run of 12 tokens per sample against `endpoint`, checked in the
+/// accuracy log (Server leaves the first token out) and the records.
+fn check_accuracy_run(dir: &Path, backend: &str, scenario: &str, endpoint: &str, extra: &[&str]) {
+    let (data, conf) = short_run_inputs(dir);
+    let out = format!("out-{backend}");
+    let mut args = vec![
+        "run",
+        "--backend",
+        backend,
+        "--endpoint",
+        endpoint,
+        "--scenario",
+        scenario,
+        "--mode",
+        "accuracy",
+        "--dataset",
+        &data,
+        "--user-conf",
+        &conf,
+        "--max-new-tokens",
+        "12",
+        "--output-dir",
+        &out,
+    ];
+    args.extend(extra);
+    let run = mlperf_gptoss(dir, dir, &args);
+    assert!(
+        run.status.success(),
+        "{backend} {scenario}: {}",
+        stderr(&run)
+    );
+    let logs = dir.join(&out).join(scenario).join("accuracy");
+    let expected = if scenario == "server" { 11 } else { 12 };
+    assert_eq!(
+        accuracy_token_counts(&logs),
+        vec![expected; 10],
+        "{backend} {scenario}"
+    );
+    let records = records(&logs);
+    assert!(
+        records
+            .iter()
+            .all(|r| r["output_tokens"] == 12 && r["finish_reason"] == "length"),
+        "{records:?}"
+    );
+}
+
 #[test]
 fn sglang_and_openai_backends_over_http_to_a_real_server() {
     let server = Server::start(&SIM);
     let dir = tempfile::tempdir().unwrap();
-    let data = write_dataset(dir.path(), 10, 25);
-    let conf = write_conf(
-        dir.path(),
-        "*.Server.target_qps = 100\n*.Server.min_duration = 0\n*.Server.min_query_count = 10\n\
-         *.Offline.min_duration = 0\n*.Offline.min_query_count = 10\n",
-    );
     for backend in ["sglang", "openai"] {
         for scenario in ["offline", "server"] {
-            let out = format!("out-{backend}");
-            let run = mlperf_gptoss(
-                dir.path(),
-                dir.path(),
-                &[
-                    "run",
-                    "--backend",
-                    backend,
-                    "--endpoint",
-                    &server.url,
-                    "--scenario",
-                    scenario,
-                    "--mode",
-                    "accuracy",
-                    "--dataset",
-                    &data,
-                    "--user-conf",
-                    &conf,
-                    "--max-new-tokens",
-                    "12",
-                    "--output-dir",
-                    &out,
-                ],
-            );
-            assert!(
-                run.status.success(),
-                "{backend} {scenario}: {}",
-                stderr(&run)
-            );
-            let logs = dir.path().join(&out).join(scenario).join("accuracy");
-            let expected = if scenario == "server" { 11 } else { 12 };
-            assert_eq!(
-                accuracy_token_counts(&logs),
-                vec![expected; 10],
-                "{backend} {scenario}"
-            );
-            let records = records(&logs);
-            assert!(
-                records
-                    .iter()
-                    .all(|r| r["output_tokens"] == 12 && r["finish_reason"] == "length"),
-                "{records:?}"
-            );
+            check_accuracy_run(dir.path(), backend, scenario, &server.url, &[]);
         }
     }
+}
+
+/// A TLS-terminating proxy in front of `target` (host:port), with Python's
+/// `ssl` as the server side; prints its port. Killed on drop.
+struct TlsProxy(std::process::Child);
+
+impl TlsProxy {
+    fn start(cert: &Path, key: &Path, target: &str) -> (TlsProxy, u16) {
+        const PROXY: &str = r#"
+import asyncio, ssl, sys
+cert, key, target = sys.argv[1:4]
+host, port = target.rsplit(":", 1)
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+ctx.load_cert_chain(cert, key)
+
+async def pump(reader, writer):
+    try:
+        while data := await reader.read(65536):
+            writer.write(data)
+            await writer.drain()
+    except (ConnectionError, OSError, ssl.SSLError):
+        pass
+    finally:
+        writer.close()
+
+async def handle(client_r, client_w):
+    up_r, up_w = await asyncio.open_connection(host, int(port))
+    await asyncio.gather(pump(client_r, up_w), pump(up_r, client_w))
+
+async def main():
+    server = await asyncio.start_server(handle, "127.0.0.1", 0, ssl=ctx)
+    print(server.sockets[0].getsockname()[1], flush=True)
+    await server.serve_forever()
+
+asyncio.run(main())
+"#;
+        use std::io::BufRead;
+        let mut child = std::process::Command::new("python3")
+            .args(["-c", PROXY])
+            .args([cert, key])
+            .arg(target)
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("python3 runs");
+        let mut line = String::new();
+        std::io::BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let port = line
+            .trim()
+            .parse()
+            .unwrap_or_else(|_| panic!("proxy said {line:?}"));
+        (TlsProxy(child), port)
+    }
+}
+
+impl Drop for TlsProxy {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn https_endpoints_with_a_private_ca() {
+    let dir = tempfile::tempdir().unwrap();
+    let issued = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).unwrap();
+    let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
+    std::fs::write(&cert, issued.cert.pem()).unwrap();
+    std::fs::write(&key, issued.key_pair.serialize_pem()).unwrap();
+    let server = Server::start(&SIM);
+    let target = server.url.trim_start_matches("http://").to_string();
+    let (_proxy, port) = TlsProxy::start(&cert, &key, &target);
+    let url = format!("https://localhost:{port}");
+    let ca = cert.to_str().unwrap();
+    for scenario in ["offline", "server"] {
+        check_accuracy_run(dir.path(), "sglang", scenario, &url, &["--ca-cert", ca]);
+    }
+
+    // Without the CA the certificate is not trusted: a clear error before LoadGen.
+    let (data, _) = short_run_inputs(dir.path());
+    let run = mlperf_gptoss(
+        dir.path(),
+        dir.path(),
+        &[
+            "run",
+            "--backend",
+            "sglang",
+            "--endpoint",
+            &url,
+            "--dataset",
+            &data,
+            "--output-dir",
+            "untrusted",
+        ],
+    );
+    assert!(!run.status.success());
+    let err = stderr(&run);
+    assert!(
+        err.contains("TLS handshake failed") && err.contains(&url),
+        "{err}"
+    );
+    assert!(!dir.path().join("untrusted/offline").exists(), "{err}");
+
+    // A CA file that is not PEM is named.
+    let run = mlperf_gptoss(
+        dir.path(),
+        dir.path(),
+        &[
+            "run",
+            "--backend",
+            "sglang",
+            "--endpoint",
+            &url,
+            "--ca-cert",
+            &data,
+            "--dataset",
+            &data,
+        ],
+    );
+    assert!(!run.status.success());
+    assert!(
+        stderr(&run).contains("CA certificate file"),
+        "{}",
+        stderr(&run)
+    );
 }
 
 #[test]
