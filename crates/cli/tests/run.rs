@@ -284,6 +284,24 @@ fn sglang_and_openai_backends_over_http_to_a_real_server() {
     }
 }
 
+/// `run --backend sglang --endpoint URL --dataset DATA` plus `extra`, in `dir`.
+fn sglang_run(dir: &Path, url: &str, data: &str, extra: &[&str]) -> std::process::Output {
+    let args = [
+        &[
+            "run",
+            "--backend",
+            "sglang",
+            "--endpoint",
+            url,
+            "--dataset",
+            data,
+        ][..],
+        extra,
+    ]
+    .concat();
+    mlperf_gptoss(dir, dir, &args)
+}
+
 /// A TLS-terminating proxy in front of `target` (host:port), with Python's
 /// `ssl` as the server side; prints its port. Killed on drop.
 struct TlsProxy(std::process::Child);
@@ -363,21 +381,7 @@ fn https_endpoints_with_a_private_ca() {
 
     // Without the CA the certificate is not trusted: a clear error before LoadGen.
     let (data, _) = short_run_inputs(dir.path());
-    let run = mlperf_gptoss(
-        dir.path(),
-        dir.path(),
-        &[
-            "run",
-            "--backend",
-            "sglang",
-            "--endpoint",
-            &url,
-            "--dataset",
-            &data,
-            "--output-dir",
-            "untrusted",
-        ],
-    );
+    let run = sglang_run(dir.path(), &url, &data, &["--output-dir", "untrusted"]);
     assert!(!run.status.success());
     let err = stderr(&run);
     assert!(
@@ -387,21 +391,7 @@ fn https_endpoints_with_a_private_ca() {
     assert!(!dir.path().join("untrusted/offline").exists(), "{err}");
 
     // A CA file that is not PEM is named.
-    let run = mlperf_gptoss(
-        dir.path(),
-        dir.path(),
-        &[
-            "run",
-            "--backend",
-            "sglang",
-            "--endpoint",
-            &url,
-            "--ca-cert",
-            &data,
-            "--dataset",
-            &data,
-        ],
-    );
+    let run = sglang_run(dir.path(), &url, &data, &["--ca-cert", &data]);
     assert!(!run.status.success());
     assert!(
         stderr(&run).contains("CA certificate file"),
@@ -421,21 +411,7 @@ fn an_unreachable_endpoint_fails_before_loadgen_starts() {
         .unwrap()
         .port();
     let url = format!("http://127.0.0.1:{port}");
-    let run = mlperf_gptoss(
-        dir.path(),
-        dir.path(),
-        &[
-            "run",
-            "--backend",
-            "sglang",
-            "--endpoint",
-            &url,
-            "--dataset",
-            &data,
-            "--output-dir",
-            "out",
-        ],
-    );
+    let run = sglang_run(dir.path(), &url, &data, &["--output-dir", "out"]);
     assert!(!run.status.success());
     assert!(stderr(&run).contains(&url), "{}", stderr(&run));
     assert!(!dir
