@@ -188,6 +188,11 @@ impl EndpointPool {
         &self.inner.config
     }
 
+    /// Opens this pool's connections (TLS roots loaded once).
+    pub(crate) fn connector(&self) -> &Connector {
+        &self.inner.connector
+    }
+
     /// A snapshot of every counter.
     pub fn stats(&self) -> PoolStats {
         PoolStats {

@@ -28,13 +28,24 @@ pub async fn check_ready(
     endpoint: &str,
     timeout: Duration,
 ) -> Result<Readiness, BackendError> {
-    let endpoint = Endpoint::parse(endpoint)?;
-    let connector = Connector::new(config)?;
+    probe(
+        &Connector::new(config)?,
+        &Endpoint::parse(endpoint)?,
+        timeout,
+    )
+    .await
+}
+
+async fn probe(
+    connector: &Connector,
+    endpoint: &Endpoint,
+    timeout: Duration,
+) -> Result<Readiness, BackendError> {
     let mut answers = Vec::new();
     let mut probe_ok = None;
     for path in ["/health", "/v1/models", "/get_model_info"] {
         let url = endpoint.url(path);
-        match tokio::time::timeout(timeout, get(&connector, &endpoint, path)).await {
+        match tokio::time::timeout(timeout, get(connector, endpoint, path)).await {
             Err(_) => {
                 return Err(BackendError::Transport(format!(
                     "server at {endpoint} is not ready: GET {url} got no answer within {timeout:?}"
@@ -62,8 +73,7 @@ pub async fn check_ready(
             answers.join("; ")
         )));
     };
-    let models = match tokio::time::timeout(timeout, get(&connector, &endpoint, "/v1/models")).await
-    {
+    let models = match tokio::time::timeout(timeout, get(connector, endpoint, "/v1/models")).await {
         Ok(Ok((200..=299, body))) => model_names(&body),
         _ => Vec::new(),
     };
@@ -79,10 +89,10 @@ impl EndpointPool {
     pub async fn check_ready(&self, timeout: Duration) -> Result<Vec<Readiness>, BackendError> {
         let mut tasks = Vec::new();
         for e in self.endpoints() {
-            let config = self.config().clone();
-            tasks.push(tokio::spawn(async move {
-                check_ready(&config, e.as_str(), timeout).await
-            }));
+            let connector = self.connector().clone();
+            tasks.push(tokio::spawn(
+                async move { probe(&connector, &e, timeout).await },
+            ));
         }
         let mut out = Vec::new();
         for t in tasks {

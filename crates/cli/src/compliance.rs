@@ -21,7 +21,7 @@ use std::process::{ExitCode, Stdio};
 use anyhow::Context;
 use eval::compliance::{self, audit, test07, test09, Test};
 
-use crate::plan::{ModeArg, ScenarioArg};
+use crate::plan::ModeArg;
 
 /// Which compliance test.
 #[derive(Clone, Copy, Debug, clap::ValueEnum)]
@@ -112,7 +112,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 run_args
                     .output_dir
                     .join("compliance")
-                    .join(submission_scenario(run_args.scenario))
+                    .join(run_args.scenario.submission_name())
             });
             (
                 run_test(test, run_args, &audit_text, reference.as_deref())?,
@@ -332,17 +332,9 @@ fn verify_test09(
     Ok(report.pass)
 }
 
+/// The official scripts print their warnings on stdout, among their output.
 fn warn_all(warnings: &[String]) {
     for w in warnings {
-        println!("Warning: {}", w.trim_start_matches("Warning: "));
-    }
-}
-
-/// The scenario's folder name in a submission.
-fn submission_scenario(s: ScenarioArg) -> &'static str {
-    match s {
-        ScenarioArg::Offline => "Offline",
-        ScenarioArg::Server => "Server",
-        ScenarioArg::Interactive => "Interactive",
+        println!("{w}");
     }
 }

@@ -19,6 +19,26 @@ pub enum ScenarioArg {
     Interactive,
 }
 
+impl ScenarioArg {
+    /// The folder of a run's logs (`<output-dir>/<this>/<mode>/`).
+    pub fn dir_name(self) -> &'static str {
+        match self {
+            ScenarioArg::Offline => "offline",
+            ScenarioArg::Server => "server",
+            ScenarioArg::Interactive => "interactive",
+        }
+    }
+
+    /// The scenario's folder in a submission (`compliance/SYSTEM/MODEL/<this>/`).
+    pub fn submission_name(self) -> &'static str {
+        match self {
+            ScenarioArg::Offline => "Offline",
+            ScenarioArg::Server => "Server",
+            ScenarioArg::Interactive => "Interactive",
+        }
+    }
+}
+
 /// The test mode.
 #[derive(Clone, Copy, Debug, clap::ValueEnum)]
 pub enum ModeArg {

@@ -62,6 +62,8 @@ pub struct TestReport {
     pub issue_lateness_ns: Vec<i64>,
     pub errors: u64,
     pub warnings: u64,
+    /// The first error's text (all of them are in the detail log).
+    pub first_error: Option<String>,
 }
 
 struct Logs {
@@ -169,6 +171,7 @@ pub fn start_test(
         logs.detail.error("error_runtime", &e.to_string());
     }
     report.errors = logs.detail.errors;
+    report.first_error = logs.detail.first_error.clone();
     report.warnings = logs.detail.warnings;
     logs.summary
         .push_str(&summary::write_footer(report.warnings, report.errors));

@@ -137,7 +137,7 @@ pub fn execute(args: Args) -> anyhow::Result<Outcome> {
         .enable_all()
         .build()?;
     let backend = args.backend.build(timeout, &runtime)?;
-    let (scenario_dir, mode_dir) = (scenario_name(args.scenario), mode_name(args.mode));
+    let (scenario_dir, mode_dir) = (args.scenario.dir_name(), mode_name(args.mode));
     let outdir = args.output_dir.join(scenario_dir).join(mode_dir);
     std::fs::create_dir_all(&outdir).with_context(|| format!("creating {}", outdir.display()))?;
     let user_conf = match (&args.config.user_conf, demo) {
@@ -217,34 +217,14 @@ pub fn execute(args: Args) -> anyhow::Result<Outcome> {
         origin.elapsed(),
     )?;
     live::print_summary(&outdir);
-    let first_loadgen_error = first_logged_error(&outdir.join("mlperf_log_detail.txt"));
     Ok(Outcome {
         outdir,
         errors: live.errors,
         done: live.done,
         first_error: live.first_error,
         loadgen_errors: report.errors,
-        first_loadgen_error,
+        first_loadgen_error: report.first_error,
     })
-}
-
-/// The value of the first `"is_error": true` line of LoadGen's detail log.
-fn first_logged_error(detail: &Path) -> Option<String> {
-    let text = std::fs::read_to_string(detail).ok()?;
-    let line = text.lines().find(|l| l.contains("\"is_error\": true"))?;
-    let record: serde_json::Value = serde_json::from_str(line.strip_prefix(":::MLLOG ")?).ok()?;
-    Some(match &record["value"] {
-        serde_json::Value::String(s) => s.clone(),
-        other => other.to_string(),
-    })
-}
-
-fn scenario_name(s: ScenarioArg) -> &'static str {
-    match s {
-        ScenarioArg::Offline => "offline",
-        ScenarioArg::Server => "server",
-        ScenarioArg::Interactive => "interactive",
-    }
 }
 
 fn mode_name(m: ModeArg) -> &'static str {

@@ -74,7 +74,7 @@ pub fn thresholds(text: &str, reader: Reader) -> Thresholds {
         };
         match py_float(value) {
             Some(v) => *slot = Some(v),
-            None => found.warnings.push(format!("{invalid}: {value}")),
+            None => found.warnings.push(format!("Warning: {invalid}: {value}")),
         }
     }
     found
@@ -151,7 +151,7 @@ mod tests {
         assert_eq!(t07.accuracy, None);
         assert_eq!(
             t07.warnings,
-            ["Invalid threshold value in audit.config: 60.698 # note"]
+            ["Warning: Invalid threshold value in audit.config: 60.698 # note"]
         );
     }
 

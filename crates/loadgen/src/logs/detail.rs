@@ -76,6 +76,8 @@ pub struct DetailLog {
     pid: u32,
     pub errors: u64,
     pub warnings: u64,
+    /// The text of the first error line, for messages to the user.
+    pub first_error: Option<String>,
 }
 
 impl DetailLog {
@@ -86,6 +88,7 @@ impl DetailLog {
             pid: std::process::id(),
             errors: 0,
             warnings: 0,
+            first_error: None,
         }
     }
 
@@ -171,6 +174,7 @@ impl DetailLog {
     /// An error line (`error_runtime`, `error_invalid_config`, ...).
     pub fn error(&mut self, key: &str, text: &str) {
         self.errors += 1;
+        self.first_error.get_or_insert_with(|| text.to_string());
         let src = Self::source(key);
         self.line(key, &Value::Str(text), Instant::now(), true, false, src);
     }

@@ -8,15 +8,8 @@ pub fn g6(v: f64) -> String {
 
 /// `%.{p}g`.
 pub fn g(v: f64, p: usize) -> String {
-    if v.is_nan() {
-        return if v.is_sign_negative() {
-            "-nan".into()
-        } else {
-            "nan".into()
-        };
-    }
-    if v.is_infinite() {
-        return if v < 0.0 { "-inf".into() } else { "inf".into() };
+    if let Some(text) = non_finite(v) {
+        return text;
     }
     if v == 0.0 {
         return if v.is_sign_negative() {
@@ -39,6 +32,17 @@ pub fn g(v: f64, p: usize) -> String {
     }
 }
 
+/// How C's printf writes NaN and infinities (the sign of a NaN kept).
+fn non_finite(v: f64) -> Option<String> {
+    if v.is_nan() {
+        Some(if v.is_sign_negative() { "-nan" } else { "nan" }.into())
+    } else if v.is_infinite() {
+        Some(if v < 0.0 { "-inf" } else { "inf" }.into())
+    } else {
+        None
+    }
+}
+
 fn strip_zeros(s: &str) -> &str {
     if s.contains('.') {
         s.trim_end_matches('0').trim_end_matches('.')
@@ -49,15 +53,8 @@ fn strip_zeros(s: &str) -> &str {
 
 /// C++ `std::fixed << std::setprecision(2)`.
 pub fn f2(v: f64) -> String {
-    if v.is_nan() {
-        return if v.is_sign_negative() {
-            "-nan".into()
-        } else {
-            "nan".into()
-        };
-    }
-    if v.is_infinite() {
-        return if v < 0.0 { "-inf".into() } else { "inf".into() };
+    if let Some(text) = non_finite(v) {
+        return text;
     }
     format!("{v:.2}")
 }
@@ -70,6 +67,20 @@ pub fn f1(v: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn non_finite_and_zero_as_glibc_printf() {
+        // `printf '%g|%g|%g|%g|%g|%.2f' nan -nan -inf 0 -0 inf` with glibc.
+        let got = [
+            g6(f64::NAN),
+            g6(-f64::NAN),
+            g6(f64::NEG_INFINITY),
+            g6(0.0),
+            g6(-0.0),
+            f2(f64::INFINITY),
+        ];
+        assert_eq!(got, ["nan", "-nan", "-inf", "0", "-0", "inf"]);
+    }
 
     #[test]
     fn g6_matches_loadgen_examples() {
