@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use common::{
     accuracy_log, assert_stderr_has, assert_success, completion, hex, log_entry, mlperf_gptoss,
-    ordinary, stderr,
+    ordinary, stderr, FAST_SIM,
 };
 use dataset::{Column, Table, Value};
 use serde_json::Value as Json;
@@ -54,6 +54,13 @@ fn eval(dir: &Path, log: &Path, reference: &Path, extra: &[&str]) -> std::proces
     mlperf_gptoss(dir, dir, &args)
 }
 
+/// Writes LoadGen's accuracy log of `entries` (from [`log_entry`]) as `dir/name`.
+fn write_log(dir: &Path, name: &str, entries: &[String]) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, accuracy_log(entries)).unwrap();
+    path
+}
+
 /// [`eval`] that must succeed.
 fn eval_ok(dir: &Path, log: &Path, reference: &Path, extra: &[&str]) -> std::process::Output {
     let out = eval(dir, log, reference, extra);
@@ -74,27 +81,19 @@ fn scores_a_log_written_by_run() {
         })
         .collect();
     let reference = write_reference(dir.path(), &rows);
-    let run = mlperf_gptoss(
-        dir.path(),
-        dir.path(),
-        &[
-            "run",
-            "--mode",
-            "accuracy",
-            "--dataset",
-            reference.to_str().unwrap(),
-            "--output-dir",
-            "out",
-            "--model",
-            "sim",
-            "--sim-ttft-ms",
-            "1",
-            "--sim-tpot-ms",
-            "0.2",
-            "--sim-output-len",
-            "fixed:9",
-        ],
-    );
+    let mut args = vec![
+        "run",
+        "--mode",
+        "accuracy",
+        "--dataset",
+        reference.to_str().unwrap(),
+        "--output-dir",
+        "out",
+        "--sim-output-len",
+        "fixed:9",
+    ];
+    args.extend(FAST_SIM);
+    let run = mlperf_gptoss(dir.path(), dir.path(), &args);
     assert_success(&run, "run");
     let log = dir
         .path()
@@ -155,9 +154,7 @@ fn repeat_weighted_score_and_official_output() {
         .map(|(n, &q)| log_entry(n, q, &outputs[q]))
         .collect();
     entries.push(log_entry(99, 13, &[]));
-    let log = accuracy_log(&entries);
-    let log_path = dir.path().join("mlperf_log_accuracy.json");
-    std::fs::write(&log_path, log).unwrap();
+    let log_path = write_log(dir.path(), "mlperf_log_accuracy.json", &entries);
 
     let out = eval_ok(
         dir.path(),
@@ -282,9 +279,8 @@ fn livecodebench_needs_skip_lcb_and_then_prints_no_exact_match() {
     );
     let lcb = completion("plan", "```python\nprint(input())\n```");
     let mcq = completion("plan", "B");
-    let log = accuracy_log(&[log_entry(0, 0, &lcb), log_entry(1, 1, &mcq)]);
-    let log_path = dir.path().join("log.json");
-    std::fs::write(&log_path, log).unwrap();
+    let entries = [log_entry(0, 0, &lcb), log_entry(1, 1, &mcq)];
+    let log_path = write_log(dir.path(), "log.json", &entries);
     let refused = eval(dir.path(), &log_path, &reference, &[]);
     assert!(!refused.status.success());
     assert_stderr_has(&refused, &["--skip-lcb", "--lcb-dir DIR", "test6.jsonl"]);
@@ -356,9 +352,7 @@ fn livecodebench_code_is_run_with_lcb_dir() {
         .enumerate()
         .map(|(q, ids)| log_entry(q, q, ids))
         .collect();
-    let log = accuracy_log(&entries);
-    let log_path = dir.path().join("mlperf_log_accuracy.json");
-    std::fs::write(&log_path, log).unwrap();
+    let log_path = write_log(dir.path(), "mlperf_log_accuracy.json", &entries);
 
     let out = eval(
         dir.path(),

@@ -31,7 +31,8 @@ fn sim(len: usize) -> Vec<String> {
     .to_vec()
 }
 
-fn infer(dir: &Path, input: &Path, output: &Path, extra: &[String]) -> Output {
+/// `infer --input-tokens INPUT --output OUTPUT` plus `extra`.
+fn infer_args(input: &Path, output: &Path, extra: &[String]) -> Vec<String> {
     let mut args = vec![
         "infer".to_string(),
         "--input-tokens".into(),
@@ -40,6 +41,11 @@ fn infer(dir: &Path, input: &Path, output: &Path, extra: &[String]) -> Output {
         output.to_str().unwrap().into(),
     ];
     args.extend(extra.iter().cloned());
+    args
+}
+
+fn infer(dir: &Path, input: &Path, output: &Path, extra: &[String]) -> Output {
+    let args = infer_args(input, output, extra);
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     mlperf_gptoss(dir, dir, &args)
 }
@@ -276,20 +282,13 @@ fn progress_is_saved_periodically_ctrl_c_saves_the_rest_and_a_rerun_sends_what_i
         "50",
         "--sim-output-len",
         "fixed:3",
+        "--max-concurrency",
+        "1",
+        "--save-every",
+        "0.1",
     ]
     .map(String::from);
-    let mut args = vec![
-        "infer".to_string(),
-        "--input-tokens".into(),
-        input.to_str().unwrap().into(),
-        "--output".into(),
-        output.to_str().unwrap().into(),
-        "--max-concurrency".into(),
-        "1".into(),
-        "--save-every".into(),
-        "0.1".into(),
-    ];
-    args.extend(slow.iter().cloned());
+    let args = infer_args(&input, &output, &slow);
     let child = std::process::Command::new(env!("CARGO_BIN_EXE_mlperf-gptoss"))
         .args(&args)
         .current_dir(dir.path())

@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use common::{
     assert_stderr_has, assert_success, mlperf_gptoss, stderr, wait_until, write_dataset, Server,
+    FAST_SIM,
 };
 use serde_json::Value as Json;
 
@@ -45,14 +46,20 @@ fn accuracy_token_counts(dir: &Path) -> Vec<usize> {
         .collect()
 }
 
-const SIM: [&str; 6] = [
-    "--model",
-    "sim",
-    "--sim-ttft-ms",
-    "1",
-    "--sim-tpot-ms",
-    "0.2",
-];
+/// `run --scenario SCENARIO --mode accuracy --dataset DATA --user-conf CONF`.
+fn accuracy_args<'a>(scenario: &'a str, data: &'a str, conf: &'a str) -> Vec<&'a str> {
+    vec![
+        "run",
+        "--scenario",
+        scenario,
+        "--mode",
+        "accuracy",
+        "--dataset",
+        data,
+        "--user-conf",
+        conf,
+    ]
+}
 
 #[test]
 fn the_demo_runs_with_no_flags() {
@@ -91,18 +98,8 @@ fn server_streams_and_leaves_the_first_token_out_of_the_final_report() {
         "*.Server.target_qps = 200\n*.Server.min_duration = 0\n*.Server.min_query_count = 12\n",
     );
     for (extra, expected_tokens) in [(None, 9), (Some("--report-all-tokens"), 10)] {
-        let mut args = vec![
-            "run",
-            "--scenario",
-            "server",
-            "--mode",
-            "accuracy",
-            "--dataset",
-            &data,
-            "--user-conf",
-            &conf,
-        ];
-        args.extend(SIM);
+        let mut args = accuracy_args("server", &data, &conf);
+        args.extend(FAST_SIM);
         args.extend(["--sim-output-len", "fixed:10", "--output-dir", "out"]);
         args.extend(extra);
         let run = mlperf_gptoss(dir.path(), dir.path(), &args);
@@ -145,7 +142,7 @@ fn offline_reports_every_token() {
         "--output-dir",
         "out",
     ];
-    args.extend(SIM);
+    args.extend(FAST_SIM);
     args.extend(["--sim-output-len", "fixed:7"]);
     let run = mlperf_gptoss(dir.path(), dir.path(), &args);
     assert_success(&run, "offline accuracy");
@@ -238,25 +235,17 @@ fn short_run_inputs(dir: &Path) -> (String, String) {
 fn check_accuracy_run(dir: &Path, backend: &str, scenario: &str, endpoint: &str, extra: &[&str]) {
     let (data, conf) = short_run_inputs(dir);
     let out = format!("out-{backend}");
-    let mut args = vec![
-        "run",
+    let mut args = accuracy_args(scenario, &data, &conf);
+    args.extend([
         "--backend",
         backend,
         "--endpoint",
         endpoint,
-        "--scenario",
-        scenario,
-        "--mode",
-        "accuracy",
-        "--dataset",
-        &data,
-        "--user-conf",
-        &conf,
         "--max-new-tokens",
         "12",
         "--output-dir",
         &out,
-    ];
+    ]);
     args.extend(extra);
     let run = mlperf_gptoss(dir, dir, &args);
     assert_success(&run, &format!("{backend} {scenario}"));
@@ -278,7 +267,7 @@ fn check_accuracy_run(dir: &Path, backend: &str, scenario: &str, endpoint: &str,
 
 #[test]
 fn sglang_and_openai_backends_over_http_to_a_real_server() {
-    let server = Server::start(&SIM);
+    let server = Server::start(&FAST_SIM);
     let dir = tempfile::tempdir().unwrap();
     for backend in ["sglang", "openai"] {
         for scenario in ["offline", "server"] {
@@ -373,7 +362,7 @@ fn https_endpoints_with_a_private_ca() {
     let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
     std::fs::write(&cert, issued.cert.pem()).unwrap();
     std::fs::write(&key, issued.key_pair.serialize_pem()).unwrap();
-    let server = Server::start(&SIM);
+    let server = Server::start(&FAST_SIM);
     let target = server.url.trim_start_matches("http://").to_string();
     let (_proxy, port) = TlsProxy::start(&cert, &key, &target);
     let url = format!("https://localhost:{port}");

@@ -28,6 +28,17 @@ pub fn stderr(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
 }
 
+/// `serve`/`run` flags for the synthetic model at 1 ms to the first token
+/// and 0.2 ms a token after it: runs that take well under a second.
+pub const FAST_SIM: [&str; 6] = [
+    "--model",
+    "sim",
+    "--sim-ttft-ms",
+    "1",
+    "--sim-tpot-ms",
+    "0.2",
+];
+
 /// Asserts that the command succeeded; on failure shows `what` and its stderr.
 #[track_caller]
 pub fn assert_success(output: &Output, what: &str) {
@@ -164,23 +175,19 @@ impl Server {
 }
 
 impl Server {
+    /// `host:port` of the server.
+    pub fn addr(&self) -> &str {
+        self.url.trim_start_matches("http://")
+    }
+
     /// The value of one of the server's Prometheus gauges or counters.
     pub fn metric(&self, name: &str) -> f64 {
-        use std::io::{Read, Write};
-        let addr = self.url.trim_start_matches("http://");
-        let mut socket = std::net::TcpStream::connect(addr).unwrap();
-        write!(
-            socket,
-            "GET /metrics HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
-        )
-        .unwrap();
-        let mut reply = String::new();
-        socket.read_to_string(&mut reply).unwrap();
-        reply
-            .lines()
+        let (status, body) = request(self.addr(), "GET", "/metrics", "");
+        assert_eq!(status, 200, "{body}");
+        body.lines()
             .find_map(|line| line.strip_prefix(name)?.strip_prefix('{'))
             .and_then(|rest| rest.rsplit(' ').next()?.parse().ok())
-            .unwrap_or_else(|| panic!("no metric {name} in {reply}"))
+            .unwrap_or_else(|| panic!("no metric {name} in {body}"))
     }
 }
 
@@ -189,4 +196,46 @@ impl Drop for Server {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// Undoes HTTP/1.1 chunked transfer encoding.
+fn dechunk(mut body: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    loop {
+        let Some(eol) = body.windows(2).position(|w| w == b"\r\n") else {
+            return out;
+        };
+        let size =
+            usize::from_str_radix(std::str::from_utf8(&body[..eol]).unwrap().trim(), 16).unwrap();
+        if size == 0 {
+            return out;
+        }
+        out.extend_from_slice(&body[eol + 2..eol + 2 + size]);
+        body = &body[eol + 2 + size + 2..];
+    }
+}
+
+/// Sends one HTTP/1.1 request on a fresh connection; returns (status, body).
+pub fn request(addr: &str, method: &str, path: &str, body: &str) -> (u16, String) {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    write!(
+        s,
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut raw = Vec::new();
+    s.read_to_end(&mut raw).unwrap();
+    let split = raw.windows(4).position(|w| w == b"\r\n\r\n").unwrap();
+    let head = String::from_utf8_lossy(&raw[..split]).to_string();
+    let status: u16 = head.split(' ').nth(1).unwrap().parse().unwrap();
+    let mut body = raw[split + 4..].to_vec();
+    if head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked")
+    {
+        body = dechunk(&body);
+    }
+    (status, String::from_utf8(body).unwrap())
 }
