@@ -29,6 +29,7 @@ pub struct BackendArgs {
     /// Server URL for sglang/openai; repeat for several endpoints.
     #[arg(long)]
     pub endpoint: Vec<String>,
+    /// The embedded model, for `--backend embedded`.
     #[command(flatten)]
     pub model: ModelArgs,
     /// Seconds before one request is abandoned and recorded as an error.

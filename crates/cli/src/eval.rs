@@ -56,6 +56,7 @@ pub struct Args {
     skip_lcb: bool,
 }
 
+/// Scores the log; the exit status says whether it could be scored.
 pub fn run(args: Args) -> anyhow::Result<std::process::ExitCode> {
     let log = ::eval::AccuracyLog::read(&args.mlperf_log)?;
     let reference = ::eval::Reference::read(&args.reference_data)?;

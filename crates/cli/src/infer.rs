@@ -87,6 +87,8 @@ struct Outcome {
     result: Result<Answer, String>,
 }
 
+/// Sends what is left to send and saves the results; the exit status says
+/// whether every request finished (130 after Ctrl-C).
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     anyhow::ensure!(args.pass_k >= 1, "--pass-k must be at least 1");
     anyhow::ensure!(

@@ -130,6 +130,7 @@ pub fn base_settings_for(
     )
 }
 
+/// Prints the plan as JSON on stdout.
 pub fn run(args: Args) -> anyhow::Result<std::process::ExitCode> {
     let (base, model) = base_settings_for(args.scenario, args.mode, &args.model);
     let audit_config = args.config.audit_config_or_cwd();

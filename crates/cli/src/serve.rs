@@ -43,6 +43,7 @@ async fn shutdown_signal() {
     tracing::info!("shutting down: no new connections, finishing in-flight requests");
 }
 
+/// Serves until SIGTERM or Ctrl-C, then drains the requests in flight.
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let (backend, info) = args.model.build()?;
     let rt = tokio::runtime::Runtime::new().context("starting the async runtime")?;

@@ -8,8 +8,8 @@ use std::path::Path;
 use std::time::Duration;
 
 use common::{
-    assert_stderr_has, assert_success, mlperf_gptoss, stderr, wait_until, write_dataset, Server,
-    FAST_SIM,
+    assert_stderr_has, assert_success, first_line, mlperf_gptoss, stderr, wait_until,
+    write_dataset, Server, FAST_SIM,
 };
 use serde_json::Value as Json;
 
@@ -328,7 +328,6 @@ async def main():
 
 asyncio.run(main())
 "#;
-        use std::io::BufRead;
         let mut child = std::process::Command::new("python3")
             .args(["-c", PROXY])
             .args([cert, key])
@@ -336,10 +335,7 @@ asyncio.run(main())
             .stdout(std::process::Stdio::piped())
             .spawn()
             .expect("python3 runs");
-        let mut line = String::new();
-        std::io::BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
+        let line = first_line(&mut child);
         let port = line
             .trim()
             .parse()

@@ -65,13 +65,18 @@ pub struct Outcome {
     pub outdir: PathBuf,
     /// Samples whose request failed, and the first failure.
     pub errors: usize,
+    /// Samples completed, failed ones included.
     pub done: usize,
+    /// The first failed sample and its error.
     pub first_error: Option<String>,
     /// Errors LoadGen logged (the run is then not valid), and the first one's text.
     pub loadgen_errors: u64,
+    /// The text of LoadGen's first logged error.
     pub first_loadgen_error: Option<String>,
 }
 
+/// Runs and prints where the logs are and what went wrong; the exit status
+/// says whether the run is clean.
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let outcome = execute(args)?;
     eprintln!("logs and records: {}", outcome.outdir.display());

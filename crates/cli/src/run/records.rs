@@ -23,12 +23,18 @@ pub struct SampleRecord {
     pub issued_ns: u64,
     /// When the request was sent (after waiting for a concurrency slot).
     pub sent_ns: Option<u64>,
+    /// When the first token arrived (or, for a stream that delivered none,
+    /// when the SUT reported one to LoadGen).
     pub first_token_ns: Option<u64>,
+    /// When the final result (or the error) came back.
     pub done_ns: u64,
+    /// Tokens of the prompt sent.
     pub prompt_tokens: usize,
     /// Tokens the server generated (all of them, whatever was reported to LoadGen).
     pub output_tokens: usize,
+    /// Why generation stopped (`stop`, `length`); `None` for a failed request.
     pub finish_reason: Option<String>,
+    /// Why the request failed; `None` when it finished.
     pub error: Option<String>,
 }
 
@@ -39,18 +45,25 @@ pub struct Records {
     live: Mutex<Live>,
 }
 
+/// Running totals over the records so far: the live line and `results.json`.
 #[derive(Default, Clone)]
 pub struct Live {
+    /// Samples completed, failed ones included.
     pub done: usize,
+    /// Samples whose request failed.
     pub errors: usize,
+    /// Tokens generated over all samples.
     pub output_tokens: usize,
+    /// Time to first token per sample, from its scheduled time, as LoadGen counts it.
     pub ttft_ns: Vec<u64>,
+    /// Time per output token after the first, per sample of more than one token.
     pub tpot_ns: Vec<u64>,
     /// The first error, shown at the end.
     pub first_error: Option<String>,
 }
 
 impl Records {
+    /// Creates the records file; times are kept as nanoseconds since `origin`.
     pub fn create(path: &Path, origin: Instant) -> std::io::Result<Records> {
         Ok(Records {
             origin,
@@ -96,6 +109,7 @@ impl Records {
         }
     }
 
+    /// A copy of the running totals.
     pub fn live(&self) -> Live {
         self.live.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }

@@ -145,6 +145,16 @@ pub fn python_with(modules: &str) -> Command {
     }
 }
 
+/// The first line a child writes on its piped stdout (a server's address).
+pub fn first_line(child: &mut std::process::Child) -> String {
+    use std::io::BufRead;
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().expect("stdout is piped"))
+        .read_line(&mut line)
+        .unwrap();
+    line
+}
+
 /// `mlperf-gptoss serve --model sim` as a real process; killed on drop.
 pub struct Server {
     pub child: std::process::Child,
@@ -153,7 +163,6 @@ pub struct Server {
 
 impl Server {
     pub fn start(args: &[&str]) -> Server {
-        use std::io::BufRead;
         let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_mlperf-gptoss"))
             .args(["serve", "--port", "0"])
             .args(args)
@@ -161,10 +170,7 @@ impl Server {
             .stderr(std::process::Stdio::null())
             .spawn()
             .unwrap();
-        let mut line = String::new();
-        std::io::BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
+        let line = first_line(&mut child);
         let url = line
             .trim()
             .strip_prefix("listening on ")
