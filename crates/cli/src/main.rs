@@ -3,6 +3,10 @@
 //! This file only parses the command line and hands each subcommand to its
 //! module; the work lives in the library crates.
 
+// The flags' doc comments are their `--help` text, where placeholders such
+// as `<output-dir>` are the convention, not HTML.
+#![allow(rustdoc::invalid_html_tags)]
+
 use clap::{Parser, Subcommand};
 
 mod backend_args;
