@@ -89,3 +89,111 @@ async fn follow(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use backend::SamplingParams;
+    use clap::Parser;
+
+    use super::*;
+    use crate::model_args::ModelArgs;
+
+    /// The synthetic model, built from its command-line flags as `serve` builds it.
+    fn sim(flags: &[&str]) -> Arc<dyn Backend> {
+        #[derive(Parser)]
+        struct Flags {
+            #[command(flatten)]
+            model: ModelArgs,
+        }
+        let argv = ["test", "--model", "sim"].iter().chain(flags);
+        Flags::parse_from(argv).model.build().unwrap().0
+    }
+
+    fn request(prompt_len: u32, max_new_tokens: u32, stream: bool) -> GenerateRequest {
+        GenerateRequest {
+            input_ids: (1000..1000 + prompt_len).collect(),
+            sampling: SamplingParams {
+                max_new_tokens,
+                ..SamplingParams::greedy()
+            },
+            stream,
+        }
+    }
+
+    fn runtime() -> tokio::runtime::Runtime {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+    }
+
+    #[test]
+    fn the_first_streamed_ids_are_handed_over_once_and_timed() {
+        let backend = sim(&["--sim-ttft-ms", "1", "--sim-tpot-ms", "1"]);
+        let mut seen = Vec::new();
+        let outcome = runtime().block_on(generate_once(
+            backend.as_ref(),
+            &Semaphore::new(1),
+            request(5, 6, true),
+            Duration::from_secs(60),
+            |ids| seen.push(ids.to_vec()),
+        ));
+        let output = outcome.output.unwrap();
+        assert_eq!(output.output_ids.len(), 6);
+        assert_eq!(seen.len(), 1, "{seen:?}");
+        assert!(output.output_ids.starts_with(&seen[0]), "{seen:?}");
+        let (sent, first) = (outcome.sent.unwrap(), outcome.first_token.unwrap());
+        assert!(sent <= first);
+    }
+
+    #[test]
+    fn failures_become_one_line_each() {
+        // (case, model flags, prompt length, what the error says)
+        let cases: [(&str, &[&str], u32, &str); 2] = [
+            (
+                "the first token would take an hour",
+                &["--sim-ttft-ms", "3600000"],
+                5,
+                "no final result within --timeout 0.2 s",
+            ),
+            (
+                "the prompt is longer than the context",
+                &["--context-length", "64"],
+                80,
+                "80 tokens",
+            ),
+        ];
+        for (case, flags, prompt_len, needle) in cases {
+            let outcome = runtime().block_on(generate_once(
+                sim(flags).as_ref(),
+                &Semaphore::new(1),
+                request(prompt_len, 4, false),
+                Duration::from_millis(200),
+                |_| {},
+            ));
+            let error = outcome.output.unwrap_err();
+            assert!(error.contains(needle), "{case}: {error}");
+            assert!(
+                outcome.sent.is_some() && outcome.first_token.is_none(),
+                "{case}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_closed_slot_pool_sends_nothing() {
+        let slots = Semaphore::new(1);
+        slots.close();
+        let outcome = runtime().block_on(generate_once(
+            sim(&[]).as_ref(),
+            &slots,
+            request(5, 4, false),
+            Duration::from_secs(60),
+            |_| {},
+        ));
+        assert!(outcome.sent.is_none());
+        assert!(outcome.output.unwrap_err().contains("shutting down"));
+    }
+}
