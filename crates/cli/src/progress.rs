@@ -49,7 +49,7 @@ impl Progress {
             bar.set_message(label);
             bar
         });
-        Progress::with_bar(label, total, bar)
+        Progress::with_bar(label, total, bar, None)
     }
 
     /// Shows the line `render` returns: redrawn every second on a terminal,
@@ -77,20 +77,21 @@ impl Progress {
                 show(shown.as_ref(), render());
             }
         });
-        let progress = Progress::with_bar("", 0, bar);
-        if let Ok(mut refresher) = progress.refresher.lock() {
-            *refresher = Some(Refresher { stop, thread });
-        }
-        progress
+        Progress::with_bar("", 0, bar, Some(Refresher { stop, thread }))
     }
 
-    fn with_bar(label: &'static str, total: u64, bar: Option<ProgressBar>) -> Self {
+    fn with_bar(
+        label: &'static str,
+        total: u64,
+        bar: Option<ProgressBar>,
+        refresher: Option<Refresher>,
+    ) -> Self {
         Progress {
             label,
             total,
             bar,
             plain: Mutex::new((0, Instant::now())),
-            refresher: Mutex::new(None),
+            refresher: Mutex::new(refresher),
         }
     }
 
