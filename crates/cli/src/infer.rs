@@ -23,16 +23,17 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::Context;
 use backend::settings::reference_sampling;
-use backend::{Backend, FinishReason, GenerateRequest, SamplingParams};
+use backend::{Backend, GenerateRequest, SamplingParams};
 use dataset::{Table, Value};
 use tokio::sync::{mpsc, Semaphore};
 
 use crate::backend_args::BackendArgs;
 use crate::progress::Progress;
+use crate::request;
 
 /// Command-line arguments of `infer`.
 #[derive(clap::Args)]
@@ -249,38 +250,23 @@ impl Job {
     /// Sends one row's prompt once, waiting for a slot first. The time is
     /// from sending to the final result, as `run_infer.py` measures it.
     async fn send(&self, row: usize) -> Result<Answer, String> {
-        let _slot = self
-            .slots
-            .acquire()
-            .await
-            .map_err(|_| "the job is shutting down".to_string())?;
         let request = GenerateRequest {
             input_ids: self.prompts[row].clone(),
             sampling: self.sampling.clone(),
             stream: false,
         };
-        let start = Instant::now();
-        let generation = async {
-            let generation = self.backend.generate(request).await?;
-            generation.finish().await
-        };
-        let output = match tokio::time::timeout(self.timeout, generation).await {
-            Err(_) => {
-                return Err(format!(
-                    "no result within --timeout {} s",
-                    self.timeout.as_secs_f64()
-                ))
-            }
-            Ok(Err(e)) => return Err(e.to_string()),
-            Ok(Ok(output)) => output,
-        };
-        let seconds = start.elapsed().as_secs_f64();
-        if output.finish_reason == FinishReason::Abort {
-            return Err(format!(
-                "the server aborted the request after {} tokens",
-                output.output_ids.len()
-            ));
-        }
+        let outcome = request::generate_once(
+            self.backend.as_ref(),
+            &self.slots,
+            request,
+            self.timeout,
+            |_| {},
+        )
+        .await;
+        let output = outcome.output?;
+        let seconds = outcome
+            .sent
+            .map_or(0.0, |sent| sent.elapsed().as_secs_f64());
         let text = harmony::decode(&output.output_ids)
             .map_err(|e| format!("the server returned ids that do not decode: {e}"))?;
         Ok(Answer {

@@ -13,6 +13,7 @@ mod infer;
 mod model_args;
 mod plan;
 mod progress;
+mod request;
 mod run;
 mod serve;
 

@@ -6,40 +6,12 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
-use common::{mlperf_gptoss, stderr};
+use common::{
+    accuracy_log, assert_stderr_has, assert_success, completion, hex, log_entry, mlperf_gptoss,
+    ordinary, stderr,
+};
 use dataset::{Column, Table, Value};
-use harmony::tokens::{CHANNEL, END, MESSAGE, RETURN, START};
 use serde_json::Value as Json;
-
-fn ordinary(text: &str) -> Vec<u32> {
-    harmony::encoding()
-        .unwrap()
-        .tokenizer()
-        .encode_ordinary(text)
-}
-
-/// `<|channel|>analysis<|message|>A<|end|><|start|>assistant<|channel|>final<|message|>F<|return|>`
-fn completion(analysis: &str, final_text: &str) -> Vec<u32> {
-    let mut ids = vec![CHANNEL];
-    ids.extend(ordinary("analysis"));
-    ids.push(MESSAGE);
-    ids.extend(ordinary(analysis));
-    ids.extend([END, START]);
-    ids.extend(ordinary("assistant"));
-    ids.push(CHANNEL);
-    ids.extend(ordinary("final"));
-    ids.push(MESSAGE);
-    ids.extend(ordinary(final_text));
-    ids.push(RETURN);
-    ids
-}
-
-fn hex(ids: &[u32]) -> String {
-    ids.iter()
-        .flat_map(|id| (*id as i32).to_le_bytes())
-        .map(|b| format!("{b:02X}"))
-        .collect()
-}
 
 /// A reference parquet (also usable by `run`: it has input_tokens).
 fn write_reference(dir: &Path, rows: &[(&str, &str)]) -> PathBuf {
@@ -82,6 +54,13 @@ fn eval(dir: &Path, log: &Path, reference: &Path, extra: &[&str]) -> std::proces
     mlperf_gptoss(dir, dir, &args)
 }
 
+/// [`eval`] that must succeed.
+fn eval_ok(dir: &Path, log: &Path, reference: &Path, extra: &[&str]) -> std::process::Output {
+    let out = eval(dir, log, reference, extra);
+    assert_success(&out, "eval");
+    out
+}
+
 #[test]
 fn scores_a_log_written_by_run() {
     let dir = tempfile::tempdir().unwrap();
@@ -116,17 +95,16 @@ fn scores_a_log_written_by_run() {
             "fixed:9",
         ],
     );
-    assert!(run.status.success(), "{}", stderr(&run));
+    assert_success(&run, "run");
     let log = dir
         .path()
         .join("out/offline/accuracy/mlperf_log_accuracy.json");
-    let out = eval(
+    let out = eval_ok(
         dir.path(),
         &log,
         &reference,
         &["--output-file", "res/r.json", "--verbose"],
     );
-    assert!(out.status.success(), "{}", stderr(&out));
     let text = stdout(&out);
     assert!(text.contains("Total samples evaluated: 6\n"), "{text}");
     let last = text.lines().last().unwrap();
@@ -171,33 +149,23 @@ fn repeat_weighted_score_and_official_output() {
         .collect();
     // Completion order differs from qsl order; one entry points past the reference.
     let order = [12usize, 0, 5, 1, 2, 3, 4, 6, 7, 8, 9, 10, 11];
-    let mut log = String::from("[");
-    for (n, &q) in order.iter().enumerate() {
-        log.push_str(&format!(
-            "{}{{ \"seq_id\" : {n}, \"qsl_idx\" : {q}, \"data\" : \"{}\", \"token_count\" : {} }}",
-            if n == 0 { "\n" } else { ",\n" },
-            hex(&outputs[q]),
-            outputs[q].len()
-        ));
-    }
-    log.push_str(
-        ",\n{ \"seq_id\" : 99, \"qsl_idx\" : 13, \"data\" : \"\", \"token_count\" : 0 }\n]\n",
-    );
+    let mut entries: Vec<String> = order
+        .iter()
+        .enumerate()
+        .map(|(n, &q)| log_entry(n, q, &outputs[q]))
+        .collect();
+    entries.push(log_entry(99, 13, &[]));
+    let log = accuracy_log(&entries);
     let log_path = dir.path().join("mlperf_log_accuracy.json");
     std::fs::write(&log_path, log).unwrap();
 
-    let out = eval(
+    let out = eval_ok(
         dir.path(),
         &log_path,
         &reference,
         &["--output-file", "r.json", "--save-outputs", "saved/out.pkl"],
     );
-    assert!(out.status.success(), "{}", stderr(&out));
-    assert!(
-        stderr(&out).contains("qsl_idx 13 out of range (max: 12)"),
-        "{}",
-        stderr(&out)
-    );
+    assert_stderr_has(&out, &["qsl_idx 13 out of range (max: 12)"]);
     let expected = format!(
         "\n{eq}\nMLPerf Accuracy Evaluation Results\n{eq}\n\
          Total samples evaluated: 13\n\
@@ -259,7 +227,7 @@ fn repeat_weighted_score_and_official_output() {
         ])
         .output()
         .unwrap();
-    assert!(pandas.status.success(), "{}", stderr(&pandas));
+    assert_success(&pandas, "pandas");
     assert_eq!(
         String::from_utf8_lossy(&pandas.stdout),
         "13 model_output 9 <|channel|>\n"
@@ -284,13 +252,12 @@ fn server_token_data_is_not_scored() {
     );
     let log_path = dir.path().join("log.json");
     std::fs::write(&log_path, log).unwrap();
-    let out = eval(
+    let out = eval_ok(
         dir.path(),
         &log_path,
         &reference,
         &["--verbose", "--output-file", "r.json"],
     );
-    assert!(out.status.success(), "{}", stderr(&out));
     let v: Json =
         serde_json::from_str(&std::fs::read_to_string(dir.path().join("r.json")).unwrap()).unwrap();
     let d = v["detailed_results"].as_array().unwrap();
@@ -315,25 +282,13 @@ fn livecodebench_needs_skip_lcb_and_then_prints_no_exact_match() {
     );
     let lcb = completion("plan", "```python\nprint(input())\n```");
     let mcq = completion("plan", "B");
-    let log = format!(
-        "[\n{{ \"seq_id\" : 0, \"qsl_idx\" : 0, \"data\" : \"{}\", \"token_count\" : 1 }},\n\
-         {{ \"seq_id\" : 1, \"qsl_idx\" : 1, \"data\" : \"{}\", \"token_count\" : 1 }}\n]\n",
-        hex(&lcb),
-        hex(&mcq)
-    );
+    let log = accuracy_log(&[log_entry(0, 0, &lcb), log_entry(1, 1, &mcq)]);
     let log_path = dir.path().join("log.json");
     std::fs::write(&log_path, log).unwrap();
     let refused = eval(dir.path(), &log_path, &reference, &[]);
     assert!(!refused.status.success());
-    assert!(
-        stderr(&refused).contains("--skip-lcb")
-            && stderr(&refused).contains("--lcb-dir DIR")
-            && stderr(&refused).contains("test6.jsonl"),
-        "{}",
-        stderr(&refused)
-    );
-    let skipped = eval(dir.path(), &log_path, &reference, &["--skip-lcb"]);
-    assert!(skipped.status.success(), "{}", stderr(&skipped));
+    assert_stderr_has(&refused, &["--skip-lcb", "--lcb-dir DIR", "test6.jsonl"]);
+    let skipped = eval_ok(dir.path(), &log_path, &reference, &["--skip-lcb"]);
     let text = stdout(&skipped);
     assert!(
         text.contains("gpqa_diamond                     1        1        5"),
@@ -396,16 +351,12 @@ fn livecodebench_code_is_run_with_lcb_dir() {
         completion("plan", "Answer: (B)"),
         completion("plan", "C"),
     ];
-    let mut log = String::from("[");
-    for (q, ids) in outputs.iter().enumerate() {
-        log.push_str(&format!(
-            "{}{{ \"seq_id\" : {q}, \"qsl_idx\" : {q}, \"data\" : \"{}\", \"token_count\" : {} }}",
-            if q == 0 { "\n" } else { ",\n" },
-            hex(ids),
-            ids.len()
-        ));
-    }
-    log.push_str("\n]\n");
+    let entries: Vec<String> = outputs
+        .iter()
+        .enumerate()
+        .map(|(q, ids)| log_entry(q, q, ids))
+        .collect();
+    let log = accuracy_log(&entries);
     let log_path = dir.path().join("mlperf_log_accuracy.json");
     std::fs::write(&log_path, log).unwrap();
 
@@ -491,7 +442,7 @@ fn livecodebench_code_is_run_with_lcb_dir() {
         &["--lcb-dir", lcb_dir.to_str().unwrap()],
     );
     assert!(!out.status.success());
-    assert!(stderr(&out).contains("test2.jsonl:1:"), "{}", stderr(&out));
+    assert_stderr_has(&out, &["test2.jsonl:1:"]);
     // An empty directory: the expected file names.
     let empty = dir.path().join("empty");
     std::fs::create_dir(&empty).unwrap();
@@ -501,11 +452,7 @@ fn livecodebench_code_is_run_with_lcb_dir() {
         &reference,
         &["--lcb-dir", empty.to_str().unwrap()],
     );
-    assert!(
-        stderr(&out).contains("test.jsonl, test2.jsonl"),
-        "{}",
-        stderr(&out)
-    );
+    assert_stderr_has(&out, &["test.jsonl, test2.jsonl"]);
 }
 
 #[test]
@@ -533,11 +480,7 @@ fn damaged_logs_name_the_entry() {
     }
     std::fs::write(&log_path, "[{\"seq_id\": 1, \"qsl_idx\": 0}]").unwrap();
     let out = eval(dir.path(), &log_path, &reference, &[]);
-    assert!(
-        stderr(&out).contains("missing field `data`"),
-        "{}",
-        stderr(&out)
-    );
+    assert_stderr_has(&out, &["missing field `data`"]);
     let out = eval(dir.path(), &dir.path().join("nope.json"), &reference, &[]);
-    assert!(stderr(&out).contains("nope.json"), "{}", stderr(&out));
+    assert_stderr_has(&out, &["nope.json"]);
 }

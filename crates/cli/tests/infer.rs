@@ -5,10 +5,14 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Output;
+use std::time::Duration;
 
-use common::{mlperf_gptoss, python_with, stderr, Server};
+use common::{
+    assert_stderr_has, assert_success, mlperf_gptoss, python_with, stderr, wait_until,
+    write_dataset, Server,
+};
 use dataset::{Table, Value};
 
 /// Fast synthetic model: every request returns `len` tokens.
@@ -25,24 +29,6 @@ fn sim(len: usize) -> Vec<String> {
     ]
     .map(String::from)
     .to_vec()
-}
-
-/// A harmonized dataset whose row `i` has a prompt of `lens[i]` tokens.
-fn write_dataset(dir: &Path, name: &str, lens: &[usize]) -> PathBuf {
-    let lines: String = lens
-        .iter()
-        .enumerate()
-        .map(|(i, &n)| {
-            let ids: Vec<u32> = (0..n as u32).map(|t| 1000 + 7 * t + i as u32).collect();
-            format!(
-                "{}\n",
-                serde_json::json!({"input_tokens": ids, "dataset": "gpqa_diamond", "id": i})
-            )
-        })
-        .collect();
-    let path = dir.join(name);
-    std::fs::write(&path, lines).unwrap();
-    path
 }
 
 fn infer(dir: &Path, input: &Path, output: &Path, extra: &[String]) -> Output {
@@ -86,6 +72,15 @@ fn assert_done(table: &Table, row: usize, pass: usize, len: usize) {
     );
 }
 
+/// Checks every cell of `rows` x `passes` as [`assert_done`] does.
+fn assert_all_done(table: &Table, rows: usize, passes: usize, len: usize) {
+    for row in 0..rows {
+        for pass in 0..passes {
+            assert_done(table, row, pass, len);
+        }
+    }
+}
+
 fn assert_null(table: &Table, row: usize, pass: usize) {
     for name in [
         "model_output",
@@ -117,7 +112,7 @@ fn every_format_holds_the_input_columns_and_k_passes() {
         let mut extra = sim(6);
         extra.extend(["--pass-k", "3"].map(String::from));
         let run = infer(dir.path(), &input, &output, &extra);
-        assert!(run.status.success(), "{ext}: {}", stderr(&run));
+        assert_success(&run, ext);
         let table = dataset::read_table(&output).unwrap();
         let mut expected = vec!["input_tokens", "dataset", "id"]
             .into_iter()
@@ -135,11 +130,7 @@ fn every_format_holds_the_input_columns_and_k_passes() {
         }
         assert_eq!(table.column_names(), expected, "{ext}");
         assert_eq!(col(&table, "id")[3], Value::Int(3), "{ext}");
-        for row in 0..4 {
-            for pass in 0..3 {
-                assert_done(&table, row, pass, 6);
-            }
-        }
+        assert_all_done(&table, 4, 3, 6);
     }
 }
 
@@ -151,7 +142,7 @@ fn pandas_loads_the_pickle() {
     let mut extra = sim(5);
     extra.extend(["--pass-k", "2"].map(String::from));
     let run = infer(dir.path(), &input, &output, &extra);
-    assert!(run.status.success(), "{}", stderr(&run));
+    assert_success(&run, "infer");
     let script = r#"
 import json, sys
 import pandas as pd
@@ -213,13 +204,9 @@ fn sglang_and_openai_backends_over_http_to_a_real_server() {
         ]
         .map(String::from);
         let run = infer(dir.path(), &input, &output, &extra);
-        assert!(run.status.success(), "{backend}: {}", stderr(&run));
+        assert_success(&run, backend);
         let table = dataset::read_table(&output).unwrap();
-        for row in 0..3 {
-            for pass in 0..2 {
-                assert_done(&table, row, pass, 7);
-            }
-        }
+        assert_all_done(&table, 3, 2, 7);
     }
 }
 
@@ -233,12 +220,15 @@ fn failed_requests_leave_null_cells_and_a_rerun_fills_only_those() {
     extra.extend(["--context-length", "64"].map(String::from));
     let first = infer(dir.path(), &input, &output, &extra);
     assert!(!first.status.success(), "two requests must fail");
-    let err = stderr(&first);
-    assert!(
-        err.contains("row 1 pass 0") && err.contains("row 3 pass 0") && err.contains("80 tokens"),
-        "{err}"
+    assert_stderr_has(
+        &first,
+        &[
+            "row 1 pass 0",
+            "row 3 pass 0",
+            "80 tokens",
+            "3 of 5 requests finished, 2 failed",
+        ],
     );
-    assert!(err.contains("3 of 5 requests finished, 2 failed"), "{err}");
     let before = dataset::read_table(&output).unwrap();
     for row in [0, 2, 4] {
         assert_done(&before, row, 0, 4);
@@ -251,18 +241,13 @@ fn failed_requests_leave_null_cells_and_a_rerun_fills_only_those() {
     let mut extra = sim(4);
     extra.extend(["--pass-k", "2"].map(String::from));
     let second = infer(dir.path(), &input, &output, &extra);
-    assert!(second.status.success(), "{}", stderr(&second));
-    assert!(
-        stderr(&second).contains("7 requests (5 rows x 2 passes, 3 already finished"),
-        "{}",
-        stderr(&second)
+    assert_success(&second, "resume");
+    assert_stderr_has(
+        &second,
+        &["7 requests (5 rows x 2 passes, 3 already finished"],
     );
     let after = dataset::read_table(&output).unwrap();
-    for row in 0..5 {
-        for pass in 0..2 {
-            assert_done(&after, row, pass, 4);
-        }
-    }
+    assert_all_done(&after, 5, 2, 4);
     for row in [0, 2, 4] {
         assert_eq!(
             time(&after, row, 0),
@@ -273,12 +258,8 @@ fn failed_requests_leave_null_cells_and_a_rerun_fills_only_those() {
 
     // Everything finished: a third run sends nothing and leaves the file alone.
     let third = infer(dir.path(), &input, &output, &extra);
-    assert!(third.status.success(), "{}", stderr(&third));
-    assert!(
-        stderr(&third).contains("nothing to send"),
-        "{}",
-        stderr(&third)
-    );
+    assert_success(&third, "nothing left");
+    assert_stderr_has(&third, &["nothing to send"]);
     assert_eq!(dataset::read_table(&output).unwrap(), after);
 }
 
@@ -316,22 +297,13 @@ fn progress_is_saved_periodically_ctrl_c_saves_the_rest_and_a_rerun_sends_what_i
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    // Interrupt once a periodic save shows finished results (no fixed sleep).
-    let start = std::time::Instant::now();
-    loop {
-        let finished = dataset::read_table(&output).ok().is_some_and(|t| {
+    // Interrupt once a periodic save shows finished results.
+    wait_until("a periodic save", Duration::from_secs(120), || {
+        dataset::read_table(&output).ok().is_some_and(|t| {
             t.column("infer_time_0")
                 .is_some_and(|c| c.values.iter().any(|v| *v != Value::Null))
-        });
-        if finished {
-            break;
-        }
-        assert!(
-            start.elapsed().as_secs() < 120,
-            "no periodic save within 2 minutes"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
+        })
+    });
     let kill = std::process::Command::new("kill")
         .args(["-INT", &child.id().to_string()])
         .status()
@@ -354,11 +326,9 @@ fn progress_is_saved_periodically_ctrl_c_saves_the_rest_and_a_rerun_sends_what_i
     }
 
     let second = infer(dir.path(), &input, &output, &sim(3));
-    assert!(second.status.success(), "{}", stderr(&second));
+    assert_success(&second, "resume after Ctrl-C");
     let after = dataset::read_table(&output).unwrap();
-    for row in 0..40 {
-        assert_done(&after, row, 0, 3);
-    }
+    assert_all_done(&after, 40, 1, 3);
     for &row in &done {
         assert_eq!(
             time(&after, row, 0),
@@ -376,29 +346,21 @@ fn bad_input_is_refused_before_anything_is_sent() {
     let output = dir.path().join("out.parquet");
     let run = infer(dir.path(), &no_tokens, &output, &sim(3));
     assert!(!run.status.success());
-    let err = stderr(&run);
-    assert!(
-        err.contains("no_tokens.jsonl") && err.contains("input_tokens"),
-        "{err}"
-    );
+    assert_stderr_has(&run, &["no_tokens.jsonl", "input_tokens"]);
     assert!(!output.exists(), "nothing is written for refused input");
 
     let input = write_dataset(dir.path(), "data.jsonl", &[5, 6]);
     let run = infer(dir.path(), &input, &dir.path().join("out.csv"), &sim(3));
     assert!(!run.status.success());
-    assert!(stderr(&run).contains("out.csv"), "{}", stderr(&run));
+    assert_stderr_has(&run, &["out.csv"]);
 
     // An output written for another input is not resumed into.
     let other = write_dataset(dir.path(), "other.jsonl", &[5, 7]);
     let run = infer(dir.path(), &other, &output, &sim(3));
-    assert!(run.status.success(), "{}", stderr(&run));
+    assert_success(&run, "infer");
     let run = infer(dir.path(), &input, &output, &sim(3));
     assert!(!run.status.success());
-    let err = stderr(&run);
-    assert!(
-        err.contains("out.parquet") && err.contains("row 1") && err.contains("delete it"),
-        "{err}"
-    );
+    assert_stderr_has(&run, &["out.parquet", "row 1", "delete it"]);
 }
 
 #[test]
@@ -424,12 +386,8 @@ fn an_output_of_the_reference_resumes_its_failed_rows_only() {
     }
     std::fs::write(&output, rows).unwrap();
     let run = infer(dir.path(), &input, &output, &sim(4));
-    assert!(run.status.success(), "{}", stderr(&run));
-    assert!(
-        stderr(&run).contains("1 already finished"),
-        "{}",
-        stderr(&run)
-    );
+    assert_success(&run, "infer");
+    assert_stderr_has(&run, &["1 already finished"]);
     let after = dataset::read_table(&output).unwrap();
     assert_done(&after, 0, 0, 4);
     assert_eq!(

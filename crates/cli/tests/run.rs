@@ -5,25 +5,16 @@
 mod common;
 
 use std::path::Path;
+use std::time::Duration;
 
-use common::{mlperf_gptoss, stderr, Server};
+use common::{
+    assert_stderr_has, assert_success, mlperf_gptoss, stderr, wait_until, write_dataset, Server,
+};
 use serde_json::Value as Json;
 
-/// A harmonized dataset of `n` short prompts (ids straight from the vocabulary).
-fn write_dataset(dir: &Path, n: usize, prompt_len: usize) -> String {
-    let lines: String = (0..n)
-        .map(|i| {
-            let ids: Vec<u32> = (0..prompt_len as u32)
-                .map(|t| 1000 + 7 * t + i as u32)
-                .collect();
-            format!(
-                "{}\n",
-                serde_json::json!({"input_tokens": ids, "dataset": "gpqa_diamond"})
-            )
-        })
-        .collect();
-    let path = dir.join("data.jsonl");
-    std::fs::write(&path, lines).unwrap();
+/// `data.jsonl`: `n` prompts of `prompt_len` tokens each.
+fn write_prompts(dir: &Path, n: usize, prompt_len: usize) -> String {
+    let path = write_dataset(dir, "data.jsonl", &vec![prompt_len; n]);
     path.to_str().unwrap().to_string()
 }
 
@@ -67,7 +58,7 @@ const SIM: [&str; 6] = [
 fn the_demo_runs_with_no_flags() {
     let cwd = tempfile::tempdir().unwrap();
     let run = mlperf_gptoss(cwd.path(), cwd.path(), &["run"]);
-    assert!(run.status.success(), "{}", stderr(&run));
+    assert_success(&run, "the demo");
     let out = cwd.path().join("mlperf_results/offline/performance");
     for file in [
         "mlperf_log_summary.txt",
@@ -88,17 +79,13 @@ fn the_demo_runs_with_no_flags() {
         serde_json::from_str(&std::fs::read_to_string(out.join("results.json")).unwrap()).unwrap();
     assert_eq!(results["samples"], 20);
     assert_eq!(results["loadgen"]["result_valid"], true);
-    assert!(
-        stderr(&run).contains("Result is : VALID"),
-        "{}",
-        stderr(&run)
-    );
+    assert_stderr_has(&run, &["Result is : VALID"]);
 }
 
 #[test]
 fn server_streams_and_leaves_the_first_token_out_of_the_final_report() {
     let dir = tempfile::tempdir().unwrap();
-    let data = write_dataset(dir.path(), 12, 30);
+    let data = write_prompts(dir.path(), 12, 30);
     let conf = write_conf(
         dir.path(),
         "*.Server.target_qps = 200\n*.Server.min_duration = 0\n*.Server.min_query_count = 12\n",
@@ -119,7 +106,7 @@ fn server_streams_and_leaves_the_first_token_out_of_the_final_report() {
         args.extend(["--sim-output-len", "fixed:10", "--output-dir", "out"]);
         args.extend(extra);
         let run = mlperf_gptoss(dir.path(), dir.path(), &args);
-        assert!(run.status.success(), "{}", stderr(&run));
+        assert_success(&run, &format!("{extra:?}"));
         let out = dir.path().join("out/server/accuracy");
         assert_eq!(
             accuracy_token_counts(&out),
@@ -148,7 +135,7 @@ fn server_streams_and_leaves_the_first_token_out_of_the_final_report() {
 #[test]
 fn offline_reports_every_token() {
     let dir = tempfile::tempdir().unwrap();
-    let data = write_dataset(dir.path(), 8, 20);
+    let data = write_prompts(dir.path(), 8, 20);
     let mut args = vec![
         "run",
         "--mode",
@@ -161,26 +148,50 @@ fn offline_reports_every_token() {
     args.extend(SIM);
     args.extend(["--sim-output-len", "fixed:7"]);
     let run = mlperf_gptoss(dir.path(), dir.path(), &args);
-    assert!(run.status.success(), "{}", stderr(&run));
+    assert_success(&run, "offline accuracy");
     assert_eq!(
         accuracy_token_counts(&dir.path().join("out/offline/accuracy")),
         vec![7; 8]
     );
 }
 
+/// Requests that fail (refused, or past `--timeout`) are recorded, LoadGen's
+/// logs are still written, and the run exits non-zero.
 #[test]
 fn failed_requests_are_recorded_the_run_finishes_and_exits_non_zero() {
-    let dir = tempfile::tempdir().unwrap();
-    // Prompts longer than the engine's context: every request is refused.
-    let run = failing_offline_run(dir.path(), 4, 80, &["--context-length", "64"]);
-    assert!(
-        stderr(&run).contains("4 of 4 samples failed"),
-        "{}",
-        stderr(&run)
-    );
-    let out = dir.path().join("out/offline/performance");
-    assert!(out.join("mlperf_log_summary.txt").is_file());
-    assert_all_failed(&out, 4, "");
+    let hung = [
+        "--model",
+        "sim",
+        "--sim-ttft-ms",
+        "3600000",
+        "--timeout",
+        "1",
+    ];
+    // (case, samples, prompt length, flags, text every error holds)
+    let cases: [(&str, usize, usize, &[&str], &str); 2] = [
+        (
+            "prompts longer than the engine's context: every request is refused",
+            4,
+            80,
+            &["--context-length", "64"],
+            "",
+        ),
+        (
+            "the first token would take an hour: every request ends at the timeout",
+            2,
+            10,
+            &hung,
+            "--timeout 1",
+        ),
+    ];
+    for (case, samples, prompt_len, extra, needle) in cases {
+        let dir = tempfile::tempdir().unwrap();
+        let run = failing_offline_run(dir.path(), samples, prompt_len, extra);
+        assert_stderr_has(&run, &[&format!("{samples} of {samples} samples failed")]);
+        let out = dir.path().join("out/offline/performance");
+        assert!(out.join("mlperf_log_summary.txt").is_file(), "{case}");
+        assert_all_failed(&out, samples, needle);
+    }
 }
 
 #[test]
@@ -204,11 +215,7 @@ fn a_bad_dataset_is_refused_before_loadgen_starts() {
         ],
     );
     assert!(!run.status.success());
-    let err = stderr(&run);
-    assert!(
-        err.contains("bad.jsonl") && err.contains("row 1") && err.contains("201088"),
-        "{err}"
-    );
+    assert_stderr_has(&run, &["bad.jsonl", "row 1", "201088"]);
     assert!(
         !dir.path().join("out").exists(),
         "nothing is written for a refused dataset"
@@ -217,7 +224,7 @@ fn a_bad_dataset_is_refused_before_loadgen_starts() {
 
 /// A dataset of 10 prompts and a user.conf for short runs in both scenarios.
 fn short_run_inputs(dir: &Path) -> (String, String) {
-    let data = write_dataset(dir, 10, 25);
+    let data = write_prompts(dir, 10, 25);
     let conf = write_conf(
         dir,
         "*.Server.target_qps = 100\n*.Server.min_duration = 0\n*.Server.min_query_count = 10\n\
@@ -252,11 +259,7 @@ fn check_accuracy_run(dir: &Path, backend: &str, scenario: &str, endpoint: &str,
     ];
     args.extend(extra);
     let run = mlperf_gptoss(dir, dir, &args);
-    assert!(
-        run.status.success(),
-        "{backend} {scenario}: {}",
-        stderr(&run)
-    );
+    assert_success(&run, &format!("{backend} {scenario}"));
     let logs = dir.join(&out).join(scenario).join("accuracy");
     let expected = if scenario == "server" { 11 } else { 12 };
     assert_eq!(
@@ -383,27 +386,19 @@ fn https_endpoints_with_a_private_ca() {
     let (data, _) = short_run_inputs(dir.path());
     let run = sglang_run(dir.path(), &url, &data, &["--output-dir", "untrusted"]);
     assert!(!run.status.success());
-    let err = stderr(&run);
-    assert!(
-        err.contains("TLS handshake failed") && err.contains(&url),
-        "{err}"
-    );
-    assert!(!dir.path().join("untrusted/offline").exists(), "{err}");
+    assert_stderr_has(&run, &["TLS handshake failed", &url]);
+    assert!(!dir.path().join("untrusted/offline").exists());
 
     // A CA file that is not PEM is named.
     let run = sglang_run(dir.path(), &url, &data, &["--ca-cert", &data]);
     assert!(!run.status.success());
-    assert!(
-        stderr(&run).contains("CA certificate file"),
-        "{}",
-        stderr(&run)
-    );
+    assert_stderr_has(&run, &["CA certificate file"]);
 }
 
 #[test]
 fn an_unreachable_endpoint_fails_before_loadgen_starts() {
     let dir = tempfile::tempdir().unwrap();
-    let data = write_dataset(dir.path(), 2, 5);
+    let data = write_prompts(dir.path(), 2, 5);
     // A port nobody listens on: bind one, then free it.
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -413,7 +408,7 @@ fn an_unreachable_endpoint_fails_before_loadgen_starts() {
     let url = format!("http://127.0.0.1:{port}");
     let run = sglang_run(dir.path(), &url, &data, &["--output-dir", "out"]);
     assert!(!run.status.success());
-    assert!(stderr(&run).contains(&url), "{}", stderr(&run));
+    assert_stderr_has(&run, &[&url]);
     assert!(!dir
         .path()
         .join("out/offline/performance/mlperf_log_summary.txt")
@@ -431,7 +426,7 @@ fn a_server_dying_mid_run_fails_its_samples_but_the_run_finishes() {
         "50",
     ]);
     let dir = tempfile::tempdir().unwrap();
-    let data = write_dataset(dir.path(), 4, 10);
+    let data = write_prompts(dir.path(), 4, 10);
     let conf = write_conf(
         dir.path(),
         "*.Offline.min_duration = 0\n*.Offline.min_query_count = 4\n",
@@ -453,44 +448,22 @@ fn a_server_dying_mid_run_fails_its_samples_but_the_run_finishes() {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    // samples.jsonl appears just before LoadGen issues; 400 tokens take 20 s, so all are in flight.
-    let records_file = dir.path().join("out/offline/performance/samples.jsonl");
-    let waited = std::time::Instant::now();
-    while !records_file.exists() && waited.elapsed() < std::time::Duration::from_secs(60) {
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
-    std::thread::sleep(std::time::Duration::from_millis(500));
+    // 400 tokens take 20 s: kill the server once all 4 requests are in it.
+    wait_until(
+        "4 requests running on the server",
+        Duration::from_secs(60),
+        || server.metric("sglang:num_running_reqs") == 4.0,
+    );
     server.child.kill().unwrap();
     let output = run.wait_with_output().unwrap();
-    let err = stderr(&output);
-    assert!(!output.status.success(), "{err}");
-    assert!(err.contains("4 of 4 samples failed"), "{err}");
+    assert!(!output.status.success(), "{}", stderr(&output));
+    assert_stderr_has(&output, &["4 of 4 samples failed"]);
     let out = dir.path().join("out/offline/performance");
     assert!(
         out.join("mlperf_log_summary.txt").is_file(),
         "LoadGen's logs are still written"
     );
     assert_all_failed(&out, 4, &server.url);
-}
-
-#[test]
-fn a_hung_request_ends_at_the_timeout() {
-    let dir = tempfile::tempdir().unwrap();
-    // The first token would take an hour.
-    let args = [
-        "--model",
-        "sim",
-        "--sim-ttft-ms",
-        "3600000",
-        "--timeout",
-        "1",
-    ];
-    failing_offline_run(dir.path(), 2, 10, &args);
-    assert_all_failed(
-        &dir.path().join("out/offline/performance"),
-        2,
-        "--timeout 1",
-    );
 }
 
 /// An Offline run of `samples` prompts that is expected to fail: it must exit non-zero.
@@ -500,7 +473,7 @@ fn failing_offline_run(
     prompt_len: usize,
     extra: &[&str],
 ) -> std::process::Output {
-    let data = write_dataset(dir, samples, prompt_len);
+    let data = write_prompts(dir, samples, prompt_len);
     let conf = write_conf(
         dir,
         &format!("*.Offline.min_duration = 0\n*.Offline.min_query_count = {samples}\n"),

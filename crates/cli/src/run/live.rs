@@ -1,60 +1,27 @@
 //! What a person watches during a run (one live line) and reads after it
 //! (the summary's key lines, `results.json`).
 
-use std::io::IsTerminal;
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::records::{percentile, Live, Records};
+use crate::progress::Progress;
 
-/// Prints the live line every second on a terminal, every 10 s otherwise.
-pub struct Ticker {
-    stop: Arc<AtomicBool>,
-    thread: Option<std::thread::JoinHandle<()>>,
-}
+/// The run's live line on the shared progress display, fed from the records.
+pub struct Ticker(Progress);
 
 impl Ticker {
+    /// Starts showing the line for `records`, with rates since `origin`.
     pub fn start(records: Arc<Records>, origin: Instant) -> Ticker {
-        let stop = Arc::new(AtomicBool::new(false));
-        let flag = stop.clone();
-        let terminal = std::io::stderr().is_terminal();
-        let period = if terminal {
-            Duration::from_secs(1)
-        } else {
-            Duration::from_secs(10)
-        };
-        let thread = std::thread::spawn(move || {
-            let mut next = Instant::now() + period;
-            while !flag.load(Ordering::Relaxed) {
-                std::thread::sleep(Duration::from_millis(50));
-                if Instant::now() < next {
-                    continue;
-                }
-                next += period;
-                let line = live_line(&records.live(), origin.elapsed());
-                if terminal {
-                    eprint!("\r\x1b[2K{line}");
-                } else {
-                    eprintln!("{line}");
-                }
-            }
-            if terminal {
-                eprint!("\r\x1b[2K");
-            }
-        });
-        Ticker {
-            stop,
-            thread: Some(thread),
-        }
+        Ticker(Progress::live(move || {
+            live_line(&records.live(), origin.elapsed())
+        }))
     }
 
-    pub fn stop(mut self) {
-        self.stop.store(true, Ordering::Relaxed);
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
+    /// Stops the line and clears it from the terminal.
+    pub fn stop(self) {
+        self.0.finish();
     }
 }
 

@@ -22,7 +22,7 @@ use tokio::sync::Semaphore;
 use crate::backend_args::BackendArgs;
 use crate::plan::{ConfigArgs, ModeArg, ScenarioArg};
 use records::Records;
-use sut::{GenerationSut, SutMode};
+use sut::{GenerationSut, SutMode, SutState};
 
 /// Command-line arguments of `run`.
 #[derive(clap::Args)]
@@ -168,17 +168,19 @@ pub fn execute(args: Args) -> anyhow::Result<Outcome> {
     let records = Arc::new(Records::create(&outdir.join("samples.jsonl"), origin)?);
     let prompts = Arc::new(prompts);
     let sut = GenerationSut {
-        backend,
-        prompts: prompts.clone(),
-        sampling: reference_sampling(max_new_tokens),
-        mode: SutMode {
-            streaming,
-            report_all_tokens: args.report_all_tokens,
-        },
         runtime: runtime.handle().clone(),
-        slots: Arc::new(Semaphore::new(slots.min(Semaphore::MAX_PERMITS))),
-        records: records.clone(),
-        timeout,
+        state: Arc::new(SutState {
+            backend,
+            prompts: prompts.clone(),
+            sampling: reference_sampling(max_new_tokens),
+            mode: SutMode {
+                streaming,
+                report_all_tokens: args.report_all_tokens,
+            },
+            slots: Arc::new(Semaphore::new(slots.min(Semaphore::MAX_PERMITS))),
+            records: records.clone(),
+            timeout,
+        }),
     };
     let qsl = Qsl {
         samples: prompts.len(),

@@ -9,11 +9,12 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use backend::{Backend, Event, FinishReason, GenerateOutput, GenerateRequest, SamplingParams};
+use backend::{Backend, GenerateRequest, SamplingParams};
 use loadgen::{QuerySample, Responder, SystemUnderTest};
 use tokio::sync::Semaphore;
 
 use super::records::{Records, SampleRecord};
+use crate::request::{self, Outcome};
 
 /// How samples are sent and reported.
 #[derive(Clone, Copy, Debug)]
@@ -24,14 +25,28 @@ pub struct SutMode {
     pub report_all_tokens: bool,
 }
 
+/// The SUT handed to LoadGen: each issued sample becomes a task on `runtime`
+/// that shares [`SutState`].
 pub struct GenerationSut {
-    pub backend: Arc<dyn Backend>,
-    pub prompts: Arc<Vec<Vec<u32>>>,
-    pub sampling: SamplingParams,
-    pub mode: SutMode,
+    /// Where the sample tasks run.
     pub runtime: tokio::runtime::Handle,
+    /// What every sample task reads.
+    pub state: Arc<SutState>,
+}
+
+/// What every sample's request needs, shared by the sample tasks.
+pub struct SutState {
+    /// Where the requests go.
+    pub backend: Arc<dyn Backend>,
+    /// Token ids per QSL index.
+    pub prompts: Arc<Vec<Vec<u32>>>,
+    /// The same sampling for every request.
+    pub sampling: SamplingParams,
+    /// Streaming and reporting.
+    pub mode: SutMode,
     /// Requests in flight at once.
     pub slots: Arc<Semaphore>,
+    /// One record per completed sample.
     pub records: Arc<Records>,
     /// One request's limit, waiting for a slot excluded.
     pub timeout: Duration,
@@ -47,13 +62,7 @@ impl SystemUnderTest for GenerationSut {
         let issued = Instant::now();
         for sample in samples {
             let task = SampleTask {
-                backend: self.backend.clone(),
-                prompts: self.prompts.clone(),
-                sampling: self.sampling.clone(),
-                mode: self.mode,
-                slots: self.slots.clone(),
-                records: self.records.clone(),
-                timeout: self.timeout,
+                sut: self.state.clone(),
                 responder: responder.clone(),
                 sample,
                 issued,
@@ -63,24 +72,12 @@ impl SystemUnderTest for GenerationSut {
     }
 }
 
+/// One issued sample on its way through the backend and back to LoadGen.
 struct SampleTask {
-    backend: Arc<dyn Backend>,
-    prompts: Arc<Vec<Vec<u32>>>,
-    sampling: SamplingParams,
-    mode: SutMode,
-    slots: Arc<Semaphore>,
-    records: Arc<Records>,
-    timeout: Duration,
+    sut: Arc<SutState>,
     responder: Responder,
     sample: QuerySample,
     issued: Instant,
-}
-
-/// What happened to one request.
-struct Outcome {
-    sent: Option<Instant>,
-    first_token: Option<Instant>,
-    output: Result<GenerateOutput, String>,
 }
 
 impl SampleTask {
@@ -96,7 +93,7 @@ impl SampleTask {
             Err(e) => (&[][..], None, Some(e.clone())),
         };
         let first_token = self.report(ids, outcome.first_token.is_some());
-        let records = &self.records;
+        let records = &self.sut.records;
         records.append(&SampleRecord {
             id: self.sample.id,
             index: self.sample.index,
@@ -108,92 +105,54 @@ impl SampleTask {
                 .or(first_token)
                 .map(|t| records.since_origin(t)),
             done_ns: records.since_origin(done),
-            prompt_tokens: self.prompts.get(self.sample.index).map_or(0, Vec::len),
+            prompt_tokens: self.sut.prompts.get(self.sample.index).map_or(0, Vec::len),
             output_tokens: ids.len(),
             finish_reason,
             error,
         });
     }
 
+    /// Sends the sample's prompt; streaming, its first token goes to LoadGen
+    /// as soon as it arrives.
     async fn generate(&self) -> Outcome {
-        let mut outcome = Outcome {
-            sent: None,
-            first_token: None,
-            output: Err(String::new()),
+        let sut = &self.sut;
+        let Some(prompt) = sut.prompts.get(self.sample.index) else {
+            return Outcome {
+                sent: None,
+                first_token: None,
+                output: Err(format!(
+                    "QSL index {} is outside the dataset",
+                    self.sample.index
+                )),
+            };
         };
-        let Some(prompt) = self.prompts.get(self.sample.index) else {
-            outcome.output = Err(format!(
-                "QSL index {} is outside the dataset",
-                self.sample.index
-            ));
-            return outcome;
-        };
-        let Ok(_slot) = self.slots.acquire().await else {
-            outcome.output = Err("the run is shutting down".into());
-            return outcome;
-        };
-        outcome.sent = Some(Instant::now());
         let request = GenerateRequest {
             input_ids: prompt.clone(),
-            sampling: self.sampling.clone(),
-            stream: self.mode.streaming,
+            sampling: sut.sampling.clone(),
+            stream: sut.mode.streaming,
         };
-        let limit = self.timeout;
-        let stream = self.stream(request, &mut outcome);
-        if tokio::time::timeout(limit, stream).await.is_err() {
-            outcome.output = Err(format!(
-                "no final result within --timeout {} s",
-                limit.as_secs_f64()
-            ));
-        }
-        outcome
-    }
-
-    /// Sends the request and follows its events into `outcome`.
-    async fn stream(&self, request: GenerateRequest, outcome: &mut Outcome) {
-        let mut generation = match self.backend.generate(request).await {
-            Ok(generation) => generation,
-            Err(e) => {
-                outcome.output = Err(e.to_string());
-                return;
+        let on_first_token = |ids: &[u32]| {
+            if sut.mode.streaming {
+                self.responder
+                    .first_token(self.sample.id, &token_bytes(&ids[..1]));
             }
         };
-        outcome.output = Err("the backend ended the stream without a final result".into());
-        while let Some(event) = generation.next().await {
-            match event {
-                Ok(Event::Tokens(ids)) => {
-                    if outcome.first_token.is_none() && !ids.is_empty() {
-                        outcome.first_token = Some(Instant::now());
-                        if self.mode.streaming {
-                            self.responder
-                                .first_token(self.sample.id, &token_bytes(&ids[..1]));
-                        }
-                    }
-                }
-                Ok(Event::Finished(out)) if out.finish_reason == FinishReason::Abort => {
-                    outcome.output = Err(format!(
-                        "the server aborted the request after {} tokens",
-                        out.output_ids.len()
-                    ));
-                    break;
-                }
-                Ok(Event::Finished(out)) => {
-                    outcome.output = Ok(out);
-                    break;
-                }
-                Err(e) => {
-                    outcome.output = Err(e.to_string());
-                    break;
-                }
-            }
-        }
+        request::generate_once(
+            sut.backend.as_ref(),
+            &sut.slots,
+            request,
+            sut.timeout,
+            on_first_token,
+        )
+        .await
     }
 
     /// Reports the completion to LoadGen; returns when the first token was
     /// reported here (a stream that delivered no token before finishing).
     fn report(&self, ids: &[u32], first_reported: bool) -> Option<Instant> {
         let id = self.sample.id;
-        if !self.mode.streaming {
+        let mode = self.sut.mode;
+        if !mode.streaming {
             self.responder
                 .complete(id, &token_bytes(ids), ids.len() as i64);
             return None;
@@ -205,7 +164,7 @@ impl SampleTask {
             self.responder
                 .first_token(id, &token_bytes(&ids[..ids.len().min(1)]));
         }
-        let rest = if self.mode.report_all_tokens {
+        let rest = if mode.report_all_tokens {
             ids
         } else {
             ids.get(1..).unwrap_or(&[])
