@@ -8,9 +8,9 @@
 
 use std::process::Command;
 
-use loadgen::run::{start_test, LogSettings};
-use loadgen::sut::{QuerySample, QuerySampleLibrary, Responder, SystemUnderTest};
+use loadgen::{start_test, LogSettings};
 use loadgen::{Mode, Resolved, Scenario, TestSettings};
+use loadgen::{QuerySample, QuerySampleLibrary, Responder, SystemUnderTest};
 
 struct NullSut;
 

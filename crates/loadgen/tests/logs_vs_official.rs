@@ -12,9 +12,9 @@ use std::path::Path;
 use std::time::Duration;
 
 use common::*;
-use loadgen::run::{start_test, LogSettings};
-use loadgen::sut::{QuerySample, QuerySampleLibrary, Responder, SystemUnderTest};
 use loadgen::{resolve_settings, ConfigFiles, Mode, Scenario, TestSettings};
+use loadgen::{start_test, LogSettings};
+use loadgen::{QuerySample, QuerySampleLibrary, Responder, SystemUnderTest};
 use serde_json::json;
 
 const FIRST_TOKEN: Duration = Duration::from_millis(2);
@@ -351,7 +351,7 @@ fn statistics_match_official_on_its_measurements() {
         e2e.len(),
         ttft.len()
     );
-    let mut pr = loadgen::results::PerformanceResult {
+    let mut pr = loadgen::PerformanceResult {
         queries_issued: e2e.len() as u64,
         ..Default::default()
     };
@@ -377,7 +377,7 @@ fn statistics_match_official_on_its_measurements() {
     )
     .unwrap();
     let eff = loadgen::EffectiveSettings::new(&resolved.settings, 100, 100);
-    let ours = loadgen::logs::summary::write_summary(&loadgen::results::PerformanceSummary::new(
+    let ours = loadgen::__private::write_summary(&loadgen::PerformanceSummary::new(
         "PySUT".into(),
         eff,
         pr,
