@@ -94,16 +94,39 @@ impl Recorder {
         (slot < self.samples.len()).then_some(slot)
     }
 
-    /// The recording so far (the run engine reads it once the series is over).
-    pub(crate) fn lock(&self) -> MutexGuard<'_, Recording> {
+    fn lock(&self) -> MutexGuard<'_, Recording> {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Blocks until `pred` holds for the recording.
-    pub(crate) fn wait_until(&self, pred: impl Fn(&Recording) -> bool) {
-        let mut st = self.lock();
-        while !pred(&st) {
-            st = self.changed.wait(st).unwrap_or_else(|p| p.into_inner());
+    /// The whole recording, for the run engine to read once every issued
+    /// sample has completed.
+    pub(crate) fn recording(&self) -> MutexGuard<'_, Recording> {
+        self.lock()
+    }
+
+    /// How many queries have had every sample completed.
+    pub(crate) fn queries_done(&self) -> usize {
+        self.lock()
+            .query_done
+            .iter()
+            .filter(|d| d.is_some())
+            .count()
+    }
+
+    /// Blocks until every sample of query `q` has completed.
+    pub(crate) fn wait_for_query(&self, q: usize) {
+        self.wait_until(|rec| rec.query_done[q].is_some());
+    }
+
+    /// Blocks until `n` samples have completed.
+    pub(crate) fn wait_for_samples(&self, n: usize) {
+        self.wait_until(|rec| rec.completed >= n);
+    }
+
+    fn wait_until(&self, pred: impl Fn(&Recording) -> bool) {
+        let mut rec = self.lock();
+        while !pred(&rec) {
+            rec = self.changed.wait(rec).unwrap_or_else(|p| p.into_inner());
         }
     }
 }

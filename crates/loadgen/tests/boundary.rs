@@ -4,9 +4,12 @@
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
+mod common;
+
+use common::{untraced_logs, Qsl};
 use loadgen::{
-    LoadGen, LogSettings, Mode, NativeLoadGen, QuerySample, QuerySampleLibrary, Responder,
-    ResponseSink, RunError, Scenario, SystemUnderTest, TestSettings, TestSpec,
+    LoadGen, Mode, NativeLoadGen, QuerySample, Responder, ResponseSink, RunError, Scenario,
+    SystemUnderTest, TestSettings, TestSpec,
 };
 
 struct EchoSut;
@@ -24,18 +27,11 @@ impl SystemUnderTest for EchoSut {
     }
 }
 
-struct Qsl(usize);
-
-impl QuerySampleLibrary for Qsl {
-    fn total_sample_count(&self) -> usize {
-        self.0
-    }
-    fn performance_sample_count(&self) -> usize {
-        self.0
-    }
-}
-
-fn server_spec(user_conf: std::path::PathBuf) -> TestSpec {
+/// A gpt-oss-120b Server performance test whose user.conf, written in
+/// `dir`, holds `user_conf`.
+fn server_spec(dir: &std::path::Path, user_conf: &str) -> TestSpec {
+    let path = dir.join("user.conf");
+    std::fs::write(&path, user_conf).unwrap();
     TestSpec {
         base: TestSettings {
             scenario: Scenario::Server,
@@ -44,7 +40,7 @@ fn server_spec(user_conf: std::path::PathBuf) -> TestSpec {
         },
         model: "gpt-oss-120b".into(),
         mlperf_conf: None,
-        user_conf: Some(user_conf),
+        user_conf: Some(path),
         audit_config: None,
     }
 }
@@ -52,23 +48,17 @@ fn server_spec(user_conf: std::path::PathBuf) -> TestSpec {
 #[test]
 fn the_native_loadgen_behind_the_trait_reads_the_specs_config_files() {
     let dir = tempfile::tempdir().unwrap();
-    let conf = dir.path().join("user.conf");
-    std::fs::write(
-        &conf,
+    let spec = server_spec(
+        dir.path(),
         "gpt-oss-120b.Server.target_qps = 4000\n\
          *.*.min_duration = 1\n\
          *.*.min_query_count = 37\n\
          *.*.performance_sample_count_override = 37\n",
-    )
-    .unwrap();
-    let logs = LogSettings {
-        outdir: dir.path().join("logs"),
-        enable_trace: false,
-        ..Default::default()
-    };
+    );
+    let logs = untraced_logs(&dir.path().join("logs"));
     let loadgen: &dyn LoadGen = &NativeLoadGen;
     let report = loadgen
-        .start_test(&EchoSut, &Qsl(37), &server_spec(conf), &logs)
+        .start_test(&EchoSut, &Qsl(37), &spec, &logs)
         .unwrap();
     assert_eq!(report.errors, 0, "{:?}", report.first_error);
     assert!(
@@ -97,18 +87,14 @@ fn the_native_loadgen_behind_the_trait_reads_the_specs_config_files() {
 #[test]
 fn a_broken_user_conf_is_a_config_error_naming_the_file_and_line() {
     let dir = tempfile::tempdir().unwrap();
-    let conf = dir.path().join("user.conf");
-    std::fs::write(
-        &conf,
+    let spec = server_spec(
+        dir.path(),
         "*.*.min_query_count = 3\n*.*.min_duration = 1 # ms\n",
-    )
-    .unwrap();
-    let logs = LogSettings {
-        outdir: dir.path().join("logs"),
-        ..Default::default()
-    };
+    );
+    let conf = spec.user_conf.clone().unwrap();
+    let logs = untraced_logs(&dir.path().join("logs"));
     let err = NativeLoadGen
-        .start_test(&EchoSut, &Qsl(4), &server_spec(conf.clone()), &logs)
+        .start_test(&EchoSut, &Qsl(4), &spec, &logs)
         .unwrap_err();
     assert!(matches!(err, RunError::Config(_)), "{err:?}");
     let text = err.to_string();
