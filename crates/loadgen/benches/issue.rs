@@ -8,9 +8,9 @@
 
 use std::process::Command;
 
-use loadgen::run::{start_test, LogSettings};
-use loadgen::sut::{QuerySample, QuerySampleLibrary, Responder, SystemUnderTest};
+use loadgen::{start_test, LogSettings};
 use loadgen::{Mode, Resolved, Scenario, TestSettings};
+use loadgen::{QuerySample, QuerySampleLibrary, Responder, SystemUnderTest};
 
 struct NullSut;
 
@@ -103,14 +103,23 @@ fn official(qps: f64, duration_ms: u64, dir: &std::path::Path) -> String {
     }
 }
 
+/// Command line of the benchmark (after `cargo bench -p loadgen --bench issue --`).
+#[derive(clap::Parser)]
+struct Args {
+    /// Schedule length of each run, in ms.
+    #[arg(default_value_t = 2000)]
+    duration_ms: u64,
+    /// Target rates to run [default: 1000, 10000 and 100000 QPS, then a max-rate run].
+    qps: Vec<f64>,
+    /// Passed by `cargo bench`; ignored.
+    #[arg(long, hide = true)]
+    bench: bool,
+}
+
 fn main() {
-    let args: Vec<String> = std::env::args()
-        .skip(1)
-        .filter(|a| !a.starts_with("--"))
-        .collect();
-    let duration_ms: u64 = args.first().and_then(|a| a.parse().ok()).unwrap_or(2000);
-    let mut rates: Vec<f64> = args.iter().skip(1).filter_map(|a| a.parse().ok()).collect();
-    let mut runs: Vec<(f64, u64)> = rates.drain(..).map(|q| (q, duration_ms)).collect();
+    let args = <Args as clap::Parser>::parse();
+    let duration_ms = args.duration_ms;
+    let mut runs: Vec<(f64, u64)> = args.qps.iter().map(|&q| (q, duration_ms)).collect();
     if runs.is_empty() {
         // The last run asks for 10M QPS for 1/100 of the time: the
         // schedule outruns both implementations, so it measures the

@@ -6,18 +6,24 @@
 //! So `010` is 8 as an integer but 10.0 as a double, and `1.9e3` is 1 as an
 //! integer. These functions return the value and how many bytes were used.
 
-/// `strtoull(s, &end, 0)`: (value, bytes consumed). 0 bytes = no number.
-pub fn strtoull(s: &str) -> (u64, usize) {
-    let b = s.as_bytes();
+/// The prefix both `strto*` functions skip before the digits: leading
+/// whitespace, then one optional sign. Returns (negative, index after it).
+fn space_and_sign(b: &[u8]) -> (bool, usize) {
     let mut i = 0;
     while i < b.len() && b[i].is_ascii_whitespace() {
         i += 1;
     }
-    let mut neg = false;
-    if i < b.len() && (b[i] == b'+' || b[i] == b'-') {
-        neg = b[i] == b'-';
+    let neg = b.get(i) == Some(&b'-');
+    if neg || b.get(i) == Some(&b'+') {
         i += 1;
     }
+    (neg, i)
+}
+
+/// `strtoull(s, &end, 0)`: (value, bytes consumed). 0 bytes = no number.
+pub fn strtoull(s: &str) -> (u64, usize) {
+    let b = s.as_bytes();
+    let (neg, i) = space_and_sign(b);
     let (base, start) = if i + 1 < b.len()
         && b[i] == b'0'
         && (b[i + 1] | 0x20) == b'x'
@@ -55,15 +61,7 @@ pub fn strtoull(s: &str) -> (u64, usize) {
 /// `strtod(s, &end)` in the C locale: (value, bytes consumed).
 pub fn strtod(s: &str) -> (f64, usize) {
     let b = s.as_bytes();
-    let mut i = 0;
-    while i < b.len() && b[i].is_ascii_whitespace() {
-        i += 1;
-    }
-    let mut neg = false;
-    if i < b.len() && (b[i] == b'+' || b[i] == b'-') {
-        neg = b[i] == b'-';
-        i += 1;
-    }
+    let (neg, i) = space_and_sign(b);
     let sign = if neg { -1.0 } else { 1.0 };
     let rest = &s[i..];
     let lower = rest.to_ascii_lowercase();
@@ -195,23 +193,31 @@ mod tests {
 
     #[test]
     fn integer_prefixes() {
-        assert_eq!(strtoull("010"), (8, 3));
-        assert_eq!(strtoull("0x10"), (16, 4));
-        assert_eq!(strtoull("1.9e3"), (1, 1));
-        assert_eq!(strtoull("0x"), (0, 1));
-        assert_eq!(strtoull("-1"), (u64::MAX, 2));
-        assert_eq!(strtoull("99999999999999999999999"), (u64::MAX, 23));
-        assert_eq!(strtoull("abc"), (0, 0));
+        for (input, expected) in [
+            ("010", (8, 3)),
+            ("0x10", (16, 4)),
+            ("1.9e3", (1, 1)),
+            ("0x", (0, 1)),
+            ("-1", (u64::MAX, 2)),
+            ("99999999999999999999999", (u64::MAX, 23)),
+            ("abc", (0, 0)),
+        ] {
+            assert_eq!(strtoull(input), expected, "{input}");
+        }
     }
 
     #[test]
     fn double_prefixes() {
-        assert_eq!(strtod("010"), (10.0, 3));
-        assert_eq!(strtod("1.9e3"), (1900.0, 5));
-        assert_eq!(strtod("1e"), (1.0, 1));
-        assert_eq!(strtod(".5"), (0.5, 2));
-        assert_eq!(strtod("0x1p3"), (8.0, 5));
-        assert_eq!(strtod("2.5x"), (2.5, 3));
+        for (input, expected) in [
+            ("010", (10.0, 3)),
+            ("1.9e3", (1900.0, 5)),
+            ("1e", (1.0, 1)),
+            (".5", (0.5, 2)),
+            ("0x1p3", (8.0, 5)),
+            ("2.5x", (2.5, 3)),
+        ] {
+            assert_eq!(strtod(input), expected, "{input}");
+        }
     }
 
     #[test]

@@ -33,15 +33,22 @@ pub enum ConfType {
 /// A config file that could not be used. Nothing from it was applied.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
+    /// The file could not be read.
     #[error("{path}: can't open file: {source}")]
     Open {
+        /// The file.
         path: String,
+        /// What the OS said.
         source: std::io::Error,
     },
+    /// A line LoadGen's tokenizer rejects.
     #[error("{path}:{line}: {message} (LoadGen ignores the whole file)")]
     Syntax {
+        /// The file.
         path: String,
+        /// The 1-based line number.
         line: usize,
+        /// What is wrong with the line.
         message: String,
     },
 }

@@ -6,22 +6,39 @@ use crate::settings::{Scenario, TestSettings};
 /// The normalised settings. Durations in ms, latencies in ns.
 #[derive(Clone, Debug, PartialEq)]
 pub struct EffectiveSettings {
+    /// The settings these came from.
     pub requested: TestSettings,
+    /// The scenario run.
     pub scenario: Scenario,
+    /// The mode run.
     pub mode: crate::Mode,
+    /// Samples in each query (MultiStream: several; Offline: all).
     pub samples_per_query: u64,
+    /// The rate the query count and Server schedule are computed from.
     pub target_qps: f64,
+    /// The latency bound of the result (Server).
     pub target_latency_ns: u64,
+    /// The percentile the result reports.
     pub target_latency_percentile: f64,
+    /// Queries that may be outstanding at once (0: no limit).
     pub max_async_queries: u64,
+    /// The duration the generated queries cover.
     pub target_duration_ms: u64,
+    /// The minimum duration for a valid result.
     pub min_duration_ms: u64,
+    /// The run ends after this long (0: no limit).
     pub max_duration_ms: u64,
+    /// The minimum number of queries for a valid result.
     pub min_query_count: u64,
+    /// The run ends after this many queries (0: no limit).
     pub max_query_count: u64,
+    /// The minimum number of samples for a valid result.
     pub min_sample_count: u64,
+    /// Size of the loaded set in performance mode.
     pub performance_sample_count: u64,
+    /// Samples issued in accuracy mode.
     pub accuracy_sample_count: u64,
+    /// Whether whole permutations of the loaded set are issued.
     pub sample_concatenate_permutation: bool,
     /// `error_invalid_test_settings` messages LoadGen would log.
     pub errors: Vec<String>,

@@ -14,6 +14,7 @@ use crate::settings::Scenario;
 /// One set of QSL indices loaded together, in `LoadSamplesToRam` order.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LoadableSet {
+    /// QSL indices in load order.
     pub set: Vec<usize>,
     /// Number of samples before MultiStream padding.
     pub sample_distribution_end: usize,
@@ -22,13 +23,16 @@ pub struct LoadableSet {
 /// A query: its samples (QSL indices) and its offset from the start.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Query {
+    /// Offset of the query from the start of the series.
     pub scheduled_ns: u64,
+    /// The QSL indices of its samples.
     pub indices: Vec<usize>,
 }
 
 /// The queries of one series, plus what LoadGen logs about them.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Generated {
+    /// The queries, in issue order.
     pub queries: Vec<Query>,
     /// `generated_samples_per_query` (after equal-issue padding).
     pub samples_per_query: u64,
@@ -39,12 +43,16 @@ pub struct Generated {
 /// Why queries could not be generated (LoadGen would crash or misbehave).
 #[derive(Debug, thiserror::Error, PartialEq)]
 pub enum GenerateError {
+    /// Nothing to load.
     #[error("the loaded set is empty (performance_sample_count or accuracy_sample_count is 0, or the QSL has no samples)")]
     EmptySet,
+    /// Fewer loaded samples than one query needs.
     #[error("no queries would be generated: {0} loaded samples but {1} samples per query (set performance_sample_count_override to the QSL size; official LoadGen crashes here)")]
     NoQueries(usize, u64),
+    /// A zero or negative target rate.
     #[error("target_qps must be positive, got {0}")]
     BadQps(f64),
+    /// The `performance_issue_same` index is not in the loaded set.
     #[error("performance_issue_same_index {0} is outside the loaded set of {1} samples")]
     SameIndex(u64, usize),
 }

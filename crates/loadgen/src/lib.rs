@@ -13,6 +13,10 @@
 //! `Clone + Send + Sync`). Each report is timestamped on entry with a
 //! monotonic clock. A dataset implements [`QuerySampleLibrary`].
 //!
+//! A LoadGen implements [`LoadGen`]: [`NativeLoadGen`] is this crate's
+//! engine; the official C++ LoadGen can sit behind the same trait, taking
+//! the SUT's reports through its own [`ResponseSink`].
+//!
 //! ```
 //! use loadgen::{ConfigFiles, Mode, QuerySample, QuerySampleLibrary, Responder, Scenario,
 //!               SystemUnderTest, TestSettings};
@@ -58,35 +62,52 @@
 //! # Ok(()) }
 //! ```
 //!
-//! Modules, in the order a run uses them:
-//! * [`settings`], [`config`], [`effective`]: requested settings, the
+//! The source, in the order a run uses it (all modules are private; what
+//! callers need is re-exported here):
+//! * `settings`, `config`, `cnum`, `effective`: requested settings, the
 //!   mlperf.conf / user.conf / audit.config reader with LoadGen's
 //!   precedence and quirks, and the per-scenario normalisation.
-//! * [`rng`], [`generate`], [`plan`]: the exact RNG, loaded sets, sample
+//! * `rng`, `generate`, `plan`: the exact RNG, loaded sets, sample
 //!   orders and Server schedules, and the dry run built on them.
-//! * [`sut`], [`run`]: the SUT/QSL interface and the run engine.
-//! * [`results`], [`early_stopping`], [`logs`]: latencies, validity and
-//!   the log files.
+//! * `sut`, `api`, `recorder`, `run`: the SUT/QSL interface, the
+//!   [`LoadGen`] trait, the native engine's response sink and the run
+//!   engine.
+//! * `results`, `early_stopping`, `logs`: latencies, validity and the
+//!   log files.
 //!
 //! Deliberate differences from LoadGen are listed in `README.md`.
 
-pub mod cnum;
-pub mod config;
-pub mod early_stopping;
-pub mod effective;
-pub mod generate;
-pub mod logs;
-pub mod plan;
-pub mod results;
-pub mod rng;
-pub mod run;
-pub mod settings;
-pub mod sut;
+mod api;
+mod cnum;
+mod config;
+mod early_stopping;
+mod effective;
+mod generate;
+mod logs;
+mod plan;
+mod recorder;
+mod results;
+mod rng;
+mod run;
+mod settings;
+mod sut;
 
-pub use config::{ConfType, ConfigError, ConfigFile, ConfigLoader};
+pub use api::{LoadGen, NativeLoadGen, TestSpec};
+pub use config::{ConfType, ConfigError, ConfigFile, ConfigLoader, BUILTIN_MLPERF_CONF};
 pub use effective::EffectiveSettings;
-pub use generate::{Generated, LoadableSet, Query};
+pub use generate::{GenerateError, Generated, LoadableSet, Query};
 pub use plan::{plan, resolve_settings, ConfigFiles, Plan, Resolved, Series};
+pub use results::{LatencyStats, PerformanceResult, PerformanceSummary, PERCENTILES};
 pub use run::{start_test, LogSettings, RunError, TestReport};
 pub use settings::{Mode, Scenario, TestSettings};
-pub use sut::{QuerySample, QuerySampleLibrary, Responder, SystemUnderTest};
+pub use sut::{QuerySample, QuerySampleLibrary, Responder, ResponseSink, SystemUnderTest};
+
+/// Internals that the integration tests check against the official
+/// LoadGen's vectors and logs. Not part of the API: no stability promise.
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::early_stopping::min_passing_queries;
+    pub use crate::generate::{generate_queries, loadable_sets};
+    pub use crate::logs::summary::write_summary;
+    pub use crate::rng::Mt19937;
+}

@@ -11,8 +11,11 @@ use crate::settings::{Mode, TestSettings};
 /// The config files of a run. `mlperf_conf` replaces the built-in copy.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct ConfigFiles<'a> {
+    /// Replaces the built-in mlperf.conf.
     pub mlperf_conf: Option<&'a Path>,
+    /// The submitter's settings.
     pub user_conf: Option<&'a Path>,
+    /// A compliance test's overrides, applied last.
     pub audit_config: Option<&'a Path>,
 }
 
@@ -20,6 +23,7 @@ pub struct ConfigFiles<'a> {
 /// about them.
 #[derive(Clone, Debug)]
 pub struct Resolved {
+    /// The settings after every file.
     pub settings: TestSettings,
     /// An audit.config was applied ("Found Audit Config file" warning).
     pub audit_applied: bool,
@@ -71,8 +75,11 @@ pub fn resolve_settings(
 /// One issuing series: a loaded set and the queries issued against it.
 #[derive(Clone, Debug)]
 pub struct Series {
+    /// An accuracy series (every response logged) rather than the performance one.
     pub accuracy: bool,
+    /// The samples loaded for it.
     pub loaded: LoadableSet,
+    /// Its generated queries.
     pub generated: Generated,
     /// How many of the generated queries LoadGen issues: all of them, or
     /// in a performance run the first `max_query_count` (the run ends
@@ -91,7 +98,9 @@ impl Series {
 /// Everything a run would load and issue, in order.
 #[derive(Clone, Debug)]
 pub struct Plan {
+    /// The effective settings the plan was made with.
     pub effective: EffectiveSettings,
+    /// The series, in run order.
     pub series: Vec<Series>,
 }
 

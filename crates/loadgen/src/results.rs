@@ -17,21 +17,32 @@ pub struct PerformanceResult {
     pub sample_latencies: Vec<i64>,
     /// Per-query latency (MultiStream only).
     pub query_latencies: Vec<i64>,
+    /// TTFT per sample (token latencies, not Offline).
     pub first_token_latencies: Vec<i64>,
+    /// TPOT per sample: (e2e − TTFT) / (tokens − 1).
     pub time_per_output_token: Vec<i64>,
+    /// Output tokens per sample, as the SUT reported them.
     pub tokens_per_sample: Vec<i64>,
+    /// How many queries were issued.
     pub queries_issued: u64,
+    /// The largest sample latency, in seconds.
     pub max_latency: f64,
+    /// When the last query was scheduled, from the start.
     pub final_query_scheduled_time: f64,
+    /// When the last query was issued, from the start.
     pub final_query_issued_time: f64,
+    /// When the last query's samples were all done, from the start.
     pub final_query_all_samples_done_time: f64,
 }
 
 /// Sorted statistics of one latency array.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct LatencyStats {
+    /// The smallest value.
     pub min: i64,
+    /// The largest value.
     pub max: i64,
+    /// Integer mean over the sample count.
     pub mean: i64,
     /// Values at [`PERCENTILES`].
     pub percentiles: [i64; 6],
@@ -69,28 +80,49 @@ pub fn latency_stats(v: &mut [i64], count: usize, target_percentile: f64) -> Lat
 /// `PerformanceSummary` after `ProcessLatencies`).
 #[derive(Clone, Debug)]
 pub struct PerformanceSummary {
+    /// The SUT's name, as the summary prints it.
     pub sut_name: String,
+    /// The settings of the series.
     pub settings: EffectiveSettings,
+    /// The raw measurements.
     pub pr: PerformanceResult,
+    /// Samples completed.
     pub sample_count: u64,
+    /// e2e latency statistics.
     pub latency: LatencyStats,
+    /// Per-query latency statistics (MultiStream).
     pub query_latency: LatencyStats,
+    /// Queries over the latency bound.
     pub overlatency_query_count: u64,
+    /// Output tokens over all samples.
     pub token_count: i64,
+    /// TTFT statistics.
     pub first_token: LatencyStats,
+    /// TPOT statistics.
     pub tpot: LatencyStats,
+    /// The run lasted the minimum duration.
     pub min_duration_met: bool,
+    /// What the summary recommends when the duration was too short.
     pub min_duration_recommendation: String,
+    /// The run issued the minimum query count.
     pub min_queries_met: bool,
+    /// The latency (and TTFT/TPOT) bounds were met.
     pub perf_constraints_met: bool,
+    /// What the summary recommends when the bounds were missed.
     pub perf_constraints_recommendation: String,
+    /// Early stopping allows the result.
     pub early_stopping_met: bool,
+    /// The early-stopping text for e2e latency.
     pub early_stopping: String,
+    /// The early-stopping text for TTFT.
     pub early_stopping_ttft: String,
+    /// The early-stopping text for TPOT.
     pub early_stopping_tpot: String,
 }
 
 impl PerformanceSummary {
+    /// Computes the statistics, validity and early-stopping texts of a
+    /// series' measurements, as LoadGen's `ProcessLatencies` does.
     pub fn new(sut_name: String, settings: EffectiveSettings, pr: PerformanceResult) -> Self {
         let s = &settings;
         let n = pr.sample_latencies.len();

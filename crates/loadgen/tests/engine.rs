@@ -3,20 +3,13 @@
 
 use std::time::Duration;
 
-use loadgen::{
-    resolve_settings, start_test, ConfigFiles, LogSettings, Mode, QuerySample, QuerySampleLibrary,
-    Responder, Scenario, SystemUnderTest, TestSettings,
-};
+mod common;
 
-struct Qsl(usize);
-impl QuerySampleLibrary for Qsl {
-    fn total_sample_count(&self) -> usize {
-        self.0
-    }
-    fn performance_sample_count(&self) -> usize {
-        self.0
-    }
-}
+use common::{untraced_logs, Qsl};
+use loadgen::{
+    resolve_settings, start_test, ConfigFiles, LogSettings, Mode, QuerySample, Responder, Scenario,
+    SystemUnderTest, TestReport, TestSettings,
+};
 
 fn settings(scenario: Scenario, mode: Mode, n: u64) -> loadgen::Resolved {
     let base = TestSettings {
@@ -32,6 +25,23 @@ fn settings(scenario: Scenario, mode: Mode, n: u64) -> loadgen::Resolved {
     r.settings.performance_sample_count_override = n;
     r.settings.accuracy_sample_count_override = n;
     r
+}
+
+/// Runs `sut` over `n` samples with [`settings`], logs in `dir` without the trace.
+fn run_untraced(
+    dir: &std::path::Path,
+    sut: &dyn SystemUnderTest,
+    scenario: Scenario,
+    mode: Mode,
+    n: u64,
+) -> TestReport {
+    start_test(
+        sut,
+        &Qsl(n as usize),
+        &settings(scenario, mode, n),
+        &untraced_logs(dir),
+    )
+    .unwrap()
 }
 
 /// Hands each sample to a tokio task that answers after a short sleep.
@@ -137,18 +147,13 @@ impl SystemUnderTest for BadSut {
 #[test]
 fn sut_errors_are_logged_as_loadgen_does() {
     let dir = tempfile::tempdir().unwrap();
-    let ls = LogSettings {
-        outdir: dir.path().into(),
-        enable_trace: false,
-        ..Default::default()
-    };
-    let report = start_test(
+    let report = run_untraced(
+        dir.path(),
         &BadSut,
-        &Qsl(8),
-        &settings(Scenario::Server, Mode::PerformanceOnly, 8),
-        &ls,
-    )
-    .unwrap();
+        Scenario::Server,
+        Mode::PerformanceOnly,
+        8,
+    );
     let detail = std::fs::read_to_string(dir.path().join("mlperf_log_detail.txt")).unwrap();
     for msg in [
         "Attempted to record a sample latency before it's first token latency",
@@ -170,22 +175,11 @@ fn sut_errors_are_logged_as_loadgen_does() {
 #[test]
 fn accuracy_mode_logs_every_sample() {
     let dir = tempfile::tempdir().unwrap();
-    let ls = LogSettings {
-        outdir: dir.path().into(),
-        enable_trace: false,
-        ..Default::default()
-    };
     let rt = tokio::runtime::Runtime::new().unwrap();
     let sut = TokioSut {
         rt: rt.handle().clone(),
     };
-    let report = start_test(
-        &sut,
-        &Qsl(30),
-        &settings(Scenario::Offline, Mode::AccuracyOnly, 30),
-        &ls,
-    )
-    .unwrap();
+    let report = run_untraced(dir.path(), &sut, Scenario::Offline, Mode::AccuracyOnly, 30);
     assert!(report.performance.is_none());
     let acc: serde_json::Value = serde_json::from_str(
         &std::fs::read_to_string(dir.path().join("mlperf_log_accuracy.json")).unwrap(),

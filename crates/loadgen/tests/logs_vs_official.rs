@@ -12,9 +12,9 @@ use std::path::Path;
 use std::time::Duration;
 
 use common::*;
-use loadgen::run::{start_test, LogSettings};
-use loadgen::sut::{QuerySample, QuerySampleLibrary, Responder, SystemUnderTest};
-use loadgen::{resolve_settings, ConfigFiles, Mode, Scenario, TestSettings};
+use loadgen::{resolve_settings, ConfigFiles, Mode, Resolved, Scenario, TestSettings};
+use loadgen::{start_test, LogSettings};
+use loadgen::{QuerySample, QuerySampleLibrary, Responder, SystemUnderTest};
 use serde_json::json;
 
 const FIRST_TOKEN: Duration = Duration::from_millis(2);
@@ -153,6 +153,29 @@ fn compare_details(official: &str, ours: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// gpt-oss-120b settings for `scenario` and `mode` after `user_conf` (and an audit.config).
+fn resolve(
+    scenario: Scenario,
+    mode: Mode,
+    user_conf: &Path,
+    audit_config: Option<&Path>,
+) -> Result<Resolved, loadgen::ConfigError> {
+    let base = TestSettings {
+        scenario,
+        mode,
+        ..TestSettings::default()
+    };
+    resolve_settings(
+        base,
+        "gpt-oss-120b",
+        ConfigFiles {
+            user_conf: Some(user_conf),
+            audit_config,
+            ..Default::default()
+        },
+    )
+}
+
 fn run_both(
     scenario: &str,
     mode: &str,
@@ -183,19 +206,11 @@ fn run_both(
     });
     run_official(&serde_json::Value::Array(vec![case]));
 
-    let base = TestSettings {
-        scenario: common::scenario(scenario),
-        mode: common::mode(mode),
-        ..TestSettings::default()
-    };
-    let resolved = resolve_settings(
-        base,
-        "gpt-oss-120b",
-        ConfigFiles {
-            user_conf: Some(&conf),
-            audit_config: audit_path.as_deref(),
-            ..Default::default()
-        },
+    let resolved = resolve(
+        common::scenario(scenario),
+        common::mode(mode),
+        &conf,
+        audit_path.as_deref(),
     )
     .map_err(|e| e.to_string())?;
     let sut = ScriptedSut {
@@ -351,7 +366,7 @@ fn statistics_match_official_on_its_measurements() {
         e2e.len(),
         ttft.len()
     );
-    let mut pr = loadgen::results::PerformanceResult {
+    let mut pr = loadgen::PerformanceResult {
         queries_issued: e2e.len() as u64,
         ..Default::default()
     };
@@ -362,22 +377,9 @@ fn statistics_match_official_on_its_measurements() {
         pr.time_per_output_token.push((lat - t) / (N_TOKENS - 1));
         pr.tokens_per_sample.push(N_TOKENS);
     }
-    let base = TestSettings {
-        scenario: Scenario::Server,
-        mode: Mode::PerformanceOnly,
-        ..Default::default()
-    };
-    let resolved = resolve_settings(
-        base,
-        "gpt-oss-120b",
-        ConfigFiles {
-            user_conf: Some(&conf),
-            ..Default::default()
-        },
-    )
-    .unwrap();
+    let resolved = resolve(Scenario::Server, Mode::PerformanceOnly, &conf, None).unwrap();
     let eff = loadgen::EffectiveSettings::new(&resolved.settings, 100, 100);
-    let ours = loadgen::logs::summary::write_summary(&loadgen::results::PerformanceSummary::new(
+    let ours = loadgen::__private::write_summary(&loadgen::PerformanceSummary::new(
         "PySUT".into(),
         eff,
         pr,

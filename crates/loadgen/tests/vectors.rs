@@ -1,8 +1,8 @@
 //! Every list in `shared/vectors/loadgen_vectors.json` (produced by the
 //! official LoadGen 6.0.17 wheel) reproduced by this crate.
 
-use loadgen::generate::{generate_queries, loadable_sets};
-use loadgen::rng::Mt19937;
+use loadgen::__private::Mt19937;
+use loadgen::__private::{generate_queries, loadable_sets};
 use loadgen::{
     plan, resolve_settings, ConfigFiles, EffectiveSettings, Mode, Scenario, TestSettings,
 };
@@ -184,7 +184,7 @@ fn early_stopping_h_of_t() {
     for (t, h) in table {
         let t: i64 = t.parse().unwrap();
         assert_eq!(
-            loadgen::early_stopping::min_passing_queries(t, 0.99, 0.0, 0.99),
+            loadgen::__private::min_passing_queries(t, 0.99, 0.0, 0.99),
             h.as_i64().unwrap(),
             "h({t})"
         );

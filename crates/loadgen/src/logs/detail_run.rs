@@ -26,6 +26,29 @@ pub fn log_version(d: &mut DetailLog) {
     d.log("loadgen_file_sha1", Value::Raw("{}"));
 }
 
+/// The keys LoadGen logs twice, as `requested_*` and as `effective_*`,
+/// both from the requested settings: the seeds, accuracy-log sampling and
+/// the compliance issue options.
+fn log_passed_through(d: &mut DetailLog, prefix: &str, s: &TestSettings) {
+    let key = |name: &str| format!("{prefix}_{name}");
+    d.log(&key("qsl_rng_seed"), s.qsl_rng_seed);
+    d.log(&key("sample_index_rng_seed"), s.sample_index_rng_seed);
+    d.log(&key("schedule_rng_seed"), s.schedule_rng_seed);
+    d.log(&key("accuracy_log_rng_seed"), s.accuracy_log_rng_seed);
+    d.log(&key("accuracy_log_probability"), s.accuracy_log_probability);
+    d.log(
+        &key("accuracy_log_sampling_target"),
+        s.accuracy_log_sampling_target,
+    );
+    d.log(&key("print_timestamps"), s.print_timestamps);
+    d.log(&key("performance_issue_unique"), s.performance_issue_unique);
+    d.log(&key("performance_issue_same"), s.performance_issue_same);
+    d.log(
+        &key("performance_issue_same_index"),
+        s.performance_issue_same_index,
+    );
+}
+
 /// `requested_*` keys.
 pub fn log_requested(d: &mut DetailLog, s: &TestSettings) {
     d.log("requested_scenario", s.scenario.as_str());
@@ -92,28 +115,7 @@ pub fn log_requested(d: &mut DetailLog, s: &TestSettings) {
     d.log("requested_max_duration_ms", s.max_duration_ms);
     d.log("requested_min_query_count", s.min_query_count);
     d.log("requested_max_query_count", s.max_query_count);
-    d.log("requested_qsl_rng_seed", s.qsl_rng_seed);
-    d.log("requested_sample_index_rng_seed", s.sample_index_rng_seed);
-    d.log("requested_schedule_rng_seed", s.schedule_rng_seed);
-    d.log("requested_accuracy_log_rng_seed", s.accuracy_log_rng_seed);
-    d.log(
-        "requested_accuracy_log_probability",
-        s.accuracy_log_probability,
-    );
-    d.log(
-        "requested_accuracy_log_sampling_target",
-        s.accuracy_log_sampling_target,
-    );
-    d.log("requested_print_timestamps", s.print_timestamps);
-    d.log(
-        "requested_performance_issue_unique",
-        s.performance_issue_unique,
-    );
-    d.log("requested_performance_issue_same", s.performance_issue_same);
-    d.log(
-        "requested_performance_issue_same_index",
-        s.performance_issue_same_index,
-    );
+    log_passed_through(d, "requested", s);
     d.log(
         "requested_performance_sample_count_override",
         s.performance_sample_count_override,
@@ -154,28 +156,7 @@ pub fn log_effective(d: &mut DetailLog, e: &EffectiveSettings) {
     d.log("effective_min_query_count", e.min_query_count);
     d.log("effective_max_query_count", e.max_query_count);
     d.log("effective_min_sample_count", e.min_sample_count);
-    d.log("effective_qsl_rng_seed", r.qsl_rng_seed);
-    d.log("effective_sample_index_rng_seed", r.sample_index_rng_seed);
-    d.log("effective_schedule_rng_seed", r.schedule_rng_seed);
-    d.log("effective_accuracy_log_rng_seed", r.accuracy_log_rng_seed);
-    d.log(
-        "effective_accuracy_log_probability",
-        r.accuracy_log_probability,
-    );
-    d.log(
-        "effective_accuracy_log_sampling_target",
-        r.accuracy_log_sampling_target,
-    );
-    d.log("effective_print_timestamps", r.print_timestamps);
-    d.log(
-        "effective_performance_issue_unique",
-        r.performance_issue_unique,
-    );
-    d.log("effective_performance_issue_same", r.performance_issue_same);
-    d.log(
-        "effective_performance_issue_same_index",
-        r.performance_issue_same_index,
-    );
+    log_passed_through(d, "effective", r);
     d.log(
         "effective_performance_sample_count",
         e.performance_sample_count,

@@ -1,12 +1,34 @@
-//! Shared by the tests that drive the official LoadGen through
-//! `py/official_null_sut.py`.
+//! Shared by the integration tests: driving the official LoadGen through
+//! `py/official_null_sut.py`, and the small QSL and log settings of the
+//! in-process runs.
 #![allow(dead_code)]
 
 use std::io::Write;
 use std::process::{Command, Stdio};
 
-use loadgen::{Mode, Scenario, TestSettings};
+use loadgen::{LogSettings, Mode, QuerySampleLibrary, Scenario, TestSettings};
 use serde_json::Value;
+
+/// A QSL of `n` in-memory samples, all of them loadable at once.
+pub struct Qsl(pub usize);
+
+impl QuerySampleLibrary for Qsl {
+    fn total_sample_count(&self) -> usize {
+        self.0
+    }
+    fn performance_sample_count(&self) -> usize {
+        self.0
+    }
+}
+
+/// Logs in `dir`, without the trace.
+pub fn untraced_logs(dir: &std::path::Path) -> LogSettings {
+    LogSettings {
+        outdir: dir.into(),
+        enable_trace: false,
+        ..Default::default()
+    }
+}
 
 pub const PIP_HINT: &str = "the official LoadGen is needed: pip install mlcommons-loadgen==6.0.17";
 
