@@ -67,8 +67,8 @@ async fn probe(
                     ),
                 ))
             }
-            Ok(Ok((status, _))) if (200..300).contains(&status) => {
-                probe_ok = Some(path.to_owned());
+            Ok(Ok((status, body))) if (200..300).contains(&status) => {
+                probe_ok = Some((path, body));
                 break;
             }
             Ok(Ok((status, body))) => answers.push(format!(
@@ -77,7 +77,7 @@ async fn probe(
             )),
         }
     }
-    let Some(probe) = probe_ok else {
+    let Some((probe, body)) = probe_ok else {
         return Err(fail(
             TransportKind::NotReady,
             format!(
@@ -86,13 +86,18 @@ async fn probe(
             ),
         ));
     };
-    let models = match tokio::time::timeout(timeout, get(connector, endpoint, "/v1/models")).await {
-        Ok(Ok((200..=299, body))) => model_names(&body),
-        _ => Vec::new(),
+    // The model list, unless the probe that answered already was it.
+    let models = if probe == "/v1/models" {
+        model_names(&body)
+    } else {
+        match tokio::time::timeout(timeout, get(connector, endpoint, "/v1/models")).await {
+            Ok(Ok((200..=299, body))) => model_names(&body),
+            _ => Vec::new(),
+        }
     };
     Ok(Readiness {
         endpoint: endpoint.to_string(),
-        probe,
+        probe: probe.to_owned(),
         models,
     })
 }

@@ -5,7 +5,10 @@ mod common;
 
 use std::time::Duration;
 
-use backend::{Backend, BackendError, EndpointPool, FinishReason, HttpConfig, SglangBackend};
+use backend::{
+    Backend, BackendError, EndpointPool, FinishReason, HttpConfig, SglangBackend, TransportError,
+    TransportKind,
+};
 use common::*;
 use serde_json::{json, Value};
 
@@ -206,6 +209,7 @@ struct FailingStream {
     /// The stream's idle limit, when the case is about it.
     idle: Option<Duration>,
     streamed: Vec<u32>,
+    kind: TransportKind,
     needles: Vec<&'static str>,
 }
 
@@ -223,6 +227,7 @@ fn garbled(payload: &'static [u8], needle: &'static str) -> FailingStream {
         steps: vec![sse_head(), chunk(payload), done(), end()],
         idle: None,
         streamed: vec![],
+        kind: TransportKind::Protocol,
         needles: vec![needle],
     }
 }
@@ -241,6 +246,7 @@ async fn failed_streams_are_errors_that_say_how_far_they_got() {
             },
             idle: None,
             streamed: ids(10)[..4].to_vec(),
+            kind: TransportKind::Broken,
             needles: vec!["after 4 tokens"],
         },
         FailingStream {
@@ -248,6 +254,7 @@ async fn failed_streams_are_errors_that_say_how_far_they_got() {
             steps: close_delimited(json!({"output_ids": [4], "meta_info": meta(1, Value::Null)})),
             idle: None,
             streamed: vec![4],
+            kind: TransportKind::Protocol,
             needles: vec!["without meta_info.finish_reason", "after 1 tokens"],
         },
         FailingStream {
@@ -262,6 +269,7 @@ async fn failed_streams_are_errors_that_say_how_far_they_got() {
             ],
             idle: None,
             streamed: vec![1, 2],
+            kind: TransportKind::Protocol,
             needles: vec!["changed id 0"],
         },
         FailingStream {
@@ -273,6 +281,7 @@ async fn failed_streams_are_errors_that_say_how_far_they_got() {
             ],
             idle: Some(Duration::from_millis(300)),
             streamed: vec![1],
+            kind: TransportKind::Timeout,
             needles: vec!["idle", "after 1 tokens"],
         },
         FailingStream {
@@ -284,6 +293,7 @@ async fn failed_streams_are_errors_that_say_how_far_they_got() {
             ),
             idle: None,
             streamed: vec![],
+            kind: TransportKind::Protocol,
             needles: vec!["does not stream"],
         },
     ];
@@ -302,7 +312,16 @@ async fn failed_streams_are_errors_that_say_how_far_they_got() {
         };
         let (server, backend, batches, out) = one_request(case.steps, config, true).await;
         assert_eq!(batches.concat(), case.streamed, "{}", case.name);
-        assert_error(out, &server.url, &case.needles);
+        let err = assert_error(out, &server.url, &case.needles);
+        let BackendError::Transport(TransportError { endpoint, kind, .. }) = err else {
+            panic!("{}: not a transport error: {err:?}", case.name)
+        };
+        assert_eq!(
+            (endpoint, kind),
+            (server.url.clone(), case.kind),
+            "{}",
+            case.name
+        );
         let stats = backend.pool().stats();
         assert_eq!(
             (stats.failed(), stats.outstanding()),
