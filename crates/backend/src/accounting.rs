@@ -44,11 +44,13 @@ impl StreamedIds {
         &self.ids
     }
 
+    /// Every id received, once the stream has ended.
     pub fn into_ids(self) -> Vec<u32> {
         self.ids
     }
 
     /// How the stream is being read (still `Auto` while undecided).
+    #[cfg(test)]
     pub fn mode(&self) -> IdsMode {
         self.mode
     }

@@ -21,6 +21,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::time::Instant;
 
+use crate::error::{Fault, TransportKind};
 use crate::http::{Endpoint, HttpConfig};
 use crate::BackendError;
 
@@ -104,20 +105,20 @@ impl Connector {
 
     /// A new connection with Nagle off (small SSE chunks and requests go
     /// out at once). Any error means nothing reached the server.
-    pub async fn connect(&self, endpoint: &Endpoint) -> Result<Conn, String> {
+    pub async fn connect(&self, endpoint: &Endpoint) -> Result<Conn, Fault> {
         let addr = (endpoint.host(), endpoint.port());
         let tcp = match tokio::time::timeout(self.connect_timeout, TcpStream::connect(addr)).await {
             Ok(Ok(tcp)) => tcp,
-            Ok(Err(e)) => return Err(format!("error trying to connect: {e}")),
+            Ok(Err(e)) => return Err(connect_fault(e)),
             Err(_) => {
-                return Err(format!(
-                    "error trying to connect: no connection within the connect timeout of {:?}",
+                return Err(connect_fault(format_args!(
+                    "no connection within the connect timeout of {:?}",
                     self.connect_timeout
-                ))
+                )))
             }
         };
         tcp.set_nodelay(true)
-            .map_err(|e| format!("error trying to connect: cannot set TCP_NODELAY: {e}"))?;
+            .map_err(|e| connect_fault(format_args!("cannot set TCP_NODELAY: {e}")))?;
         let io = if endpoint.is_tls() {
             self.tls(endpoint, tcp).await?
         } else {
@@ -125,32 +126,37 @@ impl Connector {
         };
         Ok(Conn {
             io,
-            buf: vec![0; READ_BUF],
-            start: 0,
-            end: 0,
+            buf: Buffer::new(),
         })
     }
 
     #[cfg(feature = "https")]
-    async fn tls(&self, endpoint: &Endpoint, tcp: TcpStream) -> Result<Io, String> {
+    async fn tls(&self, endpoint: &Endpoint, tcp: TcpStream) -> Result<Io, Fault> {
         let name = rustls::pki_types::ServerName::try_from(endpoint.host().to_owned())
-            .map_err(|e| format!("error trying to connect: bad TLS server name: {e}"))?;
+            .map_err(|e| connect_fault(format_args!("bad TLS server name: {e}")))?;
         let handshake = self.tls.connect(name, tcp);
         match tokio::time::timeout(self.connect_timeout, handshake).await {
             Ok(Ok(s)) => Ok(Io::Tls(Box::new(s))),
-            Ok(Err(e)) => Err(format!(
-                "error trying to connect: TLS handshake failed: {e}"
-            )),
-            Err(_) => Err("error trying to connect: the TLS handshake timed out".into()),
+            Ok(Err(e)) => Err(connect_fault(format_args!("TLS handshake failed: {e}"))),
+            Err(_) => Err(connect_fault("the TLS handshake timed out")),
         }
     }
 
     #[cfg(not(feature = "https"))]
-    async fn tls(&self, endpoint: &Endpoint, _tcp: TcpStream) -> Result<Io, String> {
-        Err(format!(
-            "{endpoint} uses https, but this build has no TLS (the `https` feature)"
+    async fn tls(&self, endpoint: &Endpoint, _tcp: TcpStream) -> Result<Io, Fault> {
+        Err(Fault::new(
+            TransportKind::Connect,
+            format!("{endpoint} uses https, but this build has no TLS (the `https` feature)"),
         ))
     }
+}
+
+/// A failed connect: nothing reached the server.
+fn connect_fault(what: impl std::fmt::Display) -> Fault {
+    Fault::new(
+        TransportKind::Connect,
+        format!("error trying to connect: {what}"),
+    )
 }
 
 /// The public web roots plus the certificates of each PEM file in `ca_files`.
@@ -191,31 +197,37 @@ fn tls_connector(
     Ok(tokio_rustls::TlsConnector::from(Arc::new(config)))
 }
 
-/// An open connection and the bytes read from it but not yet consumed.
-pub(crate) struct Conn {
-    io: Io,
+/// Bytes read from a connection: `buf[start..end]` is not yet consumed.
+#[derive(Debug)]
+struct Buffer {
     buf: Vec<u8>,
     start: usize,
     end: usize,
 }
 
-impl std::fmt::Debug for Conn {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Conn")
-            .field("buffered", &(self.end - self.start))
-            .finish_non_exhaustive()
-    }
-}
-
-impl Conn {
-    /// Sends one request: the whole message in one write.
-    pub async fn send(&mut self, message: &[u8]) -> std::io::Result<()> {
-        self.io.write_all(message).await
+impl Buffer {
+    fn new() -> Buffer {
+        Buffer::with_capacity(READ_BUF)
     }
 
-    /// Reads more bytes into the buffer; 0 at the end of the stream.
-    /// Cancel-safe: nothing is lost when the future is dropped.
-    async fn fill(&mut self, limit: usize) -> std::io::Result<usize> {
+    /// A buffer that starts at `capacity` bytes (and grows on demand).
+    fn with_capacity(capacity: usize) -> Buffer {
+        Buffer {
+            buf: vec![0; capacity.max(1)],
+            start: 0,
+            end: 0,
+        }
+    }
+
+    /// Unconsumed bytes.
+    fn len(&self) -> usize {
+        self.end - self.start
+    }
+
+    /// Room for the next read, after moving what is unconsumed to the
+    /// front or growing the buffer up to `limit` bytes; an error when
+    /// `limit` bytes are buffered and none could be consumed.
+    fn spare(&mut self, limit: usize) -> std::io::Result<&mut [u8]> {
         if self.start == self.end {
             (self.start, self.end) = (0, 0);
         } else if self.end == self.buf.len() && self.start > 0 {
@@ -230,15 +242,47 @@ impl Conn {
             }
             self.buf.resize((self.buf.len() * 2).min(limit), 0);
         }
-        let n = self.io.read(&mut self.buf[self.end..]).await?;
+        Ok(&mut self.buf[self.end..])
+    }
+
+    /// Counts `n` bytes written into [`Buffer::spare`] as read.
+    fn filled(&mut self, n: usize) {
         self.end += n;
+    }
+}
+
+/// An open connection and the bytes read from it but not yet consumed.
+pub(crate) struct Conn {
+    io: Io,
+    buf: Buffer,
+}
+
+impl std::fmt::Debug for Conn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Conn")
+            .field("buffered", &self.buf.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Conn {
+    /// Sends one request: the whole message in one write.
+    pub async fn send(&mut self, message: &[u8]) -> std::io::Result<()> {
+        self.io.write_all(message).await
+    }
+
+    /// Reads more bytes into the buffer; 0 at the end of the stream.
+    /// Cancel-safe: nothing is lost when the future is dropped.
+    async fn fill(&mut self, limit: usize) -> std::io::Result<usize> {
+        let n = self.io.read(self.buf.spare(limit)?).await?;
+        self.buf.filled(n);
         Ok(n)
     }
 
     /// True when the server has closed this idle connection or sent
     /// something unasked (it cannot carry a request then). Does not block.
     fn is_stale(&self) -> bool {
-        if self.start != self.end {
+        if self.buf.len() != 0 {
             return true;
         }
         let mut probe = [0u8; 1];
@@ -251,30 +295,34 @@ impl Conn {
     }
 
     /// Reads the response head (skipping `1xx` interim responses).
-    pub async fn read_head(mut self) -> Result<Response, String> {
+    pub async fn read_head(mut self) -> Result<Response, Fault> {
         loop {
             let mut headers = [httparse::EMPTY_HEADER; 64];
             let mut parsed = httparse::Response::new(&mut headers);
-            match parsed.parse(&self.buf[self.start..self.end]) {
+            let b = &self.buf;
+            match parsed.parse(&b.buf[b.start..b.end]) {
                 Ok(httparse::Status::Complete(len)) => {
                     let head = Head::new(&parsed);
-                    self.start += len;
+                    self.buf.start += len;
                     match head {
                         Ok(head) if head.status / 100 == 1 => continue,
                         Ok(head) => return Ok(Response::new(self, head)),
-                        Err(e) => return Err(e),
+                        Err(e) => return Err(Fault::protocol(e)),
                     }
                 }
                 Ok(httparse::Status::Partial) => {}
-                Err(e) => return Err(format!("invalid HTTP response head: {e}")),
+                Err(e) => return Err(Fault::protocol(format!("invalid HTTP response head: {e}"))),
             }
+            let sent = |what: String| Err(Fault::new(TransportKind::Sent, what));
             match self.fill(MAX_HEAD).await {
-                Ok(0) if self.start == self.end => {
-                    return Err("connection closed before a response arrived".into())
+                Ok(0) if self.buf.len() == 0 => {
+                    return sent("connection closed before a response arrived".into())
                 }
-                Ok(0) => return Err("connection closed in the middle of the response head".into()),
+                Ok(0) => {
+                    return sent("connection closed in the middle of the response head".into())
+                }
                 Ok(_) => {}
-                Err(e) => return Err(format!("reading the response failed: {e}")),
+                Err(e) => return sent(format!("reading the response failed: {e}")),
             }
         }
     }
@@ -388,30 +436,71 @@ pub(crate) enum Piece {
 pub(crate) struct Response {
     conn: Conn,
     pub head: Head,
-    state: State,
+    body: BodyDecoder,
 }
 
 impl Response {
     fn new(conn: Conn, head: Head) -> Response {
-        let state = match head.framing {
+        let body = BodyDecoder::new(head.framing);
+        Response { conn, head, body }
+    }
+
+    /// The buffer that [`Piece::Data`] ranges index.
+    pub fn bytes(&self) -> &[u8] {
+        &self.conn.buf.buf
+    }
+
+    /// The next piece of body out of what is buffered (no I/O).
+    pub fn next_piece(&mut self) -> Result<Piece, Fault> {
+        self.body.next_piece(&mut self.conn.buf)
+    }
+
+    /// Reads more of the body from the socket; cancel-safe. `Ok(false)`
+    /// when the connection closed, which ends a body framed by the close
+    /// and is an error for any other.
+    pub async fn fill(&mut self) -> Result<bool, Fault> {
+        match self.conn.fill(MAX_LINE.max(READ_BUF)).await {
+            Ok(0) => self.body.closed().map(|()| false),
+            Ok(_) => Ok(true),
+            Err(e) => Err(Fault::new(
+                TransportKind::Broken,
+                format!("reading the body failed: {e}"),
+            )),
+        }
+    }
+
+    /// Gives the connection back to `idle` if it can carry another request:
+    /// the body was read to its end, nothing follows it, and neither side
+    /// asked to close.
+    pub fn release(self, idle: &IdleConns) {
+        if self.body.state == State::Done && self.head.keep_alive && self.conn.buf.len() == 0 {
+            idle.put(self.conn);
+        }
+    }
+}
+
+/// The body framing (RFC 9112 §6-7) decoded out of a [`Buffer`], apart
+/// from the socket so that it can be tested on its own.
+#[derive(Debug)]
+struct BodyDecoder {
+    state: State,
+}
+
+impl BodyDecoder {
+    fn new(framing: Framing) -> BodyDecoder {
+        let state = match framing {
             Framing::Length(0) => State::Done,
             Framing::Length(n) => State::Length(n),
             Framing::Chunked => State::ChunkSize,
             Framing::Close => State::UntilClose,
         };
-        Response { conn, head, state }
+        BodyDecoder { state }
     }
 
-    /// The buffer that [`Piece::Data`] ranges index.
-    pub fn bytes(&self) -> &[u8] {
-        &self.conn.buf
-    }
-
-    /// The next piece of body out of what is buffered (no I/O).
-    pub fn next_piece(&mut self) -> Result<Piece, String> {
-        let c = &mut self.conn;
+    /// The next piece of body out of `c`, consuming it.
+    fn next_piece(&mut self, c: &mut Buffer) -> Result<Piece, Fault> {
         loop {
-            let avail = c.end - c.start;
+            let avail = c.len();
             match self.state {
                 State::Done => return Ok(Piece::End),
                 _ if avail == 0 => return Ok(Piece::NeedMore),
@@ -443,7 +532,9 @@ impl Response {
                             n => State::ChunkData(n),
                         },
                         State::ChunkEnd if line.is_empty() => State::ChunkSize,
-                        State::ChunkEnd => return Err("a chunk is longer than its size".into()),
+                        State::ChunkEnd => {
+                            return Err(Fault::protocol("a chunk is longer than its size"))
+                        }
                         _ if line.is_empty() => State::Done,
                         _ => State::Trailers,
                     };
@@ -452,41 +543,31 @@ impl Response {
         }
     }
 
-    /// Reads more of the body from the socket; cancel-safe. `Ok(false)`
-    /// when the connection closed, which ends a body framed by the close
-    /// and is an error for any other.
-    pub async fn fill(&mut self) -> Result<bool, String> {
-        match self.conn.fill(MAX_LINE.max(READ_BUF)).await {
-            Ok(0) if self.state == State::UntilClose => {
+    /// The connection closed: the end of a body framed by the close, and
+    /// an error for any other that is not complete.
+    fn closed(&mut self) -> Result<(), Fault> {
+        match self.state {
+            State::UntilClose => {
                 self.state = State::Done;
-                Ok(false)
+                Ok(())
             }
-            Ok(0) => Err("connection closed before the body ended".into()),
-            Ok(_) => Ok(true),
-            Err(e) => Err(format!("reading the body failed: {e}")),
-        }
-    }
-
-    /// Gives the connection back to `idle` if it can carry another request:
-    /// the body was read to its end, nothing follows it, and neither side
-    /// asked to close.
-    pub fn release(self, idle: &IdleConns) {
-        let c = &self.conn;
-        if self.state == State::Done && self.head.keep_alive && c.start == c.end {
-            idle.put(self.conn);
+            _ => Err(Fault::new(
+                TransportKind::Broken,
+                "connection closed before the body ended",
+            )),
         }
     }
 }
 
 /// The range of the next complete line (without its `\r\n` or `\n`), if
 /// one is buffered; consumes it.
-fn take_line(c: &mut Conn) -> Result<Option<Range<usize>>, String> {
+fn take_line(c: &mut Buffer) -> Result<Option<Range<usize>>, Fault> {
     let avail = &c.buf[c.start..c.end];
     let Some(nl) = avail.iter().position(|&b| b == b'\n') else {
         if avail.len() >= MAX_LINE {
-            return Err(format!(
+            return Err(Fault::protocol(format!(
                 "a chunk-size or trailer line is longer than {MAX_LINE} bytes"
-            ));
+            )));
         }
         return Ok(None);
     };
@@ -500,12 +581,12 @@ fn take_line(c: &mut Conn) -> Result<Option<Range<usize>>, String> {
 }
 
 /// The size of a chunk-size line: hex digits, then optional `;extensions`.
-fn chunk_size(line: &[u8]) -> Result<u64, String> {
+fn chunk_size(line: &[u8]) -> Result<u64, Fault> {
     let bad = || {
-        format!(
+        Fault::protocol(format!(
             "invalid chunk size line {:?}",
             String::from_utf8_lossy(line)
-        )
+        ))
     };
     let digits = line.split(|&b| b == b';').next().unwrap_or(b"");
     let digits = std::str::from_utf8(digits).map_err(|_| bad())?.trim();
@@ -608,7 +689,7 @@ mod tests {
     use super::*;
 
     /// A response over a real loopback socket, fed `wire` in pieces of `piece` bytes.
-    async fn decode(wire: &'static [u8], piece: usize) -> (Head, Result<Vec<u8>, String>) {
+    async fn decode(wire: &'static [u8], piece: usize) -> (Head, Result<Vec<u8>, Fault>) {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         tokio::spawn(async move {
@@ -692,7 +773,7 @@ mod tests {
         ] {
             let (_, body) = decode(wire, 4).await;
             let err = body.unwrap_err();
-            assert!(err.contains(needle), "{err}");
+            assert!(err.detail.contains(needle), "{err}");
         }
     }
 
@@ -702,27 +783,147 @@ mod tests {
         let addr = listener.local_addr().unwrap();
         let endpoint = Endpoint::parse(&format!("http://{addr}")).unwrap();
         let connector = Connector::new(&HttpConfig::default()).unwrap();
-        let idle = IdleConns::new(8, Duration::from_millis(200));
+        let idle = IdleConns::new(8, Duration::from_secs(3600));
         let (a, b) = (
             connector.connect(&endpoint).await.unwrap(),
             connector.connect(&endpoint).await.unwrap(),
         );
         let (server_a, _) = listener.accept().await.unwrap();
         let (_server_b, _) = listener.accept().await.unwrap();
+        // `a`'s server end goes away; wait until its close has arrived.
+        drop(server_a);
+        a.io.tcp().readable().await.unwrap();
         idle.put(a);
         idle.put(b);
         assert_eq!(idle.len(), 2);
-        // The most recent first; the other one's server end goes away.
+        // The most recent (live) first, then nothing: `a` is closed.
         assert!(idle.take().is_some());
-        drop(server_a);
-        tokio::time::sleep(Duration::from_millis(50)).await;
         assert!(idle.take().is_none(), "a closed connection was reused");
+        // A connection idle for the whole timeout (here zero) is not reused.
+        let expiring = IdleConns::new(8, Duration::ZERO);
         let c = connector.connect(&endpoint).await.unwrap();
         let _server_c = listener.accept().await.unwrap();
-        idle.put(c);
-        tokio::time::sleep(Duration::from_millis(300)).await;
-        assert!(idle.take().is_none(), "an expired connection was reused");
-        assert_eq!(idle.len(), 0);
+        expiring.put(c);
+        assert_eq!(expiring.len(), 1);
+        assert!(
+            expiring.take().is_none(),
+            "an expired connection was reused"
+        );
+        assert_eq!(expiring.len(), 0);
+    }
+
+    /// Decodes `wire` as a body framed by `framing`, as it would arrive in
+    /// reads of the given `pieces` into a buffer of `capacity` bytes.
+    fn decode_in_pieces(
+        framing: Framing,
+        wire: &[u8],
+        cuts: &[usize],
+        capacity: usize,
+    ) -> Result<Vec<u8>, Fault> {
+        let mut cuts: Vec<usize> = cuts.iter().map(|&c| c.min(wire.len())).collect();
+        cuts.push(wire.len());
+        cuts.sort_unstable();
+        let mut pieces = cuts
+            .iter()
+            .scan(0, |from, &to| {
+                let piece = &wire[*from..to];
+                *from = to;
+                Some(piece)
+            })
+            .filter(|p| !p.is_empty());
+        let mut buffer = Buffer::with_capacity(capacity);
+        let mut decoder = BodyDecoder::new(framing);
+        let mut pending: &[u8] = &[];
+        let mut body = Vec::new();
+        loop {
+            match decoder.next_piece(&mut buffer)? {
+                Piece::Data(range) => body.extend_from_slice(&buffer.buf[range]),
+                Piece::End => return Ok(body),
+                Piece::NeedMore => {
+                    if pending.is_empty() {
+                        match pieces.next() {
+                            Some(piece) => pending = piece,
+                            None => {
+                                decoder.closed()?;
+                                continue;
+                            }
+                        }
+                    }
+                    // One read: as much of the piece as the buffer takes.
+                    let spare = buffer
+                        .spare(MAX_LINE.max(READ_BUF))
+                        .map_err(|e| Fault::protocol(e.to_string()))?;
+                    let n = spare.len().min(pending.len());
+                    spare[..n].copy_from_slice(&pending[..n]);
+                    buffer.filled(n);
+                    pending = &pending[n..];
+                }
+            }
+        }
+    }
+
+    /// `body` in chunked coding, cut into chunks at `cuts`.
+    fn chunked(
+        body: &[u8],
+        cuts: &[usize],
+        extension: bool,
+        upper: bool,
+        trailer: bool,
+    ) -> Vec<u8> {
+        let mut cuts: Vec<usize> = cuts.iter().map(|&c| c.min(body.len())).collect();
+        cuts.push(body.len());
+        cuts.sort_unstable();
+        cuts.dedup();
+        let mut wire = Vec::new();
+        let mut from = 0;
+        for to in cuts {
+            if to == from {
+                continue;
+            }
+            let size = if upper {
+                format!("{:X}", to - from)
+            } else {
+                format!("{:x}", to - from)
+            };
+            wire.extend_from_slice(size.as_bytes());
+            if extension {
+                wire.extend_from_slice(b";name=value");
+            }
+            wire.extend_from_slice(b"\r\n");
+            wire.extend_from_slice(&body[from..to]);
+            wire.extend_from_slice(b"\r\n");
+            from = to;
+        }
+        wire.extend_from_slice(b"0\r\n");
+        if trailer {
+            wire.extend_from_slice(b"x-trailer: 1\r\n");
+        }
+        wire.extend_from_slice(b"\r\n");
+        wire
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_split_gives_the_unsplit_body(
+            body in proptest::collection::vec(proptest::num::u8::ANY, 0..600),
+            chunk_cuts in proptest::collection::vec(0usize..600, 0..12),
+            read_cuts in proptest::collection::vec(0usize..800, 0..24),
+            framing in 0u8..3,
+            extension in proptest::bool::ANY,
+            upper in proptest::bool::ANY,
+            trailer in proptest::bool::ANY,
+            capacity in 1usize..64,
+        ) {
+            let (framing, wire) = match framing {
+                0 => (Framing::Length(body.len() as u64), body.clone()),
+                1 => (Framing::Chunked, chunked(&body, &chunk_cuts, extension, upper, trailer)),
+                _ => (Framing::Close, body.clone()),
+            };
+            let whole = decode_in_pieces(framing, &wire, &[], READ_BUF).unwrap();
+            let split = decode_in_pieces(framing, &wire, &read_cuts, capacity).unwrap();
+            proptest::prop_assert_eq!(&whole, &body);
+            proptest::prop_assert_eq!(&split, &whole);
+        }
     }
 
     #[test]

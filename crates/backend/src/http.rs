@@ -1,6 +1,6 @@
 //! What every HTTP backend shares: the [`HttpConfig`] (timeouts, pool
-//! sizes), endpoint URLs, and error messages that name the endpoint, the
-//! request and what happened. Requests and readiness probes go over `h1`.
+//! sizes), endpoint URLs, and the pieces of error messages (status texts,
+//! the start of a body). Requests and readiness probes go over `h1`.
 
 use std::time::Duration;
 
@@ -139,6 +139,7 @@ impl Endpoint {
         &self.base
     }
 
+    /// Host name or address to connect to.
     pub(crate) fn host(&self) -> &str {
         &self.host
     }
@@ -171,56 +172,29 @@ impl std::fmt::Display for Endpoint {
     }
 }
 
-/// Who a request was, for error messages: `POST http://h:p/generate
-/// (request #17, 512 prompt tokens, streaming)`.
-#[derive(Debug, Clone)]
-pub(crate) struct RequestLabel {
-    pub url: String,
-    pub number: u64,
-    pub prompt_tokens: usize,
-    pub stream: bool,
-}
-
-impl std::fmt::Display for RequestLabel {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "POST {} (request #{}, {} prompt tokens, {})",
-            self.url,
-            self.number,
-            self.prompt_tokens,
-            if self.stream {
-                "streaming"
-            } else {
-                "non-streaming"
-            }
-        )
-    }
-}
-
-impl RequestLabel {
-    pub fn transport(&self, what: impl std::fmt::Display) -> BackendError {
-        BackendError::Transport(format!("{self}: {what}"))
-    }
-
-    pub fn protocol(&self, what: impl std::fmt::Display) -> BackendError {
-        BackendError::Internal(format!("{self}: {what}"))
-    }
-
-    /// The error for a non-2xx reply, classified by status: 4xx is the
-    /// request's fault, 429/503 an overloaded server, the rest a server failure.
-    pub fn status(&self, status: u16, body: &[u8]) -> BackendError {
-        let text = match ::http::StatusCode::from_u16(status) {
-            Ok(code) => code.to_string(),
-            Err(_) => status.to_string(),
-        };
-        let msg = format!("{self}: HTTP {text}: {}", snippet(body));
-        match status {
-            429 | 503 => BackendError::Overloaded(msg),
-            400..=499 => BackendError::InvalidRequest(msg),
-            _ => BackendError::Internal(msg),
-        }
-    }
+/// `404 Not Found`: a status code with its reason phrase (RFC 9110) when
+/// it is one a generation server sends, else the bare number.
+pub(crate) fn status_text(status: u16) -> String {
+    let reason = match status {
+        400 => "Bad Request",
+        401 => "Unauthorized",
+        403 => "Forbidden",
+        404 => "Not Found",
+        405 => "Method Not Allowed",
+        408 => "Request Timeout",
+        409 => "Conflict",
+        413 => "Content Too Large",
+        415 => "Unsupported Media Type",
+        422 => "Unprocessable Entity",
+        429 => "Too Many Requests",
+        500 => "Internal Server Error",
+        501 => "Not Implemented",
+        502 => "Bad Gateway",
+        503 => "Service Unavailable",
+        504 => "Gateway Timeout",
+        _ => return status.to_string(),
+    };
+    format!("{status} {reason}")
 }
 
 /// The start of a body for an error message: at most 300 characters, lossy UTF-8.
@@ -273,6 +247,13 @@ mod tests {
     fn https_without_the_feature_says_how_to_get_it() {
         let err = Endpoint::parse("https://h:1").unwrap_err().to_string();
         assert!(err.contains("`https` feature"), "{err}");
+    }
+
+    #[test]
+    fn status_texts_name_the_reason_when_known() {
+        assert_eq!(status_text(429), "429 Too Many Requests");
+        assert_eq!(status_text(503), "503 Service Unavailable");
+        assert_eq!(status_text(599), "599");
     }
 
     #[test]

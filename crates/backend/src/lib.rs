@@ -31,18 +31,21 @@
 use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
 
-pub mod accounting;
+mod accounting;
+mod client;
+mod error;
 mod h1;
-pub mod http;
-pub mod openai;
-pub mod pool;
-pub mod ready;
+mod http;
+mod openai;
+mod pool;
+mod ready;
 pub mod settings;
-pub mod sglang;
-pub mod sse;
+mod sglang;
+mod sse;
 mod stream;
 
 pub use accounting::IdsMode;
+pub use error::{BackendError, RequestLabel, TransportError, TransportKind};
 pub use http::{Endpoint, HttpConfig};
 pub use openai::OpenAiBackend;
 pub use pool::{EndpointPool, EndpointStats, PoolStats};
@@ -128,7 +131,9 @@ impl Default for SamplingParams {
 /// One generation request: prompt token ids plus how to continue them.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct GenerateRequest {
+    /// The prompt, already rendered and tokenized (harmony).
     pub input_ids: Vec<u32>,
+    /// How to continue it.
     pub sampling: SamplingParams,
     /// Deliver tokens as [`Event::Tokens`] while they are produced; when
     /// false only [`Event::Finished`] arrives.
@@ -148,6 +153,7 @@ pub enum FinishReason {
 }
 
 impl FinishReason {
+    /// The wire spelling, as SGLang and OpenAI write it and the logs record it.
     pub fn as_str(self) -> &'static str {
         match self {
             FinishReason::Stop => "stop",
@@ -162,8 +168,12 @@ impl FinishReason {
 pub struct GenerateOutput {
     /// Every generated id, the stop token included when one ended it.
     pub output_ids: Vec<u32>,
+    /// Why it ended.
     pub finish_reason: FinishReason,
+    /// The prompt's length as the backend counted it.
     pub prompt_tokens: usize,
+    /// Generated tokens as the backend counted them (normally
+    /// `output_ids.len()`; a server may count a stop id it leaves out).
     pub completion_tokens: usize,
 }
 
@@ -172,22 +182,8 @@ pub struct GenerateOutput {
 pub enum Event {
     /// Ids produced since the previous event (incremental, never cumulative).
     Tokens(Vec<u32>),
+    /// The generation ended; nothing follows.
     Finished(GenerateOutput),
-}
-
-/// Errors of any backend. `InvalidRequest` is the caller's fault (HTTP 4xx).
-#[derive(Debug, Clone, thiserror::Error)]
-pub enum BackendError {
-    #[error("invalid request: {0}")]
-    InvalidRequest(String),
-    #[error("backend is overloaded: {0}")]
-    Overloaded(String),
-    #[error("backend is shutting down; retry on another endpoint")]
-    ShuttingDown,
-    #[error("backend failed: {0}")]
-    Internal(String),
-    #[error("transport error: {0}")]
-    Transport(String),
 }
 
 /// The producing side of a [`Generation`]; backends keep it while working.

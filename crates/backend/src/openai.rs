@@ -9,9 +9,10 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::client::{self, Protocol};
+use crate::error::Fault;
 use crate::pool::EndpointPool;
-use crate::sglang::{error_text, parse_chunk, parse_json};
-use crate::stream::{self, Reply};
+use crate::stream::{error_text, parse_chunk, parse_json, Reply};
 use crate::{Backend, BackendError, FinishReason, GenerateOutput, GenerateRequest, Generation};
 
 /// The request body of `POST /v1/completions`.
@@ -97,27 +98,33 @@ pub struct OpenAiBackend {
 }
 
 impl OpenAiBackend {
-    /// `model` is the served model name; `None` leaves it out, which vLLM
-    /// and SGLang accept when they serve one model ([`crate::check_ready`]
-    /// lists the names).
-    pub fn new(pool: EndpointPool, model: Option<String>) -> Self {
-        OpenAiBackend { pool, model }
+    /// A client for `pool` that leaves the model name out of requests,
+    /// which vLLM and SGLang accept when they serve one model.
+    pub fn new(pool: EndpointPool) -> Self {
+        OpenAiBackend { pool, model: None }
     }
 
+    /// Names the served model in every request, for servers that serve
+    /// several ([`crate::check_ready`] lists the names).
+    pub fn with_model(mut self, model: impl Into<String>) -> Self {
+        self.model = Some(model.into());
+        self
+    }
+
+    /// The pool, for its counters.
     pub fn pool(&self) -> &EndpointPool {
         &self.pool
     }
 }
 
-#[async_trait::async_trait]
-impl Backend for OpenAiBackend {
-    async fn generate(&self, request: GenerateRequest) -> Result<Generation, BackendError> {
-        request.sampling.validate()?;
-        crate::settings::check_stop_ids(&request.sampling)?;
+impl Protocol for OpenAiBackend {
+    const PATH: &'static str = "/v1/completions";
+    type Reply = OpenAiReply;
+
+    fn body(&self, request: GenerateRequest) -> impl Serialize {
         let s = &request.sampling;
-        let prompt_tokens = request.input_ids.len();
         let stream = request.stream;
-        let body = CompletionBody {
+        CompletionBody {
             model: self.model.clone(),
             max_tokens: s.max_new_tokens,
             temperature: s.temperature,
@@ -133,26 +140,28 @@ impl Backend for OpenAiBackend {
             seed: s.seed,
             skip_special_tokens: false,
             prompt: request.input_ids,
-        };
-        let body = serde_json::to_vec(&body)
-            .map_err(|e| BackendError::Internal(format!("cannot encode the request: {e}")))?;
-        let started = self
-            .pool
-            .post("/v1/completions", body, prompt_tokens, stream)
-            .await?;
-        let (tx, generation) = Generation::channel();
-        let reply = OpenAiReply {
+        }
+    }
+
+    fn reply(&self, prompt_tokens: usize) -> OpenAiReply {
+        OpenAiReply {
             ids: Vec::new(),
             prompt_tokens,
             usage: None,
             finish: None,
-        };
-        stream::spawn(started, reply, tx, self.pool.config().idle_timeout);
-        Ok(generation)
+        }
     }
 }
 
-struct OpenAiReply {
+#[async_trait::async_trait]
+impl Backend for OpenAiBackend {
+    async fn generate(&self, request: GenerateRequest) -> Result<Generation, BackendError> {
+        client::generate(&self.pool, self, request).await
+    }
+}
+
+/// Reading one `/v1/completions` reply.
+pub(crate) struct OpenAiReply {
     ids: Vec<u32>,
     prompt_tokens: usize,
     usage: Option<Usage>,
@@ -170,7 +179,11 @@ fn finish_reason(text: &str) -> Result<FinishReason, String> {
 
 impl OpenAiReply {
     /// Takes one reply or chunk; returns the new ids of choice 0.
-    fn absorb(&mut self, reply: CompletionReply) -> Result<Vec<u32>, String> {
+    fn absorb(&mut self, reply: CompletionReply) -> Result<Vec<u32>, Fault> {
+        self.absorb_choice(reply).map_err(Fault::protocol)
+    }
+
+    fn absorb_choice(&mut self, reply: CompletionReply) -> Result<Vec<u32>, String> {
         if let Some(e) = &reply.error {
             return Err(format!("the server reported an error: {}", error_text(e)));
         }
@@ -213,13 +226,13 @@ impl OpenAiReply {
         Ok(new)
     }
 
-    fn output(&mut self) -> Result<GenerateOutput, String> {
+    fn output(&mut self) -> Result<GenerateOutput, Fault> {
         let Some(finish_reason) = self.finish else {
-            return Err(format!(
+            return Err(Fault::protocol(format!(
                 "the reply ended without a finish_reason after {} tokens \
                  (truncated stream or server died?)",
                 self.ids.len()
-            ));
+            )));
         };
         let ids = std::mem::take(&mut self.ids);
         let (prompt_tokens, completion_tokens) = match self.usage {
@@ -227,10 +240,10 @@ impl OpenAiReply {
             None => (self.prompt_tokens, ids.len()),
         };
         if ids.is_empty() && completion_tokens > 0 {
-            return Err(format!(
+            return Err(Fault::protocol(format!(
                 "usage reports {completion_tokens} completion tokens but no token ids arrived; \
                  the server does not support `return_token_ids`"
-            ));
+            )));
         }
         Ok(GenerateOutput {
             output_ids: ids,
@@ -242,23 +255,23 @@ impl OpenAiReply {
 }
 
 impl Reply for OpenAiReply {
-    fn chunk(&mut self, payload: &str) -> Result<Vec<u32>, String> {
+    fn chunk(&mut self, payload: &str) -> Result<Vec<u32>, Fault> {
         let chunk: CompletionReply = parse_chunk(payload)?;
         let streamed = self.ids.len();
         self.absorb(chunk)
-            .map_err(|e| format!("{e} (after {streamed} tokens)"))
+            .map_err(|e| e.context(|e| format!("{e} (after {streamed} tokens)")))
     }
 
-    fn body(&mut self, body: &[u8]) -> Result<GenerateOutput, String> {
+    fn body(&mut self, body: &[u8]) -> Result<GenerateOutput, Fault> {
         let reply: CompletionReply = parse_json(body, "reply")?;
         if reply.choices.is_empty() && reply.error.is_none() && reply.object.is_none() {
-            return Err("the reply has no choices".into());
+            return Err(Fault::protocol("the reply has no choices"));
         }
         self.absorb(reply)?;
         self.output()
     }
 
-    fn end(&mut self, _saw_done: bool) -> Result<GenerateOutput, String> {
+    fn end(&mut self, _saw_done: bool) -> Result<GenerateOutput, Fault> {
         self.output()
     }
 
@@ -313,6 +326,7 @@ mod tests {
         assert!(reply
             .absorb(r)
             .unwrap_err()
+            .detail
             .contains("max_tokens is too large"));
     }
 

@@ -12,8 +12,9 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
+use crate::error::{Fault, RequestLabel, TransportKind};
 use crate::h1::{self, Connector, IdleConns};
-use crate::http::{Endpoint, HttpConfig, RequestLabel};
+use crate::http::{Endpoint, HttpConfig};
 use crate::BackendError;
 
 /// A set of endpoints sharing one connection pool; cheap to clone.
@@ -56,6 +57,7 @@ struct Slot {
 /// Counters of one endpoint at one moment.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EndpointStats {
+    /// The endpoint's base URL.
     pub endpoint: String,
     /// Requests sent and not yet finished (streams still open included).
     pub outstanding: usize,
@@ -73,28 +75,45 @@ pub struct EndpointStats {
     pub failed: u64,
 }
 
-/// Counters of a whole pool, per endpoint in the order given.
+/// Counters of a whole pool, per endpoint in the order given; the
+/// methods sum one counter over every endpoint (see [`EndpointStats`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PoolStats {
+    /// One entry per endpoint, in the order the pool was given them.
     pub endpoints: Vec<EndpointStats>,
 }
 
 impl PoolStats {
+    fn sum(&self, counter: impl Fn(&EndpointStats) -> u64) -> u64 {
+        self.endpoints.iter().map(counter).sum()
+    }
+
+    /// Re-sends after a connect failure, over all endpoints.
     pub fn retries(&self) -> u64 {
-        self.endpoints.iter().map(|e| e.retries).sum()
+        self.sum(|e| e.retries)
     }
+
+    /// Requests routed, first tries and retries alike, over all endpoints.
     pub fn requests(&self) -> u64 {
-        self.endpoints.iter().map(|e| e.requests).sum()
+        self.sum(|e| e.requests)
     }
+
+    /// Requests that ended with a final result, over all endpoints.
     pub fn completed(&self) -> u64 {
-        self.endpoints.iter().map(|e| e.completed).sum()
+        self.sum(|e| e.completed)
     }
+
+    /// Requests that ended with an error, over all endpoints.
     pub fn failed(&self) -> u64 {
-        self.endpoints.iter().map(|e| e.failed).sum()
+        self.sum(|e| e.failed)
     }
+
+    /// Connections that could not be established, over all endpoints.
     pub fn connect_errors(&self) -> u64 {
-        self.endpoints.iter().map(|e| e.connect_errors).sum()
+        self.sum(|e| e.connect_errors)
     }
+
+    /// Requests sent and not yet finished, over all endpoints.
     pub fn outstanding(&self) -> usize {
         self.endpoints.iter().map(|e| e.outstanding).sum()
     }
@@ -135,6 +154,10 @@ pub(crate) struct Started {
     pub idle_conns: Arc<IdleConns>,
     pub lease: Lease,
     pub label: RequestLabel,
+    /// The endpoint's base URL, for errors.
+    pub endpoint: String,
+    /// The request asked for a stream.
+    pub stream: bool,
     /// When the whole-request timeout runs out.
     pub deadline: Instant,
 }
@@ -176,6 +199,7 @@ impl EndpointPool {
         })
     }
 
+    /// The endpoints, in the order given.
     pub fn endpoints(&self) -> Vec<Endpoint> {
         self.inner
             .slots
@@ -184,6 +208,7 @@ impl EndpointPool {
             .collect()
     }
 
+    /// The transport settings every request of this pool uses.
     pub fn config(&self) -> &HttpConfig {
         &self.inner.config
     }
@@ -277,27 +302,31 @@ impl EndpointPool {
             if attempt > 0 {
                 slot.retries.fetch_add(1, Ordering::Relaxed);
             }
-            let label = RequestLabel {
+            let label = RequestLabel::Generate {
                 url: slot.endpoint.url(path),
                 number,
                 prompt_tokens,
                 stream,
             };
+            let fail = |fault: Fault| label.error(slot.endpoint.as_str(), fault);
             let message = h1::post_message(&slot.endpoint, path, accept, &body);
             let exchange = tokio::time::timeout_at(deadline, self.exchange(slot, &message));
             let response = match exchange.await {
                 Err(_) => {
                     lease.finish(false);
-                    return Err(label.transport(format!(
-                        "no response within the request timeout of {:?}",
-                        config.request_timeout
+                    return Err(fail(Fault::new(
+                        TransportKind::Timeout,
+                        format!(
+                            "no response within the request timeout of {:?}",
+                            config.request_timeout
+                        ),
                     )));
                 }
                 Ok(Ok(r)) => {
                     slot.down_until.store(0, Ordering::Relaxed);
                     r
                 }
-                Ok(Err(Exchange::Connect(e))) => {
+                Ok(Err(e)) if e.kind == TransportKind::Connect => {
                     slot.connect_errors.fetch_add(1, Ordering::Relaxed);
                     let cooldown = u64::try_from(config.down_cooldown.as_nanos()).unwrap_or(0);
                     slot.down_until
@@ -313,18 +342,22 @@ impl EndpointPool {
                         continue;
                     }
                     lease.finish(false);
-                    return Err(label.transport(format!(
-                        "cannot connect after {} tries: {e}; is the server running at {}?",
-                        attempt + 1,
-                        slot.endpoint
-                    )));
+                    return Err(fail(e.context(|e| {
+                        format!(
+                            "cannot connect after {} tries: {e}; is the server running at {}?",
+                            attempt + 1,
+                            slot.endpoint
+                        )
+                    })));
                 }
-                Ok(Err(Exchange::Sent(e))) => {
+                Ok(Err(e)) => {
                     lease.finish(false);
-                    return Err(label.transport(format!(
-                        "the request failed before a response arrived (not retried: the server \
-                         may have received it): {e}"
-                    )));
+                    return Err(fail(e.context(|e| {
+                        format!(
+                            "the request failed before a response arrived (not retried: the \
+                             server may have received it): {e}"
+                        )
+                    })));
                 }
             };
             let status = response.head.status;
@@ -338,36 +371,33 @@ impl EndpointPool {
                 idle_conns: slot.idle.clone(),
                 lease,
                 label,
+                endpoint: slot.endpoint.as_str().to_owned(),
+                stream,
                 deadline,
             });
         }
     }
 
     /// One try: a kept-alive connection or a new one, the request, the
-    /// response head.
-    async fn exchange(&self, slot: &Slot, message: &[u8]) -> Result<h1::Response, Exchange> {
+    /// response head. Only a [`TransportKind::Connect`] fault means nothing
+    /// reached the server.
+    async fn exchange(&self, slot: &Slot, message: &[u8]) -> Result<h1::Response, Fault> {
         let mut conn = match slot.idle.take() {
             Some(conn) => conn,
             None => {
-                let conn = self.inner.connector.connect(&slot.endpoint).await;
-                let conn = conn.map_err(Exchange::Connect)?;
+                let conn = self.inner.connector.connect(&slot.endpoint).await?;
                 slot.connections.fetch_add(1, Ordering::Relaxed);
                 conn
             }
         };
-        conn.send(message)
-            .await
-            .map_err(|e| Exchange::Sent(format!("sending the request failed: {e}")))?;
-        conn.read_head().await.map_err(Exchange::Sent)
+        conn.send(message).await.map_err(|e| {
+            Fault::new(
+                TransportKind::Sent,
+                format!("sending the request failed: {e}"),
+            )
+        })?;
+        conn.read_head().await
     }
-}
-
-/// How a try failed.
-enum Exchange {
-    /// No connection: nothing reached the server, so it may be re-sent.
-    Connect(String),
-    /// After the request went out (or may have).
-    Sent(String),
 }
 
 /// The start of an error reply's body, for the message; bounded in size and time.

@@ -4,6 +4,7 @@
 
 use std::time::Duration;
 
+use crate::error::{Fault, RequestLabel, TransportKind};
 use crate::h1::{self, Connector, Piece};
 use crate::http::{snippet, Endpoint, HttpConfig};
 use crate::pool::EndpointPool;
@@ -12,6 +13,7 @@ use crate::BackendError;
 /// What a ready server told us.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Readiness {
+    /// The server's base URL.
     pub endpoint: String,
     /// The path that answered 2xx (`/health`, `/v1/models` or `/get_model_info`).
     pub probe: String,
@@ -41,24 +43,32 @@ async fn probe(
     endpoint: &Endpoint,
     timeout: Duration,
 ) -> Result<Readiness, BackendError> {
+    let label = RequestLabel::Probe {
+        endpoint: endpoint.to_string(),
+    };
+    let fail = |kind, detail| label.error(endpoint.as_str(), Fault::new(kind, detail));
     let mut answers = Vec::new();
     let mut probe_ok = None;
     for path in ["/health", "/v1/models", "/get_model_info"] {
         let url = endpoint.url(path);
         match tokio::time::timeout(timeout, get(connector, endpoint, path)).await {
             Err(_) => {
-                return Err(BackendError::Transport(format!(
-                    "server at {endpoint} is not ready: GET {url} got no answer within {timeout:?}"
-                )))
+                return Err(fail(
+                    TransportKind::Timeout,
+                    format!("not ready: GET {url} got no answer within {timeout:?}"),
+                ))
             }
             Ok(Err(e)) => {
-                return Err(BackendError::Transport(format!(
-                    "server at {endpoint} is unreachable: GET {url}: {e}. Is it running, and \
-                     are the host and port right?"
-                )))
+                return Err(fail(
+                    e.kind,
+                    format!(
+                        "unreachable: GET {url}: {e}. Is it running, and are the host and \
+                         port right?"
+                    ),
+                ))
             }
-            Ok(Ok((status, _))) if (200..300).contains(&status) => {
-                probe_ok = Some(path.to_owned());
+            Ok(Ok((status, body))) if (200..300).contains(&status) => {
+                probe_ok = Some((path, body));
                 break;
             }
             Ok(Ok((status, body))) => answers.push(format!(
@@ -67,19 +77,27 @@ async fn probe(
             )),
         }
     }
-    let Some(probe) = probe_ok else {
-        return Err(BackendError::Transport(format!(
-            "server at {endpoint} answers but is not ready: {}",
-            answers.join("; ")
-        )));
+    let Some((probe, body)) = probe_ok else {
+        return Err(fail(
+            TransportKind::NotReady,
+            format!(
+                "the server answers but is not ready: {}",
+                answers.join("; ")
+            ),
+        ));
     };
-    let models = match tokio::time::timeout(timeout, get(connector, endpoint, "/v1/models")).await {
-        Ok(Ok((200..=299, body))) => model_names(&body),
-        _ => Vec::new(),
+    // The model list, unless the probe that answered already was it.
+    let models = if probe == "/v1/models" {
+        model_names(&body)
+    } else {
+        match tokio::time::timeout(timeout, get(connector, endpoint, "/v1/models")).await {
+            Ok(Ok((200..=299, body))) => model_names(&body),
+            _ => Vec::new(),
+        }
     };
     Ok(Readiness {
         endpoint: endpoint.to_string(),
-        probe,
+        probe: probe.to_owned(),
         models,
     })
 }
@@ -112,12 +130,17 @@ async fn get(
     connector: &Connector,
     endpoint: &Endpoint,
     path: &str,
-) -> Result<(u16, String), String> {
+) -> Result<(u16, String), Fault> {
     const MAX: usize = 1 << 20;
     let mut conn = connector.connect(endpoint).await?;
     conn.send(&h1::get_message(endpoint, path))
         .await
-        .map_err(|e| format!("sending the request failed: {e}"))?;
+        .map_err(|e| {
+            Fault::new(
+                TransportKind::Sent,
+                format!("sending the request failed: {e}"),
+            )
+        })?;
     let mut response = conn.read_head().await?;
     let mut body = Vec::new();
     loop {

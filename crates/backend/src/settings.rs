@@ -4,12 +4,11 @@
 
 use crate::{BackendError, SamplingParams};
 
-/// `<|return|>`, `<|endoftext|>`, `<|call|>`: the model's `eos_token_id` list.
-pub const STOP_TOKEN_IDS: [u32; 3] = [200002, 199999, 200012];
+pub use defs::STOP_TOKEN_IDS;
 
 /// `<|end|>` closes the analysis channel mid-answer; stopping on it would
 /// cut off the final channel, so it must never be a stop id.
-pub const END_TOKEN_ID: u32 = 200007;
+pub use defs::tokens::END as END_TOKEN_ID;
 
 /// `max_new_tokens` of a performance run (README table).
 pub const MAX_NEW_TOKENS_PERFORMANCE: u32 = 10240;
@@ -33,6 +32,8 @@ pub fn reference_sampling(max_new_tokens: u32) -> SamplingParams {
 }
 
 /// Refuses settings that would make a run unfaithful: stopping on `<|end|>`.
+/// The HTTP clients run it once per request, before anything is sent (our
+/// own engine serves any stop ids it is given).
 pub fn check_stop_ids(sampling: &SamplingParams) -> Result<(), BackendError> {
     if sampling.stop_token_ids.contains(&END_TOKEN_ID) {
         return Err(BackendError::InvalidRequest(format!(

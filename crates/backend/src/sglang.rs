@@ -12,8 +12,10 @@
 use serde::{Deserialize, Serialize};
 
 use crate::accounting::{IdsMode, StreamedIds};
+use crate::client::{self, Protocol};
+use crate::error::Fault;
 use crate::pool::EndpointPool;
-use crate::stream::{self, Reply};
+use crate::stream::{error_text, parse_chunk, parse_json, Reply};
 use crate::{
     Backend, BackendError, FinishReason, GenerateOutput, GenerateRequest, Generation,
     SamplingParams,
@@ -170,35 +172,6 @@ impl<'de> Deserialize<'de> for HasText {
     }
 }
 
-/// Parses one SSE payload (already valid UTF-8, so strings are not
-/// validated again), naming the problem and showing its start.
-pub(crate) fn parse_chunk<'a, T: Deserialize<'a>>(payload: &'a str) -> Result<T, String> {
-    serde_json::from_str(payload).map_err(|e| {
-        format!(
-            "malformed JSON in the stream chunk ({e}): {}",
-            crate::http::snippet(payload.as_bytes())
-        )
-    })
-}
-
-/// The text of an `error` field, whatever its shape.
-pub(crate) fn error_text(e: &serde_json::Value) -> String {
-    e.get("message")
-        .and_then(|m| m.as_str())
-        .map(str::to_owned)
-        .unwrap_or_else(|| e.to_string())
-}
-
-/// Parses one JSON payload, naming the problem and showing its start.
-pub(crate) fn parse_json<'a, T: Deserialize<'a>>(text: &'a [u8], what: &str) -> Result<T, String> {
-    serde_json::from_slice(text).map_err(|e| {
-        format!(
-            "malformed JSON in the {what} ({e}): {}",
-            crate::http::snippet(text)
-        )
-    })
-}
-
 /// A [`Backend`] speaking SGLang's `/generate` to a pool of servers.
 #[derive(Debug, Clone)]
 pub struct SglangBackend {
@@ -207,6 +180,8 @@ pub struct SglangBackend {
 }
 
 impl SglangBackend {
+    /// A client sending every request to the least loaded of `pool`'s
+    /// endpoints, reading streamed ids in whichever mode the server uses.
     pub fn new(pool: EndpointPool) -> Self {
         SglangBackend {
             pool,
@@ -220,44 +195,44 @@ impl SglangBackend {
         self
     }
 
+    /// The pool, for its counters.
     pub fn pool(&self) -> &EndpointPool {
         &self.pool
+    }
+}
+
+impl Protocol for SglangBackend {
+    const PATH: &'static str = "/generate";
+    type Reply = SglangReply;
+
+    fn body(&self, request: GenerateRequest) -> impl Serialize {
+        GenerateBody {
+            sampling_params: WireSampling::from(&request.sampling),
+            input_ids: request.input_ids,
+            stream: request.stream,
+        }
+    }
+
+    fn reply(&self, prompt_tokens: usize) -> SglangReply {
+        SglangReply {
+            ids: StreamedIds::new(self.ids_mode),
+            prompt_tokens,
+            completion_tokens: None,
+            finish: None,
+            saw_text: false,
+        }
     }
 }
 
 #[async_trait::async_trait]
 impl Backend for SglangBackend {
     async fn generate(&self, request: GenerateRequest) -> Result<Generation, BackendError> {
-        request.sampling.validate()?;
-        crate::settings::check_stop_ids(&request.sampling)?;
-        let prompt_tokens = request.input_ids.len();
-        let stream = request.stream;
-        let body = GenerateBody {
-            sampling_params: WireSampling::from(&request.sampling),
-            input_ids: request.input_ids,
-            stream,
-        };
-        let body = serde_json::to_vec(&body)
-            .map_err(|e| BackendError::Internal(format!("cannot encode the request: {e}")))?;
-        let started = self
-            .pool
-            .post("/generate", body, prompt_tokens, stream)
-            .await?;
-        let (tx, generation) = Generation::channel();
-        let reply = SglangReply {
-            ids: StreamedIds::new(self.ids_mode),
-            prompt_tokens,
-            completion_tokens: None,
-            finish: None,
-            saw_text: false,
-        };
-        stream::spawn(started, reply, tx, self.pool.config().idle_timeout);
-        Ok(generation)
+        client::generate(&self.pool, self, request).await
     }
 }
 
 /// Reading one `/generate` reply.
-struct SglangReply {
+pub(crate) struct SglangReply {
     ids: StreamedIds,
     prompt_tokens: usize,
     completion_tokens: Option<usize>,
@@ -267,7 +242,7 @@ struct SglangReply {
 }
 
 impl SglangReply {
-    fn absorb_meta(&mut self, meta: Option<MetaInfo>) -> Result<(), String> {
+    fn absorb_meta(&mut self, meta: Option<MetaInfo>) -> Result<(), Fault> {
         let Some(meta) = meta else { return Ok(()) };
         if let Some(p) = meta.prompt_tokens {
             self.prompt_tokens = p;
@@ -276,26 +251,26 @@ impl SglangReply {
             self.completion_tokens = meta.completion_tokens;
         }
         if let Some(f) = meta.finish_reason {
-            self.finish = Some(f.reason()?);
+            self.finish = Some(f.reason().map_err(Fault::protocol)?);
         }
         Ok(())
     }
 
-    fn output(&mut self, ids: Vec<u32>) -> Result<GenerateOutput, String> {
+    fn output(&mut self, ids: Vec<u32>) -> Result<GenerateOutput, Fault> {
         let Some(finish_reason) = self.finish else {
-            return Err(format!(
+            return Err(Fault::protocol(format!(
                 "the reply ended without meta_info.finish_reason after {} tokens \
                  (truncated stream or server died?)",
                 ids.len()
-            ));
+            )));
         };
         let reported = self.completion_tokens.unwrap_or(ids.len());
         if ids.is_empty() && reported > 0 {
-            return Err(format!(
+            return Err(Fault::protocol(format!(
                 "the server reported {reported} completion tokens but sent no output_ids{}; \
                  token ids are required (text is never re-tokenized)",
                 if self.saw_text { " (only text)" } else { "" }
-            ));
+            )));
         }
         if reported != ids.len() {
             tracing::debug!(
@@ -313,19 +288,22 @@ impl SglangReply {
 }
 
 impl Reply for SglangReply {
-    fn chunk(&mut self, payload: &str) -> Result<Vec<u32>, String> {
+    fn chunk(&mut self, payload: &str) -> Result<Vec<u32>, Fault> {
         let chunk: StreamChunk = parse_chunk(payload)?;
         if let Some(e) = &chunk.error {
-            return Err(format!(
+            return Err(Fault::protocol(format!(
                 "the server reported an error after {} tokens: {}",
                 self.ids.ids().len(),
                 error_text(e)
-            ));
+            )));
         }
         self.saw_text |= chunk.text.0;
         self.absorb_meta(chunk.meta_info)?;
         let ids = chunk.output_ids.unwrap_or_default();
-        let new = self.ids.push(&ids, self.completion_tokens)?;
+        let new = self
+            .ids
+            .push(&ids, self.completion_tokens)
+            .map_err(Fault::protocol)?;
         // Incremental chunks (and the first) are new as a whole: no copy.
         Ok(if new.len() == ids.len() {
             ids
@@ -334,22 +312,27 @@ impl Reply for SglangReply {
         })
     }
 
-    fn body(&mut self, body: &[u8]) -> Result<GenerateOutput, String> {
+    fn body(&mut self, body: &[u8]) -> Result<GenerateOutput, Fault> {
         let value: serde_json::Value = parse_json(body, "reply")?;
         if value.is_array() {
-            return Err("the reply is a list (a batch); one object was expected".into());
+            return Err(Fault::protocol(
+                "the reply is a list (a batch); one object was expected",
+            ));
         }
         let reply: GenerateReply = serde_json::from_value(value)
-            .map_err(|e| format!("the reply does not have SGLang's shape: {e}"))?;
+            .map_err(|e| Fault::protocol(format!("the reply does not have SGLang's shape: {e}")))?;
         if let Some(e) = &reply.error {
-            return Err(format!("the server reported an error: {}", error_text(e)));
+            return Err(Fault::protocol(format!(
+                "the server reported an error: {}",
+                error_text(e)
+            )));
         }
         self.saw_text = reply.text.as_deref().is_some_and(|t| !t.is_empty());
         self.absorb_meta(reply.meta_info)?;
         self.output(reply.output_ids.unwrap_or_default())
     }
 
-    fn end(&mut self, _saw_done: bool) -> Result<GenerateOutput, String> {
+    fn end(&mut self, _saw_done: bool) -> Result<GenerateOutput, Fault> {
         let ids = std::mem::take(&mut self.ids).into_ids();
         self.output(ids)
     }

@@ -9,24 +9,56 @@
 
 use std::time::Duration;
 
+use serde::Deserialize;
 use tokio::time::Instant;
 
+use crate::error::{Fault, TransportKind};
 use crate::h1::{Piece, Response};
 use crate::pool::Started;
 use crate::sse::{Flow, SseDecoder, SseError};
 use crate::{Event, EventSender, GenerateOutput};
 
-/// How one protocol reads its replies.
+/// How one protocol reads its replies. Every error is a
+/// [`TransportKind::Protocol`] fault: the reply is not what the protocol says.
 pub(crate) trait Reply: Send + 'static {
     /// One SSE `data` payload other than `[DONE]`; returns the new ids.
-    fn chunk(&mut self, payload: &str) -> Result<Vec<u32>, String>;
+    fn chunk(&mut self, payload: &str) -> Result<Vec<u32>, Fault>;
     /// The whole body of a non-streaming reply.
-    fn body(&mut self, body: &[u8]) -> Result<GenerateOutput, String>;
+    fn body(&mut self, body: &[u8]) -> Result<GenerateOutput, Fault>;
     /// The final output once the stream ended, with or without `[DONE]`;
     /// an error if the generation had not finished.
-    fn end(&mut self, saw_done: bool) -> Result<GenerateOutput, String>;
+    fn end(&mut self, saw_done: bool) -> Result<GenerateOutput, Fault>;
     /// How many ids were streamed so far (for error messages).
     fn streamed(&self) -> usize;
+}
+
+/// Parses one SSE payload (already valid UTF-8, so strings are not
+/// validated again), naming the problem and showing its start.
+pub(crate) fn parse_chunk<'a, T: Deserialize<'a>>(payload: &'a str) -> Result<T, Fault> {
+    serde_json::from_str(payload).map_err(|e| {
+        Fault::protocol(format!(
+            "malformed JSON in the stream chunk ({e}): {}",
+            crate::http::snippet(payload.as_bytes())
+        ))
+    })
+}
+
+/// Parses one JSON payload, naming the problem and showing its start.
+pub(crate) fn parse_json<'a, T: Deserialize<'a>>(text: &'a [u8], what: &str) -> Result<T, Fault> {
+    serde_json::from_slice(text).map_err(|e| {
+        Fault::protocol(format!(
+            "malformed JSON in the {what} ({e}): {}",
+            crate::http::snippet(text)
+        ))
+    })
+}
+
+/// The text of an `error` field, whatever its shape.
+pub(crate) fn error_text(e: &serde_json::Value) -> String {
+    e.get("message")
+        .and_then(|m| m.as_str())
+        .map(str::to_owned)
+        .unwrap_or_else(|| e.to_string())
 }
 
 /// Reads `started`'s body on a new task, sending events on `tx`.
@@ -36,17 +68,18 @@ pub(crate) fn spawn<R: Reply>(started: Started, reply: R, tx: EventSender, idle:
             response,
             lease,
             label,
+            endpoint,
             deadline,
             idle_conns,
+            stream,
         } = started;
-        let stream = label.stream;
         let is_json = response.head.is_json;
         let mut body = Body::new(response, &tx, deadline, idle.filter(|_| stream));
         let result = if stream && is_json {
             // Pitfall: a server that ignores `stream: true` and answers once
             // would make every token arrive at the end (TTFT = latency).
             match read_body_bytes(&mut body).await {
-                Ok(Some(b)) => Err(Failure::Protocol(format!(
+                Ok(Some(b)) => Err(Fault::protocol(format!(
                     "a stream was asked for but the server answered with one JSON body \
                      (it does not stream, so first-token times would be wrong): {}",
                     crate::http::snippet(&b)
@@ -87,19 +120,11 @@ pub(crate) fn spawn<R: Reply>(started: Started, reply: R, tx: EventSender, idle:
                 body.response.release(&idle_conns);
             }
             Ok(None) => {} // the caller is gone
-            Err(Failure::Transport(what)) => {
-                tx.send(Err(label.transport(what)));
-            }
-            Err(Failure::Protocol(what)) => {
-                tx.send(Err(label.protocol(what)));
+            Err(fault) => {
+                tx.send(Err(label.error(&endpoint, fault)));
             }
         }
     });
-}
-
-enum Failure {
-    Transport(String),
-    Protocol(String),
 }
 
 /// How often a quiet body checks whether the caller is still there.
@@ -148,7 +173,7 @@ impl<'a> Body<'a> {
 
     /// The next piece of the body out of the buffer, waiting for bytes when
     /// none are buffered; `None` when the caller is gone.
-    async fn next(&mut self, streamed: usize) -> Result<Option<Piece>, Failure> {
+    async fn next(&mut self, streamed: usize) -> Result<Option<Piece>, Fault> {
         loop {
             match self.response.next_piece() {
                 Ok(Piece::NeedMore) => {}
@@ -163,7 +188,7 @@ impl<'a> Body<'a> {
 
     /// Waits until more bytes arrived (or the close ended the body);
     /// `None` when the caller is gone.
-    async fn wait(&mut self, streamed: usize) -> Result<Option<()>, Failure> {
+    async fn wait(&mut self, streamed: usize) -> Result<Option<()>, Fault> {
         loop {
             tokio::select! {
                 biased;
@@ -177,13 +202,13 @@ impl<'a> Body<'a> {
                         return Ok(None);
                     }
                     if now >= self.deadline {
-                        return Err(Failure::Transport(format!(
+                        return Err(Fault::new(TransportKind::Timeout, format!(
                             "the request timeout ran out after {streamed} tokens"
                         )));
                     }
                     if let Some(idle) = self.idle {
                         if now >= self.last_byte + idle {
-                            return Err(Failure::Transport(format!(
+                            return Err(Fault::new(TransportKind::Timeout, format!(
                                 "the stream was idle for {idle:?} after {streamed} tokens (hung server?)"
                             )));
                         }
@@ -225,16 +250,18 @@ impl<'a> Body<'a> {
     }
 }
 
-fn broken(streamed: usize, what: String) -> Failure {
-    Failure::Transport(format!(
-        "the connection broke after {streamed} tokens (server died or reset?): {what}"
-    ))
+/// A body that failed after `streamed` tokens: the connection broke, or
+/// its HTTP framing was invalid.
+fn broken(streamed: usize, fault: Fault) -> Fault {
+    fault.context(|what| {
+        format!("the connection broke after {streamed} tokens (server died or reset?): {what}")
+    })
 }
 
 /// Why decoding a streamed piece stopped.
 enum FeedError {
     Sse(SseError),
-    Failure(Failure),
+    Fault(Fault),
 }
 
 impl From<SseError> for FeedError {
@@ -248,7 +275,7 @@ impl From<SseError> for FeedError {
 async fn read_stream<R: Reply>(
     body: &mut Body<'_>,
     mut reply: R,
-) -> Result<Option<(GenerateOutput, bool)>, Failure> {
+) -> Result<Option<(GenerateOutput, bool)>, Fault> {
     let tx = body.tx;
     let mut decoder = SseDecoder::new();
     loop {
@@ -261,16 +288,16 @@ async fn read_stream<R: Reply>(
                 let bytes = &body.response.bytes()[range];
                 let flow = decoder
                     .feed_with(bytes, |payload| {
-                        handle(payload, &mut reply, tx).map_err(FeedError::Failure)
+                        handle(payload, &mut reply, tx).map_err(FeedError::Fault)
                     })
                     .map_err(|e| match e {
                         FeedError::Sse(e) => {
-                            Failure::Protocol(format!("{e} after {streamed} tokens"))
+                            Fault::protocol(format!("{e} after {streamed} tokens"))
                         }
-                        FeedError::Failure(f) => f,
+                        FeedError::Fault(f) => f,
                     })?;
                 if flow == Flow::Stop {
-                    let output = reply.end(true).map_err(Failure::Protocol)?;
+                    let output = reply.end(true)?;
                     return Ok(Some((output, true)));
                 }
                 if tx.is_closed() {
@@ -281,12 +308,12 @@ async fn read_stream<R: Reply>(
                 // End of body: a last event without its blank line still counts.
                 let last = decoder
                     .finish()
-                    .map_err(|e| Failure::Protocol(e.to_string()))?;
+                    .map_err(|e| Fault::protocol(e.to_string()))?;
                 let mut saw_done = false;
                 if let Some(payload) = last {
                     saw_done = handle(&payload, &mut reply, tx)? == Flow::Stop;
                 }
-                let output = reply.end(saw_done).map_err(Failure::Protocol)?;
+                let output = reply.end(saw_done)?;
                 return Ok(Some((output, false)));
             }
         }
@@ -294,11 +321,11 @@ async fn read_stream<R: Reply>(
 }
 
 /// Handles one payload; [`Flow::Stop`] for `[DONE]`.
-fn handle<R: Reply>(payload: &str, reply: &mut R, tx: &EventSender) -> Result<Flow, Failure> {
+fn handle<R: Reply>(payload: &str, reply: &mut R, tx: &EventSender) -> Result<Flow, Fault> {
     if payload.trim() == "[DONE]" {
         return Ok(Flow::Stop);
     }
-    let ids = reply.chunk(payload).map_err(Failure::Protocol)?;
+    let ids = reply.chunk(payload)?;
     if !ids.is_empty() {
         tx.send(Ok(Event::Tokens(ids)));
     }
@@ -308,22 +335,22 @@ fn handle<R: Reply>(payload: &str, reply: &mut R, tx: &EventSender) -> Result<Fl
 async fn read_body<R: Reply>(
     body: &mut Body<'_>,
     mut reply: R,
-) -> Result<Option<GenerateOutput>, Failure> {
+) -> Result<Option<GenerateOutput>, Fault> {
     match read_body_bytes(body).await? {
-        Some(bytes) => reply.body(&bytes).map(Some).map_err(Failure::Protocol),
+        Some(bytes) => reply.body(&bytes).map(Some),
         None => Ok(None),
     }
 }
 
 /// The whole body, bounded; `None` when the caller left first.
-async fn read_body_bytes(body: &mut Body<'_>) -> Result<Option<Vec<u8>>, Failure> {
+async fn read_body_bytes(body: &mut Body<'_>) -> Result<Option<Vec<u8>>, Fault> {
     const MAX_BODY: usize = 1 << 30;
     let mut bytes = Vec::new();
     loop {
         match body.next(0).await? {
             None => return Ok(None),
             Some(Piece::Data(range)) if bytes.len() + range.len() > MAX_BODY => {
-                return Err(Failure::Protocol(format!(
+                return Err(Fault::protocol(format!(
                     "the reply is larger than {MAX_BODY} bytes"
                 )))
             }

@@ -15,10 +15,11 @@ fn openai(url: &str, model: Option<&str>) -> OpenAiBackend {
         request_timeout: Duration::from_secs(20),
         ..HttpConfig::default()
     };
-    OpenAiBackend::new(
-        EndpointPool::new(&[url], config).unwrap(),
-        model.map(str::to_owned),
-    )
+    let backend = OpenAiBackend::new(EndpointPool::new(&[url], config).unwrap());
+    match model {
+        Some(name) => backend.with_model(name),
+        None => backend,
+    }
 }
 
 fn completion(choice: Value, usage: Option<Value>) -> Value {

@@ -7,7 +7,10 @@ mod common;
 use std::sync::Arc;
 use std::time::Duration;
 
-use backend::{check_ready, Backend, EndpointPool, HttpConfig, SglangBackend};
+use backend::{
+    check_ready, Backend, BackendError, EndpointPool, HttpConfig, RequestLabel, SglangBackend,
+    TransportError, TransportKind,
+};
 use common::*;
 use serde_json::json;
 
@@ -246,4 +249,66 @@ async fn readiness_names_the_url_when_a_server_is_missing() {
     let pool = EndpointPool::new(&[ok.url.as_str(), dead.as_str()], HttpConfig::default()).unwrap();
     let err = pool.check_ready(t).await.unwrap_err().to_string();
     assert!(err.contains(&dead), "{err}");
+}
+
+/// The kind, endpoint and request of a failed request's error.
+fn transport(err: BackendError) -> (TransportKind, String, RequestLabel) {
+    match err {
+        BackendError::Transport(TransportError {
+            kind,
+            endpoint,
+            request,
+            ..
+        }) => (kind, endpoint, request),
+        other => panic!("not a transport error: {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn transport_errors_say_what_kind_of_failure_they_are() {
+    let dead = dead_url().await;
+    let hangs_up = TestServer::start(|_, _| vec![Step::Close]).await;
+    let silent = TestServer::start(|_, _| vec![Step::Hang]).await;
+    let config = HttpConfig {
+        max_connect_retries: 0,
+        request_timeout: Duration::from_millis(300),
+        ..HttpConfig::default()
+    };
+    for (url, kind) in [
+        (&dead, TransportKind::Connect),
+        (&hangs_up.url, TransportKind::Sent),
+        (&silent.url, TransportKind::Timeout),
+    ] {
+        let backend =
+            SglangBackend::new(EndpointPool::new(&[url.as_str()], config.clone()).unwrap());
+        let err = backend
+            .generate(request(&[1, 2], 2, true))
+            .await
+            .unwrap_err();
+        let (got, endpoint, label) = transport(err);
+        assert_eq!((got, endpoint.as_str()), (kind, url.as_str()));
+        assert_eq!(
+            label,
+            RequestLabel::Generate {
+                url: format!("{url}/generate"),
+                number: 1,
+                prompt_tokens: 2,
+                stream: true
+            }
+        );
+    }
+    let err = check_ready(&config, &dead, Duration::from_secs(10))
+        .await
+        .unwrap_err();
+    let (kind, endpoint, label) = transport(err);
+    assert_eq!(
+        (kind, endpoint.as_str()),
+        (TransportKind::Connect, dead.as_str())
+    );
+    assert_eq!(
+        label,
+        RequestLabel::Probe {
+            endpoint: dead.clone()
+        }
+    );
 }

@@ -5,7 +5,10 @@ mod common;
 
 use std::time::Duration;
 
-use backend::{Backend, BackendError, EndpointPool, FinishReason, HttpConfig, SglangBackend};
+use backend::{
+    Backend, BackendError, EndpointPool, FinishReason, HttpConfig, SglangBackend, TransportError,
+    TransportKind,
+};
 use common::*;
 use serde_json::{json, Value};
 
@@ -134,47 +137,31 @@ async fn streams_cumulative_and_incremental_at_intervals_1_and_50() {
 
 #[tokio::test]
 async fn chunks_without_ids_are_never_a_first_token() {
-    let server = TestServer::start(|_, _| {
-        vec![
-            sse_head(),
-            // A chunk with neither ids nor a count, one with an empty list,
-            // one with text only: none of them is a token.
-            event(&json!({"text": "", "meta_info": {"id": "r", "finish_reason": null}})),
-            event(&json!({"text": "", "output_ids": [], "meta_info": meta(0, Value::Null)})),
-            event(&json!({"text": "<|channel|>", "meta_info": meta(0, Value::Null)})),
-            event(&json!({"text": "a", "output_ids": [7], "meta_info": meta(1, Value::Null)})),
-            event(&json!({"text": "", "output_ids": [7], "meta_info": meta(1, Value::Null)})),
-            event(&json!({"text": "b", "output_ids": [7, 8, 200002],
+    let steps = vec![
+        sse_head(),
+        // A chunk with neither ids nor a count, one with an empty list,
+        // one with text only: none of them is a token.
+        event(&json!({"text": "", "meta_info": {"id": "r", "finish_reason": null}})),
+        event(&json!({"text": "", "output_ids": [], "meta_info": meta(0, Value::Null)})),
+        event(&json!({"text": "<|channel|>", "meta_info": meta(0, Value::Null)})),
+        event(&json!({"text": "a", "output_ids": [7], "meta_info": meta(1, Value::Null)})),
+        event(&json!({"text": "", "output_ids": [7], "meta_info": meta(1, Value::Null)})),
+        event(&json!({"text": "b", "output_ids": [7, 8, 200002],
                 "meta_info": meta(3, json!({"type": "stop", "matched": 200002}))})),
-            done(),
-            end(),
-        ]
-    })
-    .await;
-    let backend = sglang(&[&server.url], quick());
-    let (batches, out) = collect(backend.generate(request(&[1], 8, true)).await.unwrap()).await;
+        done(),
+        end(),
+    ];
+    let (_, _, batches, out) = one_request(steps, quick(), true).await;
     assert_eq!(batches, vec![vec![7], vec![8, 200002]]);
     assert_eq!(out.unwrap().output_ids, vec![7, 8, 200002]);
 }
 
 #[tokio::test]
 async fn a_stream_closed_after_its_final_chunk_without_done_is_complete() {
-    let server = TestServer::start(|_, _| {
-        vec![
-            sse_head_until_close(),
-            Step::Write(
-                format!(
-                    "data: {}\n\n",
-                    json!({"output_ids": [4], "meta_info": meta(1, json!({"type": "stop", "matched": 4}))})
-                )
-                .into_bytes(),
-            ),
-            Step::Close,
-        ]
-    })
-    .await;
-    let backend = sglang(&[&server.url], quick());
-    let (_, out) = collect(backend.generate(request(&[1], 8, true)).await.unwrap()).await;
+    let steps = close_delimited(
+        json!({"output_ids": [4], "meta_info": meta(1, json!({"type": "stop", "matched": 4}))}),
+    );
+    let (_, _, _, out) = one_request(steps, quick(), true).await;
     assert_eq!(out.unwrap().output_ids, vec![4]);
 }
 
@@ -196,82 +183,153 @@ fn assert_error(
     err
 }
 
-#[tokio::test]
-async fn a_server_dying_mid_stream_is_an_error() {
-    let server = TestServer::start(|_, _| {
-        let mut steps = sglang_stream(&ids(10), 1, true, json!({"type": "length", "length": 10}));
-        steps.truncate(5); // head + 4 chunks, then the connection drops
-        steps.push(Step::Close);
-        steps
-    })
-    .await;
-    let backend = sglang(&[&server.url], quick());
-    let (batches, out) = collect(backend.generate(request(&[1], 10, true)).await.unwrap()).await;
-    assert_eq!(batches.concat().len(), 4);
-    assert_error(out, &server.url, &["after 4 tokens"]);
-    assert_eq!(backend.pool().stats().failed(), 1);
+/// Sends one request to a server that answers every request with `steps`.
+async fn one_request(
+    steps: Vec<Step>,
+    config: HttpConfig,
+    stream: bool,
+) -> (
+    TestServer,
+    SglangBackend,
+    Vec<Vec<u32>>,
+    Result<backend::GenerateOutput, BackendError>,
+) {
+    let server = TestServer::start(move |_, _| steps.clone()).await;
+    let backend = sglang(&[&server.url], config);
+    let g = backend.generate(request(&[1], 8, stream)).await.unwrap();
+    let (batches, out) = collect(g).await;
+    (server, backend, batches, out)
 }
 
-#[tokio::test]
-async fn a_close_delimited_stream_that_stops_early_is_an_error() {
-    let server = TestServer::start(|_, _| {
-        vec![
-            sse_head_until_close(),
-            Step::Write(
-                format!(
-                    "data: {}\n\n",
-                    json!({"output_ids": [4], "meta_info": meta(1, Value::Null)})
-                )
-                .into_bytes(),
-            ),
-            Step::Close,
-        ]
-    })
-    .await;
-    let backend = sglang(&[&server.url], quick());
-    let (_, out) = collect(backend.generate(request(&[1], 8, true)).await.unwrap()).await;
-    assert_error(
-        out,
-        &server.url,
-        &["without meta_info.finish_reason", "after 1 tokens"],
-    );
+/// A stream that fails: the ids that arrived before, then an error that
+/// names the endpoint, the request and what went wrong.
+struct FailingStream {
+    name: &'static str,
+    steps: Vec<Step>,
+    /// The stream's idle limit, when the case is about it.
+    idle: Option<Duration>,
+    streamed: Vec<u32>,
+    kind: TransportKind,
+    needles: Vec<&'static str>,
 }
 
-#[tokio::test]
-async fn garbled_streams_are_errors() {
-    let cases: Vec<(&'static [u8], &str)> = vec![
-        (b"data: {\"output_ids\": [1, \n\n", "malformed JSON"),
-        (b"data: \xff\xfe\xfd\n\n", "UTF-8"),
-        (b"data: {\"output_ids\": \"seven\"}\n\n", "malformed JSON"),
-        (b"data: {\"output_ids\": [-1]}\n\n", "malformed JSON"),
-        (b"data: {\"output_ids\": [1], \"meta_info\": {\"finish_reason\": {\"type\": \"weird\"}}}\n\n", "weird"),
-        (b"data: {\"error\": {\"message\": \"CUDA out of memory\"}}\n\n", "CUDA out of memory"),
-    ];
-    for (payload, needle) in cases {
-        let server =
-            TestServer::start(move |_, _| vec![sse_head(), chunk(payload), done(), end()]).await;
-        let backend = sglang(&[&server.url], quick());
-        let (_, out) = collect(backend.generate(request(&[1], 8, true)).await.unwrap()).await;
-        assert_error(out, &server.url, &[needle]);
+fn close_delimited(event: Value) -> Vec<Step> {
+    vec![
+        sse_head_until_close(),
+        Step::Write(format!("data: {event}\n\n").into_bytes()),
+        Step::Close,
+    ]
+}
+
+fn garbled(payload: &'static [u8], needle: &'static str) -> FailingStream {
+    FailingStream {
+        name: "garbled",
+        steps: vec![sse_head(), chunk(payload), done(), end()],
+        idle: None,
+        streamed: vec![],
+        kind: TransportKind::Protocol,
+        needles: vec![needle],
     }
 }
 
 #[tokio::test]
-async fn a_cumulative_stream_that_rewrites_its_past_is_an_error() {
-    let server = TestServer::start(|_, _| {
-        vec![
-            sse_head(),
-            event(&json!({"output_ids": [1], "meta_info": meta(1, Value::Null)})),
-            event(&json!({"output_ids": [1, 2], "meta_info": meta(2, Value::Null)})),
-            event(&json!({"output_ids": [9, 2, 3], "meta_info": meta(3, Value::Null)})),
-            done(),
-            end(),
-        ]
-    })
-    .await;
-    let backend = sglang(&[&server.url], quick());
-    let (_, out) = collect(backend.generate(request(&[1], 8, true)).await.unwrap()).await;
-    assert_error(out, &server.url, &["changed id 0"]);
+async fn failed_streams_are_errors_that_say_how_far_they_got() {
+    let mut cases = vec![
+        FailingStream {
+            name: "the server dies mid-stream",
+            steps: {
+                let mut steps =
+                    sglang_stream(&ids(10), 1, true, json!({"type": "length", "length": 10}));
+                steps.truncate(5); // head + 4 chunks, then the connection drops
+                steps.push(Step::Close);
+                steps
+            },
+            idle: None,
+            streamed: ids(10)[..4].to_vec(),
+            kind: TransportKind::Broken,
+            needles: vec!["after 4 tokens"],
+        },
+        FailingStream {
+            name: "a close-delimited stream stops early",
+            steps: close_delimited(json!({"output_ids": [4], "meta_info": meta(1, Value::Null)})),
+            idle: None,
+            streamed: vec![4],
+            kind: TransportKind::Protocol,
+            needles: vec!["without meta_info.finish_reason", "after 1 tokens"],
+        },
+        FailingStream {
+            name: "a cumulative stream rewrites its past",
+            steps: vec![
+                sse_head(),
+                event(&json!({"output_ids": [1], "meta_info": meta(1, Value::Null)})),
+                event(&json!({"output_ids": [1, 2], "meta_info": meta(2, Value::Null)})),
+                event(&json!({"output_ids": [9, 2, 3], "meta_info": meta(3, Value::Null)})),
+                done(),
+                end(),
+            ],
+            idle: None,
+            streamed: vec![1, 2],
+            kind: TransportKind::Protocol,
+            needles: vec!["changed id 0"],
+        },
+        FailingStream {
+            name: "a hung stream",
+            steps: vec![
+                sse_head(),
+                event(&json!({"output_ids": [1], "meta_info": meta(1, Value::Null)})),
+                Step::Hang,
+            ],
+            idle: Some(Duration::from_millis(300)),
+            streamed: vec![1],
+            kind: TransportKind::Timeout,
+            needles: vec!["idle", "after 1 tokens"],
+        },
+        FailingStream {
+            // Every token would arrive at the end: first-token times would be wrong.
+            name: "the server ignores stream: true",
+            steps: json(
+                200,
+                &json!({"output_ids": [1, 2], "meta_info": meta(2, json!({"type": "length", "length": 2}))}),
+            ),
+            idle: None,
+            streamed: vec![],
+            kind: TransportKind::Protocol,
+            needles: vec!["does not stream"],
+        },
+    ];
+    cases.extend([
+        garbled(b"data: {\"output_ids\": [1, \n\n", "malformed JSON"),
+        garbled(b"data: \xff\xfe\xfd\n\n", "UTF-8"),
+        garbled(b"data: {\"output_ids\": \"seven\"}\n\n", "malformed JSON"),
+        garbled(b"data: {\"output_ids\": [-1]}\n\n", "malformed JSON"),
+        garbled(b"data: {\"output_ids\": [1], \"meta_info\": {\"finish_reason\": {\"type\": \"weird\"}}}\n\n", "weird"),
+        garbled(b"data: {\"error\": {\"message\": \"CUDA out of memory\"}}\n\n", "CUDA out of memory"),
+    ]);
+    for case in cases {
+        let config = HttpConfig {
+            idle_timeout: case.idle.or(quick().idle_timeout),
+            ..quick()
+        };
+        let (server, backend, batches, out) = one_request(case.steps, config, true).await;
+        assert_eq!(batches.concat(), case.streamed, "{}", case.name);
+        let err = assert_error(out, &server.url, &case.needles);
+        let BackendError::Transport(TransportError { endpoint, kind, .. }) = err else {
+            panic!("{}: not a transport error: {err:?}", case.name)
+        };
+        assert_eq!(
+            (endpoint, kind),
+            (server.url.clone(), case.kind),
+            "{}",
+            case.name
+        );
+        let stats = backend.pool().stats();
+        assert_eq!(
+            (stats.failed(), stats.outstanding()),
+            (1, 0),
+            "{}",
+            case.name
+        );
+    }
 }
 
 #[tokio::test]
@@ -322,47 +380,21 @@ async fn bad_non_streaming_replies_are_errors() {
         (json!({"output_ids": [1, 2], "meta_info": meta(2, Value::Null)}).to_string().into_bytes(), "finish_reason"),
     ];
     for (body, needle) in cases {
-        let server = TestServer::start(move |_, _| respond(200, "application/json", &body)).await;
-        let backend = sglang(&[&server.url], quick());
-        let (_, out) = collect(backend.generate(request(&[1], 8, false)).await.unwrap()).await;
+        let steps = respond(200, "application/json", &body);
+        let (server, _, _, out) = one_request(steps, quick(), false).await;
         assert_error(out, &server.url, &[needle]);
     }
 }
 
 #[tokio::test]
 async fn an_abort_is_a_finish_reason() {
-    let server = TestServer::start(|_, _| {
-        json(
-            200,
-            &json!({"text": "", "output_ids": [],
-            "meta_info": meta(0, json!({"type": "abort", "message": "Input is too long"}))}),
-        )
-    })
-    .await;
-    let backend = sglang(&[&server.url], quick());
-    let (_, out) = collect(backend.generate(request(&[1], 8, false)).await.unwrap()).await;
+    let steps = json(
+        200,
+        &json!({"text": "", "output_ids": [],
+        "meta_info": meta(0, json!({"type": "abort", "message": "Input is too long"}))}),
+    );
+    let (_, _, _, out) = one_request(steps, quick(), false).await;
     assert_eq!(out.unwrap().finish_reason, FinishReason::Abort);
-}
-
-#[tokio::test]
-async fn a_hung_stream_ends_with_an_idle_timeout() {
-    let server = TestServer::start(|_, _| {
-        vec![
-            sse_head(),
-            event(&json!({"output_ids": [1], "meta_info": meta(1, Value::Null)})),
-            Step::Hang,
-        ]
-    })
-    .await;
-    let config = HttpConfig {
-        idle_timeout: Some(Duration::from_millis(300)),
-        ..quick()
-    };
-    let backend = sglang(&[&server.url], config);
-    let (batches, out) = collect(backend.generate(request(&[1], 8, true)).await.unwrap()).await;
-    assert_eq!(batches, vec![vec![1]]);
-    assert_error(out, &server.url, &["idle", "after 1 tokens"]);
-    assert_eq!(backend.pool().stats().outstanding(), 0);
 }
 
 #[tokio::test]
@@ -398,36 +430,21 @@ async fn a_slow_server_ends_with_the_request_timeout() {
 }
 
 #[tokio::test]
-async fn a_server_that_ignores_stream_true_is_an_error() {
-    // Every token would arrive at the end: first-token times would be wrong.
-    let server = TestServer::start(|_, _| {
-        json(200, &json!({"output_ids": [1, 2], "meta_info": meta(2, json!({"type": "length", "length": 2}))}))
-    })
-    .await;
-    let backend = sglang(&[&server.url], quick());
-    let (batches, out) = collect(backend.generate(request(&[1], 2, true)).await.unwrap()).await;
-    assert!(batches.is_empty());
-    assert_error(out, &server.url, &["does not stream"]);
-}
-
-#[tokio::test]
 async fn a_server_that_hangs_after_done_still_finishes_the_generation() {
     // The result must not wait for the body's end (its latency would grow).
-    let server = TestServer::start(|_, _| {
-        vec![
-            sse_head(),
-            event(&json!({"output_ids": [3], "meta_info": meta(1, json!({"type": "stop", "matched": 3}))})),
-            done(),
-            Step::Hang,
-        ]
-    })
-    .await;
+    let steps = vec![
+        sse_head(),
+        event(
+            &json!({"output_ids": [3], "meta_info": meta(1, json!({"type": "stop", "matched": 3}))}),
+        ),
+        done(),
+        Step::Hang,
+    ];
     let config = HttpConfig {
         idle_timeout: Some(Duration::from_millis(200)),
         ..quick()
     };
-    let backend = sglang(&[&server.url], config);
-    let (_, out) = collect(backend.generate(request(&[1], 8, true)).await.unwrap()).await;
+    let (_, backend, _, out) = one_request(steps, config, true).await;
     assert_eq!(out.unwrap().output_ids, vec![3]);
     let stats = backend.pool().stats();
     assert_eq!((stats.completed(), stats.failed()), (1, 0));

@@ -83,7 +83,7 @@ impl BackendArgs {
             anyhow::Ok(pool)
         })?;
         Ok(match self.backend {
-            BackendArg::Openai => Arc::new(OpenAiBackend::new(pool, None)),
+            BackendArg::Openai => Arc::new(OpenAiBackend::new(pool)),
             _ => Arc::new(SglangBackend::new(pool)),
         })
     }

@@ -1,15 +1,48 @@
-//! The clients against our own `serve` (the engine's SGLang/OpenAI server
-//! over the synthetic timing model): what arrives over HTTP, streamed or
-//! not, in either protocol, is exactly what the model generated.
-
-mod common;
+//! The `backend` crate's HTTP clients against our own `serve` (the engine's
+//! SGLang/OpenAI server over the synthetic timing model): what arrives over
+//! HTTP, streamed or not, in either protocol, is exactly what the model
+//! generated. (The clients' own tests use a scripted server instead; this
+//! is the one place where client and server meet.)
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use backend::{Backend, EndpointPool, HttpConfig, OpenAiBackend, SglangBackend};
-use common::{collect, request};
+use backend::{
+    Backend, BackendError, EndpointPool, Event, GenerateOutput, GenerateRequest, Generation,
+    HttpConfig, OpenAiBackend, SamplingParams, SglangBackend,
+};
 use engine::sim::{OutputLen, SimConfig, SimModel};
+
+fn request(prompt: &[u32], max_new_tokens: u32, stream: bool) -> GenerateRequest {
+    GenerateRequest {
+        input_ids: prompt.to_vec(),
+        sampling: SamplingParams {
+            max_new_tokens,
+            ..backend::settings::reference_sampling(max_new_tokens)
+        },
+        stream,
+    }
+}
+
+/// Every event of a generation: the streamed id batches, then the output or error.
+async fn collect(mut g: Generation) -> (Vec<Vec<u32>>, Result<GenerateOutput, BackendError>) {
+    let mut batches = Vec::new();
+    let all = async {
+        while let Some(event) = g.next().await {
+            match event {
+                Ok(Event::Tokens(ids)) => batches.push(ids),
+                Ok(Event::Finished(out)) => return Ok(out),
+                Err(e) => return Err(e),
+            }
+        }
+        Err(BackendError::Internal("no final event".into()))
+    };
+    // Generous: only a hang fails this.
+    let result = tokio::time::timeout(Duration::from_secs(60), all)
+        .await
+        .expect("the generation hung");
+    (batches, result)
+}
 
 /// Starts `serve` on 127.0.0.1:0; returns its URL and the model behind it.
 async fn serve(stream_interval: usize) -> (String, Arc<SimModel>) {
@@ -43,7 +76,7 @@ async fn both_protocols_return_what_the_model_generated() {
         assert_eq!(ready[0].models.len(), 1);
         let clients: Vec<(&str, Box<dyn Backend>)> = vec![
             ("sglang", Box::new(SglangBackend::new(pool.clone()))),
-            ("openai", Box::new(OpenAiBackend::new(pool.clone(), None))),
+            ("openai", Box::new(OpenAiBackend::new(pool.clone()))),
         ];
         for prompt in 0..8u32 {
             let mut req = request(&[prompt + 1, 2, 3], 120, false);

@@ -28,11 +28,11 @@
 //!
 //! ```text
 //! # throughput, saturating: zero delays
-//! cargo run --release -p backend --example client_bench -- --protocol sglang \
+//! cargo run --release -p engine --example client_bench -- --protocol sglang \
 //!     --concurrency 1024 --requests 8192 --tokens 100 --interval 1 --ttft-ms 0 \
 //!     --server-cpu 0 --client-cpu 1 [--no-stream]
 //! # TTFT error in steady state: 1024 streams paced by the model
-//! cargo run --release -p backend --example client_bench -- --protocol sglang \
+//! cargo run --release -p engine --example client_bench -- --protocol sglang \
 //!     --concurrency 1024 --requests 20480 --tokens 100 --interval 1 --ttft-ms 0 \
 //!     --tpot-us 10000 --warmup 4096 --server-cpu 0 --client-cpu 1
 //! ```
@@ -47,68 +47,57 @@ use backend::{
 };
 use engine::sim::{OutputLen, SimConfig, SimModel};
 
+/// Drives closed-loop requests through the HTTP clients against `serve`
+/// over the synthetic model, and reports throughput and first-token timing.
+#[derive(clap::Parser)]
+#[command(name = "client_bench")]
 struct Args {
+    /// Benchmark a server already running there instead of an in-process `serve`.
+    #[arg(long)]
     url: Option<String>,
+    /// `sglang` or `openai`.
+    #[arg(long, default_value = "sglang")]
     protocol: String,
+    /// Streams (or requests) kept in flight.
+    #[arg(long, default_value_t = 128)]
     concurrency: usize,
+    /// Requests in all.
+    #[arg(long, default_value_t = 5000)]
     requests: usize,
+    /// Tokens each request generates.
+    #[arg(long, default_value_t = 100)]
     tokens: u32,
+    /// Tokens per streamed chunk.
+    #[arg(long, default_value_t = 1)]
     interval: usize,
+    /// The sim model's first-token delay.
+    #[arg(long, default_value_t = 0)]
     ttft_ms: u64,
+    /// The sim model's delay per further token.
+    #[arg(long, default_value_t = 0)]
     tpot_us: u64,
+    /// Requests left out of the TTFT statistics (default: twice the concurrency).
+    #[arg(long)]
     warmup: Option<usize>,
+    /// Spread the first requests over this long (default: one stream's length).
+    #[arg(long)]
     ramp_ms: Option<u64>,
+    /// Send non-streaming requests.
+    #[arg(long = "no-stream", action = clap::ArgAction::SetFalse)]
     stream: bool,
+    /// Pin the server thread to this core.
+    #[arg(long)]
     server_cpu: Option<usize>,
+    /// Pin the client thread to this core.
+    #[arg(long)]
     client_cpu: Option<usize>,
+    /// First measure for this long how late a bare thread on the client's core wakes up.
+    #[arg(long, default_value_t = 0)]
     probe_ms: u64,
     /// Run the pinned threads under SCHED_FIFO, so that other processes on
     /// their cores cannot delay a wake-up (needs root or CAP_SYS_NICE).
+    #[arg(long)]
     realtime: bool,
-}
-
-fn parse() -> Result<Args, String> {
-    let mut a = Args {
-        url: None,
-        protocol: "sglang".into(),
-        concurrency: 128,
-        requests: 5000,
-        tokens: 100,
-        interval: 1,
-        ttft_ms: 0,
-        tpot_us: 0,
-        warmup: None,
-        ramp_ms: None,
-        stream: true,
-        server_cpu: None,
-        client_cpu: None,
-        probe_ms: 0,
-        realtime: false,
-    };
-    let mut it = std::env::args().skip(1);
-    while let Some(flag) = it.next() {
-        let mut value = || it.next().ok_or(format!("{flag} needs a value"));
-        let num = |v: String| v.parse::<u64>().map_err(|e| format!("{v}: {e}"));
-        match flag.as_str() {
-            "--url" => a.url = Some(value()?),
-            "--protocol" => a.protocol = value()?,
-            "--concurrency" => a.concurrency = num(value()?)? as usize,
-            "--requests" => a.requests = num(value()?)? as usize,
-            "--tokens" => a.tokens = num(value()?)? as u32,
-            "--interval" => a.interval = num(value()?)? as usize,
-            "--ttft-ms" => a.ttft_ms = num(value()?)?,
-            "--tpot-us" => a.tpot_us = num(value()?)?,
-            "--warmup" => a.warmup = Some(num(value()?)? as usize),
-            "--ramp-ms" => a.ramp_ms = Some(num(value()?)?),
-            "--no-stream" => a.stream = false,
-            "--server-cpu" => a.server_cpu = Some(num(value()?)? as usize),
-            "--client-cpu" => a.client_cpu = Some(num(value()?)? as usize),
-            "--probe-ms" => a.probe_ms = num(value()?)?,
-            "--realtime" => a.realtime = true,
-            other => return Err(format!("unknown flag {other}")),
-        }
-    }
-    Ok(a)
 }
 
 /// Pins the calling thread to one core.
@@ -286,13 +275,7 @@ struct Timing {
 }
 
 fn main() {
-    let a = match parse() {
-        Ok(a) => a,
-        Err(e) => {
-            eprintln!("client_bench: {e}");
-            std::process::exit(2);
-        }
-    };
+    let a = <Args as clap::Parser>::parse();
     let epoch = Instant::now();
     let arrived: Arc<Vec<AtomicU64>> =
         Arc::new((0..a.requests).map(|_| AtomicU64::new(0)).collect());
@@ -337,7 +320,7 @@ fn main() {
             .await
             .expect("server ready");
         let backend: Arc<dyn Backend> = match a.protocol.as_str() {
-            "openai" => Arc::new(OpenAiBackend::new(pool.clone(), None)),
+            "openai" => Arc::new(OpenAiBackend::new(pool.clone())),
             _ => Arc::new(SglangBackend::new(pool.clone())),
         };
         let next = Arc::new(AtomicUsize::new(0));
