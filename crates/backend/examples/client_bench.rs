@@ -45,7 +45,7 @@ use backend::{
     Backend, BackendError, EndpointPool, Event, GenerateRequest, Generation, HttpConfig,
     OpenAiBackend, SglangBackend,
 };
-use engine::sim::{OutputLen, SimConfig, SimModel};
+use engine::{OutputLen, SimConfig, SimModel};
 
 struct Args {
     url: Option<String>,
@@ -252,7 +252,7 @@ fn start_server(a: &Args, epoch: Instant, arrived: Arc<Vec<AtomicU64>>) -> Serve
                     }
                 });
                 let _ = tx.send(Server { url, cpu: cpu_tx });
-                let _ = engine::server::serve(listener, model, info, std::future::pending()).await;
+                let _ = engine::serve(listener, model, info, std::future::pending()).await;
             });
         });
     spawned.expect("server thread");

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use backend::{Backend, EndpointPool, HttpConfig, OpenAiBackend, SglangBackend};
 use common::{collect, request};
-use engine::sim::{OutputLen, SimConfig, SimModel};
+use engine::{OutputLen, SimConfig, SimModel};
 
 /// Starts `serve` on 127.0.0.1:0; returns its URL and the model behind it.
 async fn serve(stream_interval: usize) -> (String, Arc<SimModel>) {
@@ -24,7 +24,7 @@ async fn serve(stream_interval: usize) -> (String, Arc<SimModel>) {
     let url = format!("http://{}", listener.local_addr().unwrap());
     let info = model.info();
     let backend: Arc<dyn Backend> = model.clone();
-    tokio::spawn(engine::server::serve(
+    tokio::spawn(engine::serve(
         listener,
         backend,
         info,
