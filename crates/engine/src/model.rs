@@ -172,16 +172,17 @@ impl Attention {
         let scale = 1.0 / (d as f32).sqrt();
         let group = hq / hkv;
         let mut out = vec![0f32; n * hq * d];
-        let one = |t: usize, o: &mut [f32]| {
+        // Token t's attention output, all heads, into `o`.
+        let attend = |t: usize, o: &mut [f32]| {
             let TokenPos { segment, position } = tokens[t];
             let kv = caches[segment];
             let lo = kv.first_visible(position).max(kv.range().0);
             let mut scores = vec![0f32; position + 1 - lo];
             for head in 0..hq {
                 let qh = &q[(t * hq + head) * d..(t * hq + head + 1) * d];
-                let g = head / group;
+                let kv_cols = (head / group) * d..(head / group + 1) * d;
                 for (j, sc) in scores.iter_mut().enumerate() {
-                    *sc = dot(qh, &kv.key(lo + j)[g * d..(g + 1) * d]) * scale;
+                    *sc = dot(qh, &kv.key(lo + j)[kv_cols.clone()]) * scale;
                 }
                 let sink = self.sinks[head];
                 let max = scores.iter().copied().fold(sink, f32::max);
@@ -192,7 +193,7 @@ impl Attention {
                 }
                 let oh = &mut o[head * d..(head + 1) * d];
                 for (j, &p) in scores.iter().enumerate() {
-                    let vj = &kv.value(lo + j)[g * d..(g + 1) * d];
+                    let vj = &kv.value(lo + j)[kv_cols.clone()];
                     for (acc, &vv) in oh.iter_mut().zip(vj) {
                         *acc += p * vv;
                     }
@@ -205,11 +206,11 @@ impl Attention {
         if n > 1 || hq * d * 64 > 1 << 15 {
             out.par_chunks_mut(hq * d)
                 .enumerate()
-                .for_each(|(t, o)| one(t, o));
+                .for_each(|(t, o)| attend(t, o));
         } else {
             out.chunks_mut(hq * d)
                 .enumerate()
-                .for_each(|(t, o)| one(t, o));
+                .for_each(|(t, o)| attend(t, o));
         }
         self.o_proj.forward(&out, n)
     }
@@ -451,11 +452,11 @@ impl GptOss {
 
     /// A fresh cache for one sequence.
     pub fn new_cache(&self) -> KvCache {
-        let c = &self.config;
+        let cfg = &self.config;
         KvCache::new(
-            &c.sliding_layers,
-            c.sliding_window,
-            c.num_key_value_heads * c.head_dim,
+            &cfg.sliding_layers,
+            cfg.sliding_window,
+            cfg.num_key_value_heads * cfg.head_dim,
         )
     }
 
