@@ -7,8 +7,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use backend::Backend;
-use engine::sim::{OutputLen, SimConfig, SimModel};
-use engine::{Engine, EngineConfig, ModelInfo};
+use engine::{Engine, EngineConfig, ModelInfo, OutputLen, SimConfig, SimModel};
 
 /// The embedded model and its engine limits.
 #[derive(clap::Args, Clone, Debug)]
@@ -76,7 +75,7 @@ impl ModelArgs {
                 Ok((Arc::new(sim), info))
             }
             "tiny" => {
-                let model = engine::tiny::tiny().context("building the built-in tiny model")?;
+                let model = engine::tiny().context("building the built-in tiny model")?;
                 let engine = Engine::start(
                     model,
                     engine_cfg("gpt-oss-tiny (built-in, seeded weights)".into()),
@@ -90,7 +89,7 @@ impl ModelArgs {
                     dir.is_dir(),
                     "--model {path}: not tiny, sim, or a checkpoint folder (config.json + model.safetensors)"
                 );
-                let model = engine::model::GptOss::load(&dir)?;
+                let model = engine::GptOss::load(&dir)?;
                 let engine = Engine::start(model, engine_cfg(path.to_string()));
                 let info = engine.info().clone();
                 Ok((Arc::new(engine), info))

@@ -56,7 +56,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         tracing::info!(model = %info.model_name, "serving");
         // The one line scripts and tests wait for.
         println!("listening on http://{local}");
-        engine::server::serve(listener, backend, info, shutdown_signal()).await?;
+        engine::serve(listener, backend, info, shutdown_signal()).await?;
         anyhow::Ok(())
     })?;
     Ok(ExitCode::SUCCESS)

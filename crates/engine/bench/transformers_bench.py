@@ -1,5 +1,5 @@
 """Prefill and decode tokens/s of transformers' GptOssForCausalLM on torch CPU,
-measured the way `engine-bench` measures the engine: the same prompts
+measured the way the `engine_bench` example measures the engine: the same prompts
 (prompt[b][i] = (b*7919 + i*104729) % vocab), batch sizes, prompt length and
 decode steps, f32, eager attention, MXFP4 experts dequantized at load.
 

@@ -45,7 +45,7 @@ use backend::{
     Backend, BackendError, EndpointPool, Event, GenerateRequest, Generation, HttpConfig,
     OpenAiBackend, SglangBackend,
 };
-use engine::sim::{OutputLen, SimConfig, SimModel};
+use engine::{OutputLen, SimConfig, SimModel};
 
 /// Drives closed-loop requests through the HTTP clients against `serve`
 /// over the synthetic model, and reports throughput and first-token timing.
@@ -241,7 +241,7 @@ fn start_server(a: &Args, epoch: Instant, arrived: Arc<Vec<AtomicU64>>) -> Serve
                     }
                 });
                 let _ = tx.send(Server { url, cpu: cpu_tx });
-                let _ = engine::server::serve(listener, model, info, std::future::pending()).await;
+                let _ = engine::serve(listener, model, info, std::future::pending()).await;
             });
         });
     spawned.expect("server thread");

@@ -4,25 +4,42 @@
 
 use serde::Deserialize;
 
+use crate::EngineError;
+
 /// The model hyper-parameters the forward pass needs.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Config {
+    /// Rows of the embedding and of `lm_head`: valid ids are `0..vocab_size`.
     pub vocab_size: usize,
+    /// Width of the residual stream.
     pub hidden_size: usize,
+    /// Width of one expert's SwiGLU.
     pub intermediate_size: usize,
+    /// Decoder layers.
     pub num_hidden_layers: usize,
+    /// Query heads.
     pub num_attention_heads: usize,
+    /// Key/value heads, each shared by `num_attention_heads / num_key_value_heads` query heads.
     pub num_key_value_heads: usize,
+    /// Width of one head.
     pub head_dim: usize,
+    /// Experts per MoE layer.
     pub num_local_experts: usize,
+    /// Experts each token is routed to.
     pub num_experts_per_tok: usize,
+    /// Positions a sliding-window layer attends to, the query's own included.
     pub sliding_window: usize,
     /// One flag per layer: true = sliding-window attention.
     pub sliding_layers: Vec<bool>,
+    /// Epsilon of every RMSNorm.
     pub rms_norm_eps: f32,
+    /// Clamp of the SwiGLU's gate and up projections.
     pub swiglu_limit: f32,
+    /// Slope of the SwiGLU's sigmoid.
     pub swiglu_alpha: f32,
+    /// Rotary embedding frequencies.
     pub rope: RopeConfig,
+    /// Longest sequence the model supports.
     pub max_position_embeddings: usize,
     /// Default stop set when a request names none.
     pub eos_token_ids: Vec<u32>,
@@ -31,16 +48,24 @@ pub struct Config {
 /// RoPE frequencies; `yarn` is `None` for plain RoPE.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RopeConfig {
+    /// Base of the frequencies.
     pub theta: f64,
+    /// YaRN context extension, as GPT-OSS uses it.
     pub yarn: Option<Yarn>,
 }
 
+/// YaRN's parameters, named as in `rope_scaling`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Yarn {
+    /// Context extension factor.
     pub factor: f64,
+    /// Rotations per context above which a dimension keeps its frequency.
     pub beta_fast: f64,
+    /// Rotations per context below which a dimension is fully interpolated.
     pub beta_slow: f64,
+    /// The context the model was pre-trained with.
     pub original_max_position_embeddings: f64,
+    /// Whether the ramp's ends are rounded to whole dimensions.
     pub truncate: bool,
 }
 
@@ -83,20 +108,24 @@ struct RawRope {
 
 impl Config {
     /// Parses a `config.json` text; `origin` names the file in errors.
-    pub fn from_json(text: &str, origin: &str) -> Result<Config, String> {
+    pub fn from_json(text: &str, origin: &str) -> Result<Config, EngineError> {
+        let bad = |detail: String| EngineError::Config {
+            origin: origin.to_string(),
+            detail,
+        };
         let raw: RawConfig = serde_json::from_str(text)
-            .map_err(|e| format!("{origin}: not a GPT-OSS config.json: {e}"))?;
+            .map_err(|e| bad(format!("not a GPT-OSS config.json: {e}")))?;
         let head_dim = raw
             .head_dim
             .unwrap_or(raw.hidden_size / raw.num_attention_heads.max(1));
         let sliding_layers = match &raw.layer_types {
             Some(types) => {
                 if types.len() != raw.num_hidden_layers {
-                    return Err(format!(
-                        "{origin}: layer_types has {} entries but num_hidden_layers is {}",
+                    return Err(bad(format!(
+                        "layer_types has {} entries but num_hidden_layers is {}",
                         types.len(),
                         raw.num_hidden_layers
-                    ));
+                    )));
                 }
                 types.iter().map(|t| t == "sliding_attention").collect()
             }
@@ -155,12 +184,12 @@ impl Config {
             max_position_embeddings: raw.max_position_embeddings.unwrap_or(131072),
             eos_token_ids,
         };
-        cfg.check().map_err(|e| format!("{origin}: {e}"))?;
+        cfg.check().map_err(bad)?;
         Ok(cfg)
     }
 
     /// Rejects shapes the forward pass cannot run, before any weight is read.
-    pub fn check(&self) -> Result<(), String> {
+    fn check(&self) -> Result<(), String> {
         if self.num_attention_heads == 0
             || self.num_key_value_heads == 0
             || self.num_attention_heads % self.num_key_value_heads != 0
@@ -232,20 +261,21 @@ impl Config {
     }
 }
 
+/// gpt-oss-120b's config.json as published (transformers-4 spelling): the
+/// base of the generated models and of the tests.
+pub(crate) const GPT_OSS_120B: &str = r#"{
+    "architectures": ["GptOssForCausalLM"], "attention_bias": true, "eos_token_id": 200002,
+    "experts_per_token": 4, "head_dim": 64, "hidden_size": 2880, "intermediate_size": 2880,
+    "max_position_embeddings": 131072, "num_attention_heads": 64, "num_experts_per_tok": 4,
+    "num_hidden_layers": 36, "num_key_value_heads": 8, "num_local_experts": 128,
+    "rms_norm_eps": 1e-05, "rope_theta": 150000, "sliding_window": 128, "swiglu_limit": 7.0,
+    "rope_scaling": {"beta_fast": 32.0, "beta_slow": 1.0, "factor": 32.0,
+        "original_max_position_embeddings": 4096, "rope_type": "yarn", "truncate": false},
+    "vocab_size": 201088}"#;
+
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// gpt-oss-120b's config.json as published (transformers-4 spelling).
-    const GPT_OSS_120B: &str = r#"{
-        "architectures": ["GptOssForCausalLM"], "attention_bias": true, "eos_token_id": 200002,
-        "experts_per_token": 4, "head_dim": 64, "hidden_size": 2880, "intermediate_size": 2880,
-        "max_position_embeddings": 131072, "num_attention_heads": 64, "num_experts_per_tok": 4,
-        "num_hidden_layers": 36, "num_key_value_heads": 8, "num_local_experts": 128,
-        "rms_norm_eps": 1e-05, "rope_theta": 150000, "sliding_window": 128, "swiglu_limit": 7.0,
-        "rope_scaling": {"beta_fast": 32.0, "beta_slow": 1.0, "factor": 32.0,
-            "original_max_position_embeddings": 4096, "rope_type": "yarn", "truncate": false},
-        "vocab_size": 201088}"#;
 
     #[test]
     fn real_120b_config_gives_the_documented_tables() {
@@ -280,7 +310,9 @@ mod tests {
     fn bad_configs_are_refused_with_the_reason() {
         let bad =
             GPT_OSS_120B.replace(r#""num_key_value_heads": 8"#, r#""num_key_value_heads": 7"#);
-        let err = Config::from_json(&bad, "x/config.json").unwrap_err();
+        let err = Config::from_json(&bad, "x/config.json")
+            .unwrap_err()
+            .to_string();
         assert!(
             err.contains("x/config.json") && err.contains("num_key_value_heads"),
             "{err}"

@@ -5,7 +5,7 @@
 
 /// The cache of one layer of one sequence: rows of `kv_heads × head_dim`.
 #[derive(Debug, Clone)]
-pub struct LayerKv {
+pub(crate) struct LayerKv {
     window: Option<usize>,
     width: usize,
     /// Absolute position of the first row held.
@@ -15,6 +15,7 @@ pub struct LayerKv {
 }
 
 impl LayerKv {
+    /// An empty cache; `window` is `Some` for a sliding-window layer.
     pub fn new(window: Option<usize>, width: usize) -> Self {
         LayerKv {
             window,
@@ -36,11 +37,13 @@ impl LayerKv {
         (self.start, self.start + self.k.len() / self.width)
     }
 
+    /// The key row of absolute position `pos`.
     pub fn key(&self, pos: usize) -> &[f32] {
         let i = (pos - self.start) * self.width;
         &self.k[i..i + self.width]
     }
 
+    /// The value row of absolute position `pos`.
     pub fn value(&self, pos: usize) -> &[f32] {
         let i = (pos - self.start) * self.width;
         &self.v[i..i + self.width]
@@ -69,21 +72,24 @@ impl LayerKv {
     }
 
     /// Rows currently held (for tests of the window bound).
-    pub fn rows(&self) -> usize {
+    #[cfg(test)]
+    fn rows(&self) -> usize {
         self.k.len() / self.width
     }
 }
 
-/// The cache of one sequence across all layers.
+/// The cache of one sequence across all layers; made by
+/// [`GptOss::new_cache`](crate::GptOss::new_cache) and advanced by each step
+/// the sequence takes part in.
 #[derive(Debug, Clone)]
 pub struct KvCache {
-    pub layers: Vec<LayerKv>,
+    pub(crate) layers: Vec<LayerKv>,
     /// Tokens already processed = position of the next token.
-    pub len: usize,
+    pub(crate) len: usize,
 }
 
 impl KvCache {
-    pub fn new(sliding: &[bool], window: usize, width: usize) -> Self {
+    pub(crate) fn new(sliding: &[bool], window: usize, width: usize) -> Self {
         KvCache {
             layers: sliding
                 .iter()

@@ -108,14 +108,19 @@ fn decode_row_body(blocks: &[u8], scales: &[u8], out: &mut [f32]) {
 /// `*_blocks` `[E, rows, cols/32, 16]` and `*_scales` `[E, rows, cols/32]`.
 #[derive(Clone)]
 pub struct Mxfp4Experts {
+    /// Matrices (experts) held.
     pub experts: usize,
+    /// Output rows of each matrix.
     pub rows: usize,
+    /// Input columns of each matrix, a multiple of 32.
     pub cols: usize,
     blocks: Bytes,
     scales: Bytes,
 }
 
 impl Mxfp4Experts {
+    /// Wraps the packed bytes without a copy; their sizes must match the
+    /// shape (the checkpoint reader has checked them).
     pub fn new(experts: usize, rows: usize, cols: usize, blocks: Bytes, scales: Bytes) -> Self {
         let nb = cols / 32;
         assert_eq!(

@@ -18,9 +18,13 @@ type Shared = Arc<dyn AsRef<[u8]> + Send + Sync>;
 /// Element types found in GPT-OSS checkpoints.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 pub enum Dtype {
+    /// bfloat16: the dense weights of the published checkpoints.
     BF16,
+    /// IEEE half precision.
     F16,
+    /// IEEE single precision.
     F32,
+    /// Bytes: MXFP4 blocks and scales.
     U8,
 }
 
@@ -57,14 +61,21 @@ pub struct Checkpoint {
 
 /// A borrowed view of one tensor's raw bytes.
 pub struct TensorView<'a> {
+    /// The checkpoint name.
     pub name: &'a str,
+    /// The stored element type.
     pub dtype: Dtype,
+    /// The stored shape.
     pub shape: &'a [usize],
+    /// The little-endian elements, as stored.
     pub bytes: &'a [u8],
 }
 
-fn load_err(path: &Path, msg: impl std::fmt::Display) -> EngineError {
-    EngineError::Load(format!("{}: {msg}", path.display()))
+fn malformed(path: &Path, detail: impl std::fmt::Display) -> EngineError {
+    EngineError::Checkpoint {
+        path: path.to_path_buf(),
+        detail: detail.to_string(),
+    }
 }
 
 impl Checkpoint {
@@ -76,8 +87,12 @@ impl Checkpoint {
             struct Index {
                 weight_map: HashMap<String, String>,
             }
-            let text = std::fs::read_to_string(&index).map_err(|e| load_err(&index, e))?;
-            let idx: Index = serde_json::from_str(&text).map_err(|e| load_err(&index, e))?;
+            let text = std::fs::read_to_string(&index).map_err(|source| EngineError::Io {
+                path: index.clone(),
+                source,
+                fix: "the shard index of the checkpoint must be readable",
+            })?;
+            let idx: Index = serde_json::from_str(&text).map_err(|e| malformed(&index, e))?;
             let mut names: Vec<String> = idx.weight_map.into_values().collect();
             names.sort();
             names.dedup();
@@ -106,44 +121,60 @@ impl Checkpoint {
     }
 
     fn add_shard(&mut self, path: &Path) -> Result<(), EngineError> {
-        let file = File::open(path).map_err(|e| {
-            load_err(
-                path,
-                format!("{e} (expected a safetensors file of the checkpoint)"),
-            )
-        })?;
+        let io = |source, fix| EngineError::Io {
+            path: path.to_path_buf(),
+            source,
+            fix,
+        };
+        let file =
+            File::open(path).map_err(|e| io(e, "expected a safetensors file of the checkpoint"))?;
         // SAFETY: the file is opened read-only; a checkpoint being rewritten
         // while served is outside what this engine supports.
-        let map = unsafe { Mmap::map(&file) }.map_err(|e| load_err(path, e))?;
+        let map = unsafe { Mmap::map(&file) }
+            .map_err(|e| io(e, "the file must be a regular file that can be mapped"))?;
         self.add(path, Arc::new(map))
     }
 
+    /// Indexes one safetensors blob. Every length and offset comes from the
+    /// file, so each is checked before it is used: a hostile header gets an
+    /// error naming the file, never an overflow or an out-of-range slice.
     fn add(&mut self, path: &Path, shared: Shared) -> Result<(), EngineError> {
         let map: &[u8] = (*shared).as_ref();
-        if map.len() < 8 {
-            return Err(load_err(path, "file too short for a safetensors header"));
-        }
-        let n = u64::from_le_bytes(map[..8].try_into().expect("8 bytes")) as usize;
-        if 8 + n > map.len() {
-            return Err(load_err(
-                path,
-                "header length points past the end of the file",
-            ));
-        }
+        let Some(len_bytes) = map.first_chunk::<8>() else {
+            return Err(malformed(path, "file too short for a safetensors header"));
+        };
+        let n = u64::from_le_bytes(*len_bytes);
+        let base = usize::try_from(n)
+            .ok()
+            .and_then(|n| n.checked_add(8))
+            .filter(|&base| base <= map.len())
+            .ok_or_else(|| {
+                malformed(
+                    path,
+                    format!(
+                        "header length {n} points past the end of the file ({} bytes)",
+                        map.len()
+                    ),
+                )
+            })?;
         let header: HashMap<String, serde_json::Value> =
-            serde_json::from_slice(&map[8..8 + n]).map_err(|e| load_err(path, e))?;
+            serde_json::from_slice(&map[8..base]).map_err(|e| malformed(path, e))?;
         let shard = self.shards.len();
-        let base = 8 + n;
         for (name, value) in header {
             if name == "__metadata__" {
                 continue;
             }
             let entry: Entry = serde_json::from_value(value)
-                .map_err(|e| load_err(path, format!("tensor {name}: {e}")))?;
+                .map_err(|e| malformed(path, format!("tensor {name}: {e}")))?;
             let [s, e] = entry.data_offsets;
-            let count: usize = entry.shape.iter().product();
-            if e < s || base + e > map.len() || e - s != count * entry.dtype.size() {
-                return Err(load_err(path, format!("tensor {name}: bad data_offsets")));
+            let size = entry
+                .shape
+                .iter()
+                .try_fold(entry.dtype.size(), |acc, &d| acc.checked_mul(d));
+            let (start, end) = (base.checked_add(s), base.checked_add(e));
+            let fits = matches!((start, end), (Some(_), Some(end)) if end <= map.len());
+            if e < s || !fits || size != Some(e - s) {
+                return Err(malformed(path, format!("tensor {name}: bad data_offsets")));
             }
             self.tensors.insert(
                 name,
@@ -174,17 +205,20 @@ impl Checkpoint {
 
     /// The raw tensor, or an error naming it and the expected shape.
     pub fn get(&self, name: &str, shape: &[usize]) -> Result<TensorView<'_>, EngineError> {
-        let (key, t) = self.tensors.get_key_value(name).ok_or_else(|| {
-            EngineError::Load(format!(
-                "tensor {name} (shape {shape:?}) is missing from the checkpoint"
-            ))
-        })?;
+        let (key, t) =
+            self.tensors
+                .get_key_value(name)
+                .ok_or_else(|| EngineError::MissingTensor {
+                    name: name.to_string(),
+                    shape: shape.to_vec(),
+                })?;
         if t.shape != shape {
-            return Err(EngineError::Load(format!(
-                "tensor {name} has shape {:?} in {}, config.json implies {shape:?}",
-                t.shape,
-                self.shards[t.shard].0.display()
-            )));
+            return Err(EngineError::TensorShape {
+                name: name.to_string(),
+                path: self.shards[t.shard].0.clone(),
+                found: t.shape.clone(),
+                expected: shape.to_vec(),
+            });
         }
         Ok(TensorView {
             name: key,
@@ -212,9 +246,11 @@ impl Checkpoint {
                 .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
                 .collect(),
             Dtype::U8 => {
-                return Err(EngineError::Load(format!(
-                    "tensor {name} is U8 but a float tensor was expected"
-                )))
+                return Err(EngineError::TensorDtype {
+                    name: name.to_string(),
+                    found: t.dtype,
+                    wanted: "a float tensor was expected",
+                })
             }
         })
     }
@@ -237,10 +273,11 @@ impl Checkpoint {
     pub fn u8(&self, name: &str, shape: &[usize]) -> Result<Bytes, EngineError> {
         let t = self.get(name, shape)?;
         if t.dtype != Dtype::U8 {
-            return Err(EngineError::Load(format!(
-                "tensor {name} is {:?} but MXFP4 blocks/scales must be U8",
-                t.dtype
-            )));
+            return Err(EngineError::TensorDtype {
+                name: name.to_string(),
+                found: t.dtype,
+                wanted: "MXFP4 blocks/scales must be U8",
+            });
         }
         let loc = &self.tensors[name];
         Ok(Bytes::new(
@@ -291,4 +328,117 @@ pub fn to_bf16_bytes(values: &[f32]) -> Vec<u8> {
         .iter()
         .flat_map(|v| half::bf16::from_f32(*v).to_bits().to_le_bytes())
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A safetensors blob whose header is `header` verbatim, announced with
+    /// length `announced`, followed by `data` bytes of tensor data.
+    fn blob(announced: u64, header: &str, data: usize) -> Vec<u8> {
+        let mut b = announced.to_le_bytes().to_vec();
+        b.extend_from_slice(header.as_bytes());
+        b.resize(b.len() + data, 0);
+        b
+    }
+
+    /// A blob whose length field is right.
+    fn exact(header: &str, data: usize) -> Vec<u8> {
+        blob(header.len() as u64, header, data)
+    }
+
+    /// A header with one tensor `w`: `shape` and `offsets` are the insides of the JSON lists.
+    fn tensor(dtype: &str, shape: &str, offsets: &str) -> String {
+        format!(r#"{{"w":{{"dtype":"{dtype}","shape":[{shape}],"data_offsets":[{offsets}]}}}}"#)
+    }
+
+    #[test]
+    fn hostile_headers_are_errors_that_name_the_file() {
+        let one = &tensor("F32", "2", "0,8");
+        let bad_offsets = "tensor w: bad data_offsets";
+        let cases: Vec<(&str, Vec<u8>, &str)> = vec![
+            ("shorter than the length field", vec![1, 2, 3], "too short"),
+            (
+                "length u64::MAX",
+                blob(u64::MAX, one, 8),
+                "header length 18446744073709551615",
+            ),
+            (
+                "length u64::MAX - 7 (wraps when 8 is added)",
+                blob(u64::MAX - 7, one, 8),
+                "points past the end",
+            ),
+            (
+                "length past the end",
+                blob(1000, one, 8),
+                "points past the end",
+            ),
+            ("not JSON", exact("not json at all!", 0), "expected"),
+            (
+                "JSON but not an object",
+                exact("[1, 2, 3]", 0),
+                "invalid type",
+            ),
+            ("offsets past the data", exact(one, 4), bad_offsets),
+            (
+                "offsets reversed",
+                exact(&tensor("U8", "0", "8,0"), 8),
+                bad_offsets,
+            ),
+            (
+                "offset near usize::MAX",
+                exact(
+                    &tensor("U8", "1", &format!("{},{}", u64::MAX - 1, u64::MAX)),
+                    8,
+                ),
+                bad_offsets,
+            ),
+            (
+                "shape whose size overflows",
+                exact(&tensor("F32", &format!("{},8", 1u64 << 62), "0,0"), 0),
+                bad_offsets,
+            ),
+            (
+                "size disagrees with the offsets",
+                exact(&tensor("F32", "3", "0,8"), 8),
+                bad_offsets,
+            ),
+            (
+                "unknown dtype",
+                exact(&tensor("Q3", "1", "0,1"), 1),
+                "tensor w: unknown variant",
+            ),
+        ];
+        for (what, bytes, needle) in cases {
+            let err = match Checkpoint::from_bytes("hostile.safetensors", bytes) {
+                Ok(_) => panic!("{what}: accepted"),
+                Err(e) => e.to_string(),
+            };
+            assert!(err.contains("hostile.safetensors"), "{what}: {err}");
+            assert!(err.contains(needle), "{what}: {err}");
+        }
+        // The well-formed blob the cases start from loads.
+        let ck = Checkpoint::from_bytes("ok", exact(one, 8)).unwrap();
+        assert_eq!(ck.f32("w", &[2]).unwrap(), vec![0.0, 0.0]);
+    }
+
+    /// The same check on a memory-mapped file, the path a real checkpoint takes.
+    #[test]
+    fn huge_header_length_in_a_file_on_disk_is_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("model.safetensors"),
+            blob(u64::MAX, "{}", 0),
+        )
+        .unwrap();
+        let err = Checkpoint::open(dir.path())
+            .err()
+            .expect("refused")
+            .to_string();
+        assert!(
+            err.contains("model.safetensors") && err.contains("header length"),
+            "{err}"
+        );
+    }
 }

@@ -5,7 +5,8 @@
 //! join and leave between any two steps.
 
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::ops::Range;
+use std::sync::atomic::Ordering;
 use std::sync::mpsc;
 use std::sync::Arc;
 
@@ -17,6 +18,7 @@ use backend::{
 use crate::kv_cache::KvCache;
 use crate::model::{GptOss, Logits, Segment};
 use crate::sampling::{sample, Rng};
+use crate::stats::Stats;
 
 /// Limits of the engine; defaults suit a laptop.
 #[derive(Debug, Clone)]
@@ -45,31 +47,16 @@ impl Default for EngineConfig {
 /// What a server needs to know about the model behind a backend.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ModelInfo {
+    /// Name reported by `/get_model_info`, `/v1/models` and `/metrics`.
     pub model_name: String,
+    /// Valid token ids are `0..vocab_size`.
     pub vocab_size: usize,
+    /// Longest prompt + output in tokens.
     pub max_context: usize,
+    /// Ids that end a generation unless a request sets `ignore_eos`.
     pub eos_token_ids: Vec<u32>,
     /// True for the synthetic timing model.
     pub synthetic: bool,
-}
-
-/// Counters for `/metrics`, updated by the engine thread.
-#[derive(Debug, Default)]
-pub struct Stats {
-    pub requests_finished: AtomicU64,
-    pub prompt_tokens: AtomicU64,
-    pub generation_tokens: AtomicU64,
-    pub steps: AtomicU64,
-    pub running: AtomicU64,
-    pub waiting: AtomicU64,
-    /// Most sequences ever in one step (shows batching happened).
-    pub max_batch: AtomicU64,
-}
-
-impl Stats {
-    pub fn get(v: &AtomicU64) -> u64 {
-        v.load(Ordering::Relaxed)
-    }
 }
 
 struct Job {
@@ -113,10 +100,12 @@ impl Engine {
         }
     }
 
+    /// What a server in front of the engine reports about the model.
     pub fn info(&self) -> &ModelInfo {
         &self.info
     }
 
+    /// The engine thread's counters, live.
     pub fn stats(&self) -> &Stats {
         &self.stats
     }
@@ -203,13 +192,15 @@ impl Running {
         }
     }
 
-    fn finish(&self, reason: FinishReason) {
+    /// Sends the final output and counts the request as finished.
+    fn finish(&self, reason: FinishReason, stats: &Stats) {
         let out = GenerateOutput {
             output_ids: self.output.clone(),
             finish_reason: reason,
             prompt_tokens: self.job.request.input_ids.len(),
             completion_tokens: self.output.len(),
         };
+        stats.finished.record(&out);
         self.job.events.send(Ok(Event::Finished(out)));
     }
 }
@@ -247,7 +238,7 @@ fn run_loop(model: &GptOss, cfg: &EngineConfig, rx: mpsc::Receiver<Job>, stats: 
             }
             let r = Running::new(job, model);
             if r.job.request.sampling.max_new_tokens == 0 {
-                r.finish(FinishReason::Length);
+                r.finish(FinishReason::Length, stats);
                 continue;
             }
             running.push(r);
@@ -266,61 +257,76 @@ fn run_loop(model: &GptOss, cfg: &EngineConfig, rx: mpsc::Receiver<Job>, stats: 
     }
 }
 
-/// One batched forward pass over the running set, then sampling and retiring.
-fn step(model: &GptOss, cfg: &EngineConfig, running: &mut Vec<Running>, stats: &Stats) {
-    // Decodes first (one token each), then prompt chunks with the rest of the budget.
+/// What one running sequence does in a step.
+struct Planned {
+    /// Its index in the running set.
+    seq: usize,
+    /// The prompt positions it prefills; `None` for a decode, which feeds
+    /// back its last output token.
+    prefill: Option<Range<usize>>,
+    /// Whether a token is sampled for it after the step: a decode, or the
+    /// chunk that completes the prompt.
+    sample: bool,
+}
+
+/// Decodes first (one token each), then prompt chunks with the rest of the
+/// step's token budget, in running order.
+fn plan(cfg: &EngineConfig, running: &[Running]) -> Vec<Planned> {
     let decodes = running
         .iter()
         .filter(|r| r.prefilled == r.job.request.input_ids.len())
         .count();
     let mut budget = cfg.max_step_tokens.saturating_sub(decodes).max(1);
-    let mut plan: Vec<(usize, std::ops::Range<usize>, bool)> = Vec::new();
-    for (i, r) in running.iter().enumerate() {
-        let prompt = &r.job.request.input_ids;
-        if r.prefilled == prompt.len() {
-            plan.push((i, 0..1, true));
+    let mut plan = Vec::new();
+    for (seq, r) in running.iter().enumerate() {
+        let prompt_len = r.job.request.input_ids.len();
+        if r.prefilled == prompt_len {
+            plan.push(Planned {
+                seq,
+                prefill: None,
+                sample: true,
+            });
         } else if budget > 0 {
-            let n = (prompt.len() - r.prefilled).min(budget);
+            let n = (prompt_len - r.prefilled).min(budget);
             budget -= n;
-            plan.push((
-                i,
-                r.prefilled..r.prefilled + n,
-                r.prefilled + n == prompt.len(),
-            ));
+            plan.push(Planned {
+                seq,
+                prefill: Some(r.prefilled..r.prefilled + n),
+                sample: r.prefilled + n == prompt_len,
+            });
         }
     }
+    plan
+}
+
+/// One batched forward pass over the running set, then sampling and retiring.
+fn step(model: &GptOss, cfg: &EngineConfig, running: &mut Vec<Running>, stats: &Stats) {
+    let plan = plan(cfg, running);
     let tokens: Vec<Vec<u32>> = plan
         .iter()
-        .map(|(i, range, _)| {
-            let r = &running[*i];
-            if r.prefilled == r.job.request.input_ids.len() {
-                vec![*r
+        .map(|p| {
+            let r = &running[p.seq];
+            match &p.prefill {
+                Some(chunk) => r.job.request.input_ids[chunk.clone()].to_vec(),
+                None => vec![*r
                     .output
                     .last()
-                    .expect("decoding sequences have an output token")]
-            } else {
-                r.job.request.input_ids[range.clone()].to_vec()
+                    .expect("decoding sequences have an output token")],
             }
         })
         .collect();
     let result = {
-        let mut in_plan = vec![false; running.len()];
-        for (i, _, _) in &plan {
-            in_plan[*i] = true;
-        }
+        // The plan is in running order, so one pass pairs each entry with its cache.
+        let mut planned = plan.iter().zip(&tokens).peekable();
         let mut segs: Vec<Segment<'_>> = Vec::with_capacity(plan.len());
-        let mut toks = tokens.iter();
-        let mut plan_it = plan.iter();
         for (i, r) in running.iter_mut().enumerate() {
-            if !in_plan[i] {
-                continue;
+            if let Some((p, toks)) = planned.next_if(|(p, _)| p.seq == i) {
+                segs.push(Segment {
+                    tokens: toks,
+                    cache: &mut r.cache,
+                    logits: if p.sample { Logits::Last } else { Logits::None },
+                });
             }
-            let (_, _, wants) = plan_it.next().expect("plan in order");
-            segs.push(Segment {
-                tokens: toks.next().expect("one token list per plan entry"),
-                cache: &mut r.cache,
-                logits: if *wants { Logits::Last } else { Logits::None },
-            });
         }
         model.forward(&mut segs)
     };
@@ -337,20 +343,19 @@ fn step(model: &GptOss, cfg: &EngineConfig, running: &mut Vec<Running>, stats: &
         }
     };
     let mut done = vec![false; running.len()];
-    for ((i, range, wants), logits) in plan.iter().zip(logits) {
-        let r = &mut running[*i];
-        if r.prefilled < r.job.request.input_ids.len() {
-            r.prefilled = range.end;
+    for (p, logits) in plan.iter().zip(logits) {
+        let r = &mut running[p.seq];
+        if let Some(chunk) = &p.prefill {
+            r.prefilled = chunk.end;
         }
-        if !*wants {
+        if !p.sample {
             continue;
         }
         let s: &SamplingParams = &r.job.request.sampling;
         let t = sample(&logits, s, &mut r.rng);
         r.output.push(t);
-        stats.generation_tokens.fetch_add(1, Ordering::Relaxed);
         if r.job.request.stream && !r.job.events.send(Ok(Event::Tokens(vec![t]))) {
-            done[*i] = true;
+            done[p.seq] = true;
             continue;
         }
         let reason = if r.stop.contains(&t) {
@@ -362,12 +367,8 @@ fn step(model: &GptOss, cfg: &EngineConfig, running: &mut Vec<Running>, stats: &
             None
         };
         if let Some(reason) = reason {
-            r.finish(reason);
-            stats.requests_finished.fetch_add(1, Ordering::Relaxed);
-            stats
-                .prompt_tokens
-                .fetch_add(r.job.request.input_ids.len() as u64, Ordering::Relaxed);
-            done[*i] = true;
+            r.finish(reason, stats);
+            done[p.seq] = true;
         }
     }
     let mut k = 0;

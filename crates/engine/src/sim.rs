@@ -21,6 +21,7 @@ use crate::ModelInfo;
 pub enum OutputLen {
     /// Always `max_new_tokens` (finish reason "length").
     Max,
+    /// This many tokens, then `<|return|>` (finish reason "stop").
     Fixed(u32),
     /// Uniform in `lo..=hi`.
     Uniform(u32, u32),
@@ -58,14 +59,20 @@ impl std::str::FromStr for OutputLen {
     }
 }
 
+/// The timing and limits the synthetic model imitates.
 #[derive(Debug, Clone)]
 pub struct SimConfig {
+    /// Time to the first token.
     pub ttft: Duration,
+    /// Time per output token after the first.
     pub tpot: Duration,
+    /// How many tokens each request gets.
     pub output_len: OutputLen,
     /// Tokens per streamed chunk (SGLang's `--stream-interval`).
     pub stream_interval: usize,
+    /// Requests generating at once; more wait for a slot.
     pub max_concurrency: usize,
+    /// Longest prompt + output in tokens.
     pub max_context: usize,
 }
 
@@ -82,21 +89,25 @@ impl Default for SimConfig {
     }
 }
 
-/// Ids of `<|return|>`, which ends a sim output drawn shorter than the cap.
-const EOS: u32 = 200002;
-const VOCAB: usize = 201088;
+/// `<|return|>`, which ends a sim output drawn shorter than the cap.
+const EOS: u32 = defs::tokens::RETURN;
+/// The real model's vocabulary, so the same prompts are valid.
+const VOCAB: usize = defs::VOCAB_SIZE as usize;
 
+/// The synthetic timing model, a [`Backend`] that computes nothing.
 pub struct SimModel {
     cfg: SimConfig,
     slots: Arc<Semaphore>,
 }
 
 impl SimModel {
+    /// A model with `cfg`'s timing; needs a tokio runtime to generate.
     pub fn new(cfg: SimConfig) -> SimModel {
         let slots = Arc::new(Semaphore::new(cfg.max_concurrency.max(1)));
         SimModel { cfg, slots }
     }
 
+    /// What a server reports about it: synthetic, the real vocabulary.
     pub fn info(&self) -> ModelInfo {
         ModelInfo {
             model_name: "sim (synthetic timing model, not GPT-OSS)".into(),

@@ -8,6 +8,8 @@ use std::path::Path;
 
 use serde_json::json;
 
+use defs::{tokens, STOP_TOKEN_IDS, VOCAB_SIZE};
+
 use crate::config::Config;
 use crate::model::GptOss;
 use crate::mxfp4::quantize_row;
@@ -18,107 +20,126 @@ use crate::EngineError;
 /// Seed of the built-in model; changing it changes every `--model tiny` output.
 pub const TINY_SEED: u64 = 20250805;
 
-/// Sizes of a generated model; everything else is as in gpt-oss-120b.
-#[derive(Debug, Clone, Copy)]
-pub struct Shape {
-    pub vocab_size: usize,
-    pub hidden_size: usize,
-    pub intermediate_size: usize,
-    pub num_hidden_layers: usize,
-    pub num_attention_heads: usize,
-    pub num_key_value_heads: usize,
-    pub head_dim: usize,
-    pub num_local_experts: usize,
-    pub sliding_window: usize,
+/// A model with seeded random weights: a [`Config`] and the seed its
+/// weights are drawn from. The sizes live in the config only; everything not
+/// set below is as in gpt-oss-120b.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GeneratedModel {
+    /// The model's hyper-parameters, written out as its `config.json`.
+    pub config: Config,
+    /// Seed of the weights.
+    pub seed: u64,
 }
 
-impl Shape {
+/// gpt-oss-120b's config with `layers` layers (alternating sliding and full
+/// attention) and the real models' stop ids.
+fn gpt_oss_120b(layers: usize) -> Config {
+    let published = Config::from_json(crate::config::GPT_OSS_120B, "gpt-oss-120b config.json")
+        .expect("the published config is valid");
+    Config {
+        vocab_size: VOCAB_SIZE as usize,
+        num_hidden_layers: layers,
+        sliding_layers: (0..layers).map(|i| i % 2 == 0).collect(),
+        eos_token_ids: STOP_TOKEN_IDS.to_vec(),
+        ..published
+    }
+}
+
+impl GeneratedModel {
     /// The built-in default: real vocabulary, everything else tiny so a
     /// decode step costs a few milliseconds on two cores.
-    pub const TINY: Shape = Shape {
-        vocab_size: 201088,
-        hidden_size: 64,
-        intermediate_size: 64,
-        num_hidden_layers: 2,
-        num_attention_heads: 4,
-        num_key_value_heads: 2,
-        head_dim: 16,
-        num_local_experts: 8,
-        sliding_window: 128,
-    };
+    pub fn tiny() -> GeneratedModel {
+        let config = Config {
+            hidden_size: 64,
+            intermediate_size: 64,
+            num_attention_heads: 4,
+            num_key_value_heads: 2,
+            head_dim: 16,
+            num_local_experts: 8,
+            ..gpt_oss_120b(2)
+        };
+        GeneratedModel {
+            config,
+            seed: TINY_SEED,
+        }
+    }
 
     /// The benchmark's mid-size model (hidden 512, 8 layers, 32 experts).
-    pub const MID: Shape = Shape {
-        vocab_size: 201088,
-        hidden_size: 512,
-        intermediate_size: 512,
-        num_hidden_layers: 8,
-        num_attention_heads: 8,
-        num_key_value_heads: 2,
-        head_dim: 64,
-        num_local_experts: 32,
-        sliding_window: 128,
-    };
+    pub fn mid(seed: u64) -> GeneratedModel {
+        let config = Config {
+            hidden_size: 512,
+            intermediate_size: 512,
+            num_attention_heads: 8,
+            num_key_value_heads: 2,
+            head_dim: 64,
+            num_local_experts: 32,
+            ..gpt_oss_120b(8)
+        };
+        GeneratedModel { config, seed }
+    }
 
-    /// `config.json` in the openai/gpt-oss-120b key style.
+    /// `config.json` in the openai/gpt-oss-120b key style, which both this
+    /// engine and transformers load.
     pub fn config_json(&self) -> serde_json::Value {
-        let layer_types: Vec<&str> = (0..self.num_hidden_layers)
-            .map(|i| {
-                if i % 2 == 0 {
+        let c = &self.config;
+        let layer_types: Vec<&str> = c
+            .sliding_layers
+            .iter()
+            .map(|&sliding| {
+                if sliding {
                     "sliding_attention"
                 } else {
                     "full_attention"
                 }
             })
             .collect();
+        let rope_scaling = c.rope.yarn.as_ref().map(|y| {
+            json!({"beta_fast": y.beta_fast, "beta_slow": y.beta_slow, "factor": y.factor,
+                "original_max_position_embeddings": whole(y.original_max_position_embeddings),
+                "rope_type": "yarn", "truncate": y.truncate})
+        });
         json!({
             "architectures": ["GptOssForCausalLM"],
             "model_type": "gpt_oss",
             "attention_bias": true,
             "attention_dropout": 0.0,
-            "eos_token_id": [200002, 199999, 200012],
-            "pad_token_id": 199999,
-            "experts_per_token": 4,
-            "num_experts_per_tok": 4,
-            "head_dim": self.head_dim,
+            "eos_token_id": c.eos_token_ids,
+            "pad_token_id": tokens::END_OF_TEXT,
+            "experts_per_token": c.num_experts_per_tok,
+            "num_experts_per_tok": c.num_experts_per_tok,
+            "head_dim": c.head_dim,
             "hidden_act": "silu",
-            "hidden_size": self.hidden_size,
+            "hidden_size": c.hidden_size,
             "initial_context_length": 4096,
             "initializer_range": 0.02,
-            "intermediate_size": self.intermediate_size,
+            "intermediate_size": c.intermediate_size,
             "layer_types": layer_types,
-            "max_position_embeddings": 131072,
-            "num_attention_heads": self.num_attention_heads,
-            "num_hidden_layers": self.num_hidden_layers,
-            "num_key_value_heads": self.num_key_value_heads,
-            "num_local_experts": self.num_local_experts,
+            "max_position_embeddings": c.max_position_embeddings,
+            "num_attention_heads": c.num_attention_heads,
+            "num_hidden_layers": c.num_hidden_layers,
+            "num_key_value_heads": c.num_key_value_heads,
+            "num_local_experts": c.num_local_experts,
             "output_router_logits": false,
             "quantization_config": {
                 "modules_to_not_convert": ["model.layers.*.self_attn", "model.layers.*.mlp.router", "model.embed_tokens", "lm_head"],
                 "quant_method": "mxfp4"
             },
-            "rms_norm_eps": 1e-5,
-            "rope_scaling": {"beta_fast": 32.0, "beta_slow": 1.0, "factor": 32.0,
-                "original_max_position_embeddings": 4096, "rope_type": "yarn", "truncate": false},
-            "rope_theta": 150000,
+            "rms_norm_eps": shortest(c.rms_norm_eps),
+            "rope_scaling": rope_scaling,
+            "rope_theta": whole(c.rope.theta),
             "router_aux_loss_coef": 0.9,
-            "sliding_window": self.sliding_window,
-            "swiglu_limit": 7.0,
+            "sliding_window": c.sliding_window,
+            "swiglu_limit": shortest(c.swiglu_limit),
             "tie_word_embeddings": false,
             "use_cache": true,
-            "vocab_size": self.vocab_size
+            "vocab_size": c.vocab_size
         })
     }
 
-    /// The config as the engine reads it. The stop ids are those of the
-    /// real models' `generation_config.json`.
-    pub fn config(&self) -> Config {
-        Config::from_json(&self.config_json().to_string(), "generated config")
-            .expect("generated configs are valid")
-    }
-
     /// Seeded weights in checkpoint layout, as one safetensors blob.
-    pub fn safetensors(&self, seed: u64) -> Vec<u8> {
+    pub fn safetensors(&self) -> Vec<u8> {
+        let c = &self.config;
+        let seed = self.seed;
         let mut rng = Rng::new(seed);
         let mut t: Vec<(String, Dtype, Vec<usize>, Vec<u8>)> = Vec::new();
         let mut bf16 = |t: &mut Vec<_>, name: String, shape: Vec<usize>, std: f32, mean: f32| {
@@ -127,14 +148,14 @@ impl Shape {
             t.push((name, Dtype::BF16, shape, to_bf16_bytes(&v)));
         };
         let (v, h, i, e) = (
-            self.vocab_size,
-            self.hidden_size,
-            self.intermediate_size,
-            self.num_local_experts,
+            c.vocab_size,
+            c.hidden_size,
+            c.intermediate_size,
+            c.num_local_experts,
         );
         let (q, kv) = (
-            self.num_attention_heads * self.head_dim,
-            self.num_key_value_heads * self.head_dim,
+            c.num_attention_heads * c.head_dim,
+            c.num_key_value_heads * c.head_dim,
         );
         let inv = |n: usize| 1.0 / (n as f32).sqrt();
         bf16(
@@ -153,8 +174,8 @@ impl Shape {
             0.0,
         );
         let mut expert_rng = Rng::new(seed ^ 0x5EED);
-        for l in 0..self.num_hidden_layers {
-            let p = format!("model.layers.{l}");
+        for layer in 0..c.num_hidden_layers {
+            let p = format!("model.layers.{layer}");
             for (name, o, n) in [
                 ("q_proj", q, h),
                 ("k_proj", kv, h),
@@ -179,7 +200,7 @@ impl Shape {
             bf16(
                 &mut t,
                 format!("{p}.self_attn.sinks"),
-                vec![self.num_attention_heads],
+                vec![c.num_attention_heads],
                 1.0,
                 0.0,
             );
@@ -233,24 +254,62 @@ impl Shape {
     }
 
     /// Builds the model in memory.
-    pub fn build(&self, seed: u64) -> Result<GptOss, EngineError> {
-        let ck = Checkpoint::from_bytes("generated model", self.safetensors(seed))?;
-        GptOss::from_checkpoint(self.config(), &ck)
+    pub fn build(&self) -> Result<GptOss, EngineError> {
+        let ck = Checkpoint::from_bytes("generated model", self.safetensors())?;
+        GptOss::from_checkpoint(self.config.clone(), &ck)
     }
 
     /// Writes `config.json` and `model.safetensors` into `dir` (for
     /// transformers, or to serve with `--model PATH`).
-    pub fn write(&self, seed: u64, dir: &Path) -> std::io::Result<()> {
+    pub fn write(&self, dir: &Path) -> std::io::Result<()> {
         std::fs::create_dir_all(dir)?;
         std::fs::write(
             dir.join("config.json"),
             serde_json::to_vec_pretty(&self.config_json())?,
         )?;
-        std::fs::write(dir.join("model.safetensors"), self.safetensors(seed))
+        std::fs::write(dir.join("model.safetensors"), self.safetensors())
+    }
+}
+
+/// An f32 as the decimal a person would write (`1e-5`, not the f64
+/// `9.999999747378752e-6` that widening gives), as published configs spell it.
+fn shortest(x: f32) -> serde_json::Value {
+    json!(x
+        .to_string()
+        .parse::<f64>()
+        .expect("Display of a finite f32 parses"))
+}
+
+/// A whole number without a fraction (`150000`, not `150000.0`), as
+/// published configs spell it.
+fn whole(x: f64) -> serde_json::Value {
+    if x.fract() == 0.0 && x.abs() < 9.0e15 {
+        json!(x as i64)
+    } else {
+        json!(x)
     }
 }
 
 /// The built-in default model.
 pub fn tiny() -> Result<GptOss, EngineError> {
-    Shape::TINY.build(TINY_SEED)
+    GeneratedModel::tiny().build()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The written `config.json` reads back as the very config it was written
+    /// from, so the engine and transformers see the same model.
+    #[test]
+    fn written_config_reads_back_as_the_same_config() {
+        for model in [GeneratedModel::tiny(), GeneratedModel::mid(1)] {
+            let text = model.config_json().to_string();
+            assert_eq!(
+                Config::from_json(&text, "written").unwrap(),
+                model.config,
+                "{text}"
+            );
+        }
+    }
 }

@@ -1,29 +1,13 @@
 //! The engine through the `Backend` trait: continuous batching must not
 //! change greedy results, and the tokens must be transformers' (golden.json).
 
-use std::path::PathBuf;
+mod support;
+
 use std::sync::Arc;
 
 use backend::{Backend, Event, FinishReason, GenerateRequest, SamplingParams};
-use engine::model::GptOss;
-use engine::{Engine, EngineConfig};
-use serde_json::Value;
-
-fn fixture() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures/tiny-gpt-oss")
-}
-
-fn golden() -> Value {
-    serde_json::from_str(&std::fs::read_to_string(fixture().join("golden.json")).unwrap()).unwrap()
-}
-
-fn ids(v: &Value) -> Vec<u32> {
-    v.as_array()
-        .unwrap()
-        .iter()
-        .map(|x| x.as_u64().unwrap() as u32)
-        .collect()
-}
+use engine::{Engine, EngineConfig, GptOss};
+use support::{fixture, golden, ids};
 
 fn engine(max_step_tokens: usize) -> Arc<Engine> {
     let cfg = EngineConfig {
@@ -99,20 +83,32 @@ async fn concurrent_requests_match_sequential_ones() {
             .unwrap();
         sequential.push(out.output_ids);
     }
-    assert_eq!(engine::scheduler::Stats::get(&e.stats().max_batch), 1);
+    assert_eq!(engine::Stats::get(&e.stats().max_batch), 1);
     let mut handles = Vec::new();
+    let mut previous_running = None;
     for (i, p) in prompts().into_iter().enumerate() {
         let e = e.clone();
+        let (running_tx, running_rx) = tokio::sync::oneshot::channel::<()>();
+        let wait = previous_running.replace(running_rx);
         handles.push(tokio::spawn(async move {
-            // Staggered arrivals: requests join a batch that is already running.
-            tokio::time::sleep(std::time::Duration::from_millis(i as u64)).await;
+            // Staggered arrivals: each request joins once the one before it
+            // has its first token, so it joins a batch that is already running.
+            if let Some(previous) = wait {
+                let _ = previous.await;
+            }
             let mut req = greedy(p, 10 + i as u32);
             req.stream = true;
             let mut gen = e.generate(req).await.unwrap();
             let mut streamed = Vec::new();
+            let mut running = Some(running_tx);
             loop {
                 match gen.next().await.unwrap().unwrap() {
-                    Event::Tokens(t) => streamed.extend(t),
+                    Event::Tokens(t) => {
+                        streamed.extend(t);
+                        if let Some(tx) = running.take() {
+                            let _ = tx.send(());
+                        }
+                    }
                     Event::Finished(out) => return (streamed, out.output_ids),
                 }
             }
@@ -136,7 +132,7 @@ async fn concurrent_requests_match_sequential_ones() {
         );
     }
     assert!(
-        engine::scheduler::Stats::get(&e.stats().max_batch) > 1,
+        engine::Stats::get(&e.stats().max_batch) > 1,
         "requests never shared a step"
     );
 }
@@ -221,7 +217,7 @@ async fn seeded_sampling_is_reproducible_and_bad_requests_are_refused() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn builtin_tiny_model_is_deterministic_with_the_real_vocabulary() {
-    let model = engine::tiny::tiny().unwrap();
+    let model = engine::tiny().unwrap();
     assert_eq!(model.config.vocab_size, 201088);
     let e = Engine::start(model, EngineConfig::default());
     // A harmony-style prompt: <|start|>user<|message|>... ids near the top of the vocab.
@@ -234,7 +230,7 @@ async fn builtin_tiny_model_is_deterministic_with_the_real_vocabulary() {
         .await
         .unwrap();
     drop(e);
-    let e = Engine::start(engine::tiny::tiny().unwrap(), EngineConfig::default());
+    let e = Engine::start(engine::tiny().unwrap(), EngineConfig::default());
     let b = e
         .generate(greedy(prompt, 20))
         .await

@@ -11,7 +11,7 @@ use backend::{
     Backend, BackendError, EndpointPool, Event, GenerateOutput, GenerateRequest, Generation,
     HttpConfig, OpenAiBackend, SamplingParams, SglangBackend,
 };
-use engine::sim::{OutputLen, SimConfig, SimModel};
+use engine::{OutputLen, SimConfig, SimModel};
 
 fn request(prompt: &[u32], max_new_tokens: u32, stream: bool) -> GenerateRequest {
     GenerateRequest {
@@ -57,7 +57,7 @@ async fn serve(stream_interval: usize) -> (String, Arc<SimModel>) {
     let url = format!("http://{}", listener.local_addr().unwrap());
     let info = model.info();
     let backend: Arc<dyn Backend> = model.clone();
-    tokio::spawn(engine::server::serve(
+    tokio::spawn(engine::serve(
         listener,
         backend,
         info,

@@ -2,27 +2,11 @@
 //! which transformers (f32, eager) produced. Tolerances are the fixture
 //! README's: logits within 1e-3, greedy continuations token for token.
 
-use std::path::PathBuf;
+mod support;
 
-use engine::model::{GptOss, Logits, Segment};
+use engine::{GptOss, Logits, Segment};
 use serde_json::Value;
-
-fn fixture() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures/tiny-gpt-oss")
-}
-
-fn golden() -> Value {
-    let text = std::fs::read_to_string(fixture().join("golden.json")).expect("golden.json");
-    serde_json::from_str(&text).expect("golden.json parses")
-}
-
-fn ids(v: &Value) -> Vec<u32> {
-    v.as_array()
-        .unwrap()
-        .iter()
-        .map(|x| x.as_u64().unwrap() as u32)
-        .collect()
-}
+use support::{fixture, golden, ids};
 
 fn floats(v: &Value) -> Vec<f32> {
     v.as_array()
@@ -169,7 +153,7 @@ fn chunked_prefill_matches_golden() {
 #[test]
 fn mxfp4_checksums_match_golden() {
     let g = golden();
-    let ck = engine::safetensors::Checkpoint::open(&fixture()).unwrap();
+    let ck = engine::__private::Checkpoint::open(&fixture()).unwrap();
     let sums = g["mxfp4"]["dequantized_checksums"].as_object().unwrap();
     assert_eq!(sums.len(), 6);
     for (name, want) in sums {
@@ -184,7 +168,7 @@ fn mxfp4_checksums_match_golden() {
         let scales = ck
             .u8(&format!("{name}_scales"), &[e, rows, cols / 32])
             .unwrap();
-        let m = engine::mxfp4::Mxfp4Experts::new(e, rows, cols, blocks, scales);
+        let m = engine::__private::Mxfp4Experts::new(e, rows, cols, blocks, scales);
         let (mut sum, mut sum_abs) = (0f64, 0f64);
         for x in 0..e {
             for v in m.dequantize(x) {
@@ -209,7 +193,7 @@ fn mxfp4_checksums_match_golden() {
     let ex = &g["mxfp4"]["example"];
     let bytes: Vec<u8> = ids(&ex["block_bytes"]).iter().map(|&b| b as u8).collect();
     let mut out = [0f32; 32];
-    engine::mxfp4::decode_row(
+    engine::__private::decode_row(
         &bytes,
         &[ex["scale_byte"].as_u64().unwrap() as u8],
         &mut out,
@@ -221,7 +205,7 @@ fn mxfp4_checksums_match_golden() {
 /// The fixture split into two shards must load and give the same logits.
 #[test]
 fn sharded_checkpoint_with_index_loads_the_same_model() {
-    use engine::safetensors::{serialize, Checkpoint};
+    use engine::__private::{serialize, Checkpoint};
     let ck = Checkpoint::open(&fixture()).unwrap();
     let names = ck.names();
     let dir = tempfile::tempdir().unwrap();

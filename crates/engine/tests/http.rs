@@ -2,30 +2,15 @@
 //! streaming and not, and every bad-request case. Expected tokens come from
 //! golden.json (transformers), served by the fixture model.
 
-use std::path::PathBuf;
+mod support;
+
 use std::sync::Arc;
 use std::time::Duration;
 
 use backend::Backend;
-use engine::sim::{OutputLen, SimConfig, SimModel};
-use engine::{Engine, EngineConfig, ModelInfo};
+use engine::{Engine, EngineConfig, ModelInfo, OutputLen, SimConfig, SimModel};
 use serde_json::{json, Value};
-
-fn fixture() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures/tiny-gpt-oss")
-}
-
-fn golden() -> Value {
-    serde_json::from_str(&std::fs::read_to_string(fixture().join("golden.json")).unwrap()).unwrap()
-}
-
-fn ids(v: &Value) -> Vec<u64> {
-    v.as_array()
-        .unwrap()
-        .iter()
-        .map(|x| x.as_u64().unwrap())
-        .collect()
-}
+use support::{fixture, get_json, golden, ids};
 
 struct Server {
     base: String,
@@ -37,7 +22,7 @@ async fn start(backend: Arc<dyn Backend>, info: ModelInfo) -> Server {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    let task = tokio::spawn(engine::server::serve(listener, backend, info, async {
+    let task = tokio::spawn(engine::serve(listener, backend, info, async {
         let _ = rx.await;
     }));
     Server {
@@ -48,7 +33,7 @@ async fn start(backend: Arc<dyn Backend>, info: ModelInfo) -> Server {
 }
 
 async fn fixture_server() -> Server {
-    let model = engine::model::GptOss::load(&fixture()).unwrap();
+    let model = engine::GptOss::load(&fixture()).unwrap();
     let cfg = EngineConfig {
         max_context: 64,
         model_name: "tiny-gpt-oss-fixture".into(),
@@ -64,6 +49,21 @@ fn sse_data(body: &str) -> Vec<String> {
     body.lines()
         .filter_map(|l| l.strip_prefix("data: ").or_else(|| l.strip_prefix("data:")))
         .map(|s| s.trim().to_string())
+        .collect()
+}
+
+/// The status of `GET url`.
+async fn status(c: &reqwest::Client, url: String) -> u16 {
+    c.get(url).send().await.unwrap().status().as_u16()
+}
+
+/// The JSON chunks of an SSE body, after checking that `data: [DONE]` ends it.
+fn sse_chunks(body: &str) -> Vec<Value> {
+    let data = sse_data(body);
+    assert_eq!(data.last().unwrap(), "[DONE]");
+    data[..data.len() - 1]
+        .iter()
+        .map(|d| serde_json::from_str(d).unwrap())
         .collect()
 }
 
@@ -106,12 +106,7 @@ async fn sglang_generate_plain_and_streaming_give_golden_tokens() {
         .to_str()
         .unwrap()
         .starts_with("text/event-stream"));
-    let data = sse_data(&r.text().await.unwrap());
-    assert_eq!(data.last().unwrap(), "[DONE]");
-    let chunks: Vec<Value> = data[..data.len() - 1]
-        .iter()
-        .map(|d| serde_json::from_str(d).unwrap())
-        .collect();
+    let chunks = sse_chunks(&r.text().await.unwrap());
     assert!(
         chunks.len() >= 16,
         "one chunk per token expected, got {}",
@@ -164,12 +159,7 @@ async fn openai_completions_plain_and_streaming_give_golden_tokens() {
     sreq["stream_options"] = json!({"include_usage": true});
     let (status, body) = post(&c, format!("{}/v1/completions", s.base), sreq).await;
     assert_eq!(status, 200);
-    let data = sse_data(&body);
-    assert_eq!(data.last().unwrap(), "[DONE]");
-    let chunks: Vec<Value> = data[..data.len() - 1]
-        .iter()
-        .map(|d| serde_json::from_str(d).unwrap())
-        .collect();
+    let chunks = sse_chunks(&body);
     let usage = chunks.last().unwrap();
     assert_eq!(usage["choices"], json!([]));
     assert_eq!(usage["usage"]["completion_tokens"], 16);
@@ -185,14 +175,7 @@ async fn openai_completions_plain_and_streaming_give_golden_tokens() {
     );
     assert!(tokens[0]["choices"][0]["finish_reason"].is_null());
 
-    let models: Value = c
-        .get(format!("{}/v1/models", s.base))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let models = get_json(&c, format!("{}/v1/models", s.base)).await;
     assert_eq!(models["data"][0]["id"], "tiny-gpt-oss-fixture");
 }
 
@@ -200,22 +183,8 @@ async fn openai_completions_plain_and_streaming_give_golden_tokens() {
 async fn health_model_info_and_metrics() {
     let s = fixture_server().await;
     let c = reqwest::Client::new();
-    assert_eq!(
-        c.get(format!("{}/health", s.base))
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        200
-    );
-    let info: Value = c
-        .get(format!("{}/get_model_info", s.base))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    assert_eq!(status(&c, format!("{}/health", s.base)).await, 200);
+    let info = get_json(&c, format!("{}/get_model_info", s.base)).await;
     assert_eq!(info["model_path"], "tiny-gpt-oss-fixture");
     assert_eq!(info["is_generation"], true);
     assert_eq!(info["vocab_size"], 1024);
@@ -305,14 +274,6 @@ async fn bad_requests_get_4xx_json_errors_and_the_server_stays_up() {
         ("n 2", sp(json!({"n": 2})), "n must be 1"),
         ("stop strings", sp(json!({"stop": ["x"]})), "stop"),
     ];
-    for (what, body, needle) in generate_cases {
-        let (status, text) = post(&c, format!("{}/generate", s.base), body).await;
-        assert_eq!(status, 400, "{what}: {text}");
-        let v: Value =
-            serde_json::from_str(&text).unwrap_or_else(|_| panic!("{what}: not JSON: {text}"));
-        let msg = v["error"]["message"].as_str().unwrap();
-        assert!(msg.contains(needle), "{what}: {msg}");
-    }
     let openai_cases: Vec<(&str, Value, &str)> = vec![
         (
             "ids >= vocab",
@@ -336,14 +297,19 @@ async fn bad_requests_get_4xx_json_errors_and_the_server_stays_up() {
         ("top_k -2", json!({"prompt": [1], "top_k": -2}), "top_k"),
         ("n 3", json!({"prompt": [1], "n": 3}), "n must be 1"),
     ];
-    for (what, body, needle) in openai_cases {
-        let (status, text) = post(&c, format!("{}/v1/completions", s.base), body).await;
-        assert_eq!(status, 400, "{what}: {text}");
-        let v: Value = serde_json::from_str(&text).unwrap();
-        assert!(
-            v["error"]["message"].as_str().unwrap().contains(needle),
-            "{what}: {text}"
-        );
+    let tables = [
+        ("/generate", generate_cases),
+        ("/v1/completions", openai_cases),
+    ];
+    for (path, cases) in tables {
+        for (what, body, needle) in cases {
+            let (status, text) = post(&c, format!("{}{path}", s.base), body).await;
+            assert_eq!(status, 400, "{path} {what}: {text}");
+            let v: Value = serde_json::from_str(&text)
+                .unwrap_or_else(|_| panic!("{path} {what}: not JSON: {text}"));
+            let msg = v["error"]["message"].as_str().unwrap();
+            assert!(msg.contains(needle), "{path} {what}: {msg}");
+        }
     }
     for path in ["/generate", "/v1/completions"] {
         for raw in ["{not json", "", "[1,2]", "{\"input_ids\": [1,2]"] {
@@ -363,26 +329,19 @@ async fn bad_requests_get_4xx_json_errors_and_the_server_stays_up() {
         }
     }
     // Still serving.
-    assert_eq!(
-        c.get(format!("{}/health", s.base))
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        200
-    );
+    assert_eq!(status(&c, format!("{}/health", s.base)).await, 200);
     let (status, _) = post(&c, format!("{}/generate", s.base), sp(json!({}))).await;
     assert_eq!(status, 200);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn text_prompts_use_the_harmony_tokenizer_on_the_builtin_model() {
-    let e = Engine::start(engine::tiny::tiny().unwrap(), EngineConfig::default());
+    let e = Engine::start(engine::tiny().unwrap(), EngineConfig::default());
     let info = e.info().clone();
     let s = start(Arc::new(e), info).await;
     let c = reqwest::Client::new();
     let text = "<|start|>user<|message|>What is 2+2?<|end|><|start|>assistant";
-    let want_ids = engine::server::text::encode(text);
+    let want_ids = engine::__private::encode(text);
     let (status, body) = post(&c, format!("{}/generate", s.base),
         json!({"text": text, "sampling_params": {"max_new_tokens": 6, "temperature": 0, "ignore_eos": true}})).await;
     assert_eq!(status, 200, "{body}");
@@ -392,27 +351,21 @@ async fn text_prompts_use_the_harmony_tokenizer_on_the_builtin_model() {
         want_ids.len()
     );
     let out = ids(&v["output_ids"]);
-    // The same prompt as ids gives the same tokens.
-    let (_, body) = post(
-        &c,
-        format!("{}/v1/completions", s.base),
-        json!({"prompt": want_ids, "max_tokens": 6, "temperature": 0, "ignore_eos": true}),
-    )
-    .await;
-    let o: Value = serde_json::from_str(&body).unwrap();
-    assert_eq!(ids(&o["choices"][0]["token_ids"]), out);
-    let (_, body) = post(
-        &c,
-        format!("{}/v1/completions", s.base),
-        json!({"prompt": text, "max_tokens": 6, "temperature": 0, "ignore_eos": true}),
-    )
-    .await;
-    let o: Value = serde_json::from_str(&body).unwrap();
-    assert_eq!(ids(&o["choices"][0]["token_ids"]), out);
-    assert_eq!(
-        o["usage"]["prompt_tokens"].as_u64().unwrap() as usize,
-        want_ids.len()
-    );
+    // The same prompt as ids or as text gives the same tokens.
+    for prompt in [json!(want_ids), json!(text)] {
+        let (_, body) = post(
+            &c,
+            format!("{}/v1/completions", s.base),
+            json!({"prompt": prompt, "max_tokens": 6, "temperature": 0, "ignore_eos": true}),
+        )
+        .await;
+        let o: Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(ids(&o["choices"][0]["token_ids"]), out, "{prompt}");
+        assert_eq!(
+            o["usage"]["prompt_tokens"].as_u64().unwrap() as usize,
+            want_ids.len()
+        );
+    }
 }
 
 fn sim(output_len: OutputLen, tpot_ms: u64) -> (Arc<dyn Backend>, ModelInfo) {
@@ -433,14 +386,7 @@ async fn sim_model_says_it_is_synthetic_and_is_deterministic() {
     let (b, info) = sim(OutputLen::Max, 0);
     let s = start(b, info).await;
     let c = reqwest::Client::new();
-    let info: Value = c
-        .get(format!("{}/get_model_info", s.base))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let info = get_json(&c, format!("{}/get_model_info", s.base)).await;
     assert_eq!(info["synthetic"], true);
     assert!(info["model_path"].as_str().unwrap().contains("synthetic"));
     let req = json!({"input_ids": [200006, 1, 2], "sampling_params": {"max_new_tokens": 10}, "stream": true});
@@ -448,19 +394,14 @@ async fn sim_model_says_it_is_synthetic_and_is_deterministic() {
     for _ in 0..2 {
         let (status, body) = post(&c, format!("{}/generate", s.base), req.clone()).await;
         assert_eq!(status, 200);
-        let data = sse_data(&body);
-        assert_eq!(data.last().unwrap(), "[DONE]");
-        let chunks: Vec<Value> = data[..data.len() - 1]
-            .iter()
-            .map(|d| serde_json::from_str(d).unwrap())
-            .collect();
+        let chunks = sse_chunks(&body);
         // stream_interval 4: 10 tokens arrive as 4 + 4 + 2, then the final chunk.
         let sizes: Vec<usize> = chunks
             .iter()
             .map(|c| c["output_ids"].as_array().unwrap().len())
             .collect();
         assert_eq!(sizes, vec![4, 4, 2, 0]);
-        let all: Vec<u64> = chunks.iter().flat_map(|c| ids(&c["output_ids"])).collect();
+        let all: Vec<u32> = chunks.iter().flat_map(|c| ids(&c["output_ids"])).collect();
         assert_eq!(
             chunks.last().unwrap()["meta_info"]["finish_reason"]["type"],
             "length"
@@ -525,16 +466,9 @@ async fn shutdown_lets_in_flight_streams_finish() {
     while let Some(b) = r.chunk().await.unwrap() {
         rest.push_str(&String::from_utf8_lossy(&b));
     }
-    let data = sse_data(&rest);
-    assert_eq!(data.last().unwrap(), "[DONE]");
-    let total: usize = data[..data.len() - 1]
+    let total: usize = sse_chunks(&rest)
         .iter()
-        .map(|d| {
-            serde_json::from_str::<Value>(d).unwrap()["output_ids"]
-                .as_array()
-                .unwrap()
-                .len()
-        })
+        .map(|c| c["output_ids"].as_array().unwrap().len())
         .sum();
     assert_eq!(total, 40);
     tokio::time::timeout(Duration::from_secs(10), s.task)

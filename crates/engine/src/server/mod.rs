@@ -6,7 +6,7 @@
 
 mod openai;
 mod sglang;
-pub mod text;
+pub(crate) mod text;
 
 use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -18,31 +18,21 @@ use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use backend::{Backend, BackendError, GenerateOutput};
+use backend::{Backend, BackendError, Event, GenerateOutput, GenerateRequest, Generation};
 use serde::de::DeserializeOwned;
 use serde_json::json;
 
+use crate::stats::Finished;
 use crate::ModelInfo;
+use text::TextDecoder;
 
 /// Request and token counters behind `/metrics`.
 #[derive(Default)]
-pub struct Metrics {
+struct Metrics {
     requests: AtomicU64,
-    finished: AtomicU64,
     bad_requests: AtomicU64,
     running: AtomicU64,
-    prompt_tokens: AtomicU64,
-    generation_tokens: AtomicU64,
-}
-
-impl Metrics {
-    fn finished(&self, out: &GenerateOutput) {
-        self.finished.fetch_add(1, Ordering::Relaxed);
-        self.prompt_tokens
-            .fetch_add(out.prompt_tokens as u64, Ordering::Relaxed);
-        self.generation_tokens
-            .fetch_add(out.completion_tokens as u64, Ordering::Relaxed);
-    }
+    finished: Finished,
 }
 
 /// Counts a request as running until dropped (also when a client hangs up).
@@ -62,7 +52,9 @@ impl Drop for Running {
     }
 }
 
-pub struct AppState {
+/// What every handler shares: the backend, what to report about its model,
+/// and the counters.
+struct AppState {
     backend: Arc<dyn Backend>,
     info: ModelInfo,
     metrics: Metrics,
@@ -80,13 +72,14 @@ impl AppState {
 
 /// An error reply: `{"error": {"message", "type", "code"}}` with a 4xx/5xx status.
 #[derive(Debug)]
-pub struct ApiError {
+struct ApiError {
     status: StatusCode,
     message: String,
 }
 
 impl ApiError {
-    pub fn bad_request(message: impl Into<String>) -> ApiError {
+    /// A 400 whose message says what was wrong with the request.
+    fn bad_request(message: impl Into<String>) -> ApiError {
         ApiError {
             status: StatusCode::BAD_REQUEST,
             message: message.into(),
@@ -182,6 +175,112 @@ fn error_chunk(message: &str) -> String {
     json!({"error": {"message": message, "type": "server_error", "code": 500}}).to_string()
 }
 
+/// Hands a parsed request to the backend; the request counts as running
+/// until the returned guard is dropped.
+async fn submit(
+    state: &Arc<AppState>,
+    request: GenerateRequest,
+) -> Result<(Generation, Running), ApiError> {
+    let running = Running::new(state);
+    let generation = state
+        .backend
+        .generate(request)
+        .await
+        .map_err(|e| count_bad(state, e.into()))?;
+    Ok((generation, running))
+}
+
+/// Waits for a non-streamed generation's output and counts it.
+async fn finish_plain(
+    generation: Generation,
+    running: Running,
+) -> Result<GenerateOutput, ApiError> {
+    let out = generation.finish().await?;
+    running.0.metrics.finished.record(&out);
+    Ok(out)
+}
+
+/// A streamed generation as both protocols consume it: the backend's events
+/// turned into new ids with their text, one final piece, or an error chunk;
+/// the request stays counted as running until this is dropped.
+struct TokenStream {
+    generation: Generation,
+    decoder: TextDecoder,
+    /// Ids streamed so far.
+    streamed: usize,
+    done: bool,
+    running: Running,
+}
+
+/// One piece of a streamed reply.
+enum Piece {
+    /// New ids and their text; `first` when nothing was streamed before.
+    Tokens {
+        ids: Vec<u32>,
+        text: String,
+        first: bool,
+    },
+    /// The end: the ids not streamed yet (from a backend that does not
+    /// stream) with the rest of the text, and the whole output.
+    Finished {
+        rest: Vec<u32>,
+        text: String,
+        out: GenerateOutput,
+    },
+    /// The generation failed: the JSON error chunk to send as the last piece.
+    Failed(String),
+}
+
+impl TokenStream {
+    fn new(generation: Generation, running: Running) -> TokenStream {
+        TokenStream {
+            generation,
+            decoder: TextDecoder::default(),
+            streamed: 0,
+            done: false,
+            running,
+        }
+    }
+
+    /// Ids streamed so far.
+    fn streamed(&self) -> usize {
+        self.streamed
+    }
+
+    /// The next piece, or `None` after the final one.
+    async fn next(&mut self) -> Option<Piece> {
+        if self.done {
+            return None;
+        }
+        Some(match self.generation.next().await {
+            Some(Ok(Event::Tokens(ids))) => {
+                let first = self.streamed == 0;
+                self.streamed += ids.len();
+                let text = self.decoder.push(&ids);
+                Piece::Tokens { ids, text, first }
+            }
+            Some(Ok(Event::Finished(out))) => {
+                self.done = true;
+                self.running.0.metrics.finished.record(&out);
+                let rest = out.output_ids[self.streamed.min(out.output_ids.len())..].to_vec();
+                let mut text = self.decoder.push(&rest);
+                text.push_str(&self.decoder.finish());
+                Piece::Finished { rest, text, out }
+            }
+            Some(Err(e)) => {
+                self.done = true;
+                Piece::Failed(error_chunk(&e.to_string()))
+            }
+            None => {
+                self.done = true;
+                Piece::Failed(error_chunk(
+                    "the backend ended the generation without a result",
+                ))
+            }
+        })
+    }
+}
+
 /// An SSE reply: the protocol's `events`, then the `data: [DONE]` line
 /// SGLang and OpenAI clients wait for.
 fn sse_with_done<S>(events: S) -> Response
@@ -214,49 +313,55 @@ async fn model_info(State(s): State<Arc<AppState>>) -> Json<serde_json::Value> {
     }))
 }
 
+/// The `/metrics` series, in SGLang's names: name, Prometheus type, help.
+const SERIES: [(&str, &str, &str); 6] = [
+    (
+        "sglang:num_requests_total",
+        "counter",
+        "Generation requests received.",
+    ),
+    (
+        "sglang:num_finished_requests_total",
+        "counter",
+        "Generation requests finished.",
+    ),
+    (
+        "sglang:num_bad_requests_total",
+        "counter",
+        "Requests refused with a 4xx.",
+    ),
+    (
+        "sglang:num_running_reqs",
+        "gauge",
+        "Requests being served now.",
+    ),
+    (
+        "sglang:prompt_tokens_total",
+        "counter",
+        "Prompt tokens of finished requests.",
+    ),
+    (
+        "sglang:generation_tokens_total",
+        "counter",
+        "Generated tokens of finished requests.",
+    ),
+];
+
 async fn metrics(State(s): State<Arc<AppState>>) -> impl IntoResponse {
     let m = &s.metrics;
-    let g = |v: &AtomicU64| v.load(Ordering::Relaxed);
+    // In the order of SERIES.
+    let values = [
+        &m.requests,
+        &m.finished.requests,
+        &m.bad_requests,
+        &m.running,
+        &m.finished.prompt_tokens,
+        &m.finished.generation_tokens,
+    ];
     let name = s.info.model_name.replace('\\', "\\\\").replace('"', "\\\"");
     let mut out = String::new();
-    for (metric, kind, help, value) in [
-        (
-            "sglang:num_requests_total",
-            "counter",
-            "Generation requests received.",
-            g(&m.requests),
-        ),
-        (
-            "sglang:num_finished_requests_total",
-            "counter",
-            "Generation requests finished.",
-            g(&m.finished),
-        ),
-        (
-            "sglang:num_bad_requests_total",
-            "counter",
-            "Requests refused with a 4xx.",
-            g(&m.bad_requests),
-        ),
-        (
-            "sglang:num_running_reqs",
-            "gauge",
-            "Requests being served now.",
-            g(&m.running),
-        ),
-        (
-            "sglang:prompt_tokens_total",
-            "counter",
-            "Prompt tokens of finished requests.",
-            g(&m.prompt_tokens),
-        ),
-        (
-            "sglang:generation_tokens_total",
-            "counter",
-            "Generated tokens of finished requests.",
-            g(&m.generation_tokens),
-        ),
-    ] {
+    for ((metric, kind, help), value) in SERIES.iter().zip(values) {
+        let value = value.load(Ordering::Relaxed);
         out.push_str(&format!("# HELP {metric} {help}\n# TYPE {metric} {kind}\n{metric}{{model_name=\"{name}\"}} {value}\n"));
     }
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], out)

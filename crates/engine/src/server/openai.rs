@@ -12,13 +12,16 @@ use axum::extract::State;
 use axum::response::sse::Event as SseEvent;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use backend::{Event, GenerateOutput, GenerateRequest, Generation, SamplingParams};
+use backend::{GenerateOutput, GenerateRequest, SamplingParams};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::sglang::ids_from_json;
-use super::text::{decode, encode, TextDecoder};
-use super::{count_bad, error_chunk, parse_body, sse_with_done, ApiError, AppState, Running};
+use super::text::{decode, encode};
+use super::{
+    count_bad, finish_plain, parse_body, sse_with_done, submit, ApiError, AppState, Piece,
+    TokenStream,
+};
 
 #[derive(Deserialize)]
 struct Body {
@@ -127,16 +130,9 @@ pub(super) async fn completions(
         .unwrap_or_else(|| state.info.model_name.clone());
     let created = now();
     let prompt_ids = body.return_token_ids.then(|| req.input_ids.clone());
-    let running = Running::new(&state);
-    let generation = state
-        .backend
-        .generate(req)
-        .await
-        .map_err(|e| count_bad(&state, e.into()))?;
+    let (generation, running) = submit(&state, req).await?;
     if !body.stream {
-        let out = generation.finish().await?;
-        state.metrics.finished(&out);
-        drop(running);
+        let out = finish_plain(generation, running).await?;
         let mut choice = json!({"index": 0, "text": decode(&out.output_ids), "logprobs": null,
             "finish_reason": out.finish_reason.as_str(), "token_ids": out.output_ids});
         if let Some(p) = prompt_ids {
@@ -152,22 +148,6 @@ pub(super) async fn completions(
         .stream_options
         .as_ref()
         .is_some_and(|o| o.include_usage);
-    struct St {
-        generation: Generation,
-        decoder: TextDecoder,
-        streamed: usize,
-        pending: Vec<String>,
-        done: bool,
-        _running: Running,
-    }
-    let st = St {
-        generation,
-        decoder: TextDecoder::default(),
-        streamed: 0,
-        pending: Vec::new(),
-        done: false,
-        _running: running,
-    };
     let chunk = move |choices: Value, usage: Option<Value>| {
         let mut c = json!({"id": id, "object": "text_completion", "created": created, "model": model, "choices": choices});
         if let Some(u) = usage {
@@ -175,51 +155,40 @@ pub(super) async fn completions(
         }
         c.to_string()
     };
-    let events = futures::stream::unfold(st, move |mut st| {
+    // The usage chunk, when asked for, follows the final one.
+    let state = (TokenStream::new(generation, running), None::<String>);
+    let events = futures::stream::unfold(state, move |(mut stream, mut pending)| {
         let chunk = chunk.clone();
         let prompt_ids = prompt_ids.clone();
         async move {
-            if let Some(next) = st.pending.pop() {
-                return Some((Ok::<_, Infallible>(SseEvent::default().data(next)), st));
-            }
-            if st.done {
-                return None;
-            }
-            let data = match st.generation.next().await {
-                Some(Ok(Event::Tokens(ids))) => {
-                    let mut choice = json!({"index": 0, "text": st.decoder.push(&ids), "logprobs": null,
-                        "finish_reason": null, "token_ids": ids});
-                    if st.streamed == 0 {
-                        if let Some(p) = &prompt_ids {
-                            choice["prompt_token_ids"] = json!(p);
+            let data = match pending.take() {
+                Some(usage) => usage,
+                None => match stream.next().await? {
+                    Piece::Tokens { ids, text, first } => {
+                        let mut choice = json!({"index": 0, "text": text, "logprobs": null,
+                            "finish_reason": null, "token_ids": ids});
+                        if first {
+                            if let Some(p) = &prompt_ids {
+                                choice["prompt_token_ids"] = json!(p);
+                            }
                         }
+                        chunk(json!([choice]), None)
                     }
-                    st.streamed += choice["token_ids"].as_array().map_or(0, |a| a.len());
-                    chunk(json!([choice]), None)
-                }
-                Some(Ok(Event::Finished(out))) => {
-                    st.done = true;
-                    st._running.0.metrics.finished(&out);
-                    let rest = out.output_ids[st.streamed.min(out.output_ids.len())..].to_vec();
-                    let mut text = st.decoder.push(&rest);
-                    text.push_str(&st.decoder.finish());
-                    let choice = json!({"index": 0, "text": text, "logprobs": null,
-                        "finish_reason": out.finish_reason.as_str(), "token_ids": rest});
-                    if include_usage {
-                        st.pending.push(chunk(json!([]), Some(usage(&out))));
+                    Piece::Finished { rest, text, out } => {
+                        let choice = json!({"index": 0, "text": text, "logprobs": null,
+                            "finish_reason": out.finish_reason.as_str(), "token_ids": rest});
+                        if include_usage {
+                            pending = Some(chunk(json!([]), Some(usage(&out))));
+                        }
+                        chunk(json!([choice]), None)
                     }
-                    chunk(json!([choice]), None)
-                }
-                Some(Err(e)) => {
-                    st.done = true;
-                    error_chunk(&e.to_string())
-                }
-                None => {
-                    st.done = true;
-                    error_chunk("the backend ended the generation without a result")
-                }
+                    Piece::Failed(error) => error,
+                },
             };
-            Some((Ok::<_, Infallible>(SseEvent::default().data(data)), st))
+            Some((
+                Ok::<_, Infallible>(SseEvent::default().data(data)),
+                (stream, pending),
+            ))
         }
     });
     Ok(sse_with_done(events))

@@ -15,12 +15,15 @@ use axum::extract::State;
 use axum::response::sse::Event as SseEvent;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use backend::{Event, FinishReason, GenerateOutput, GenerateRequest, Generation, SamplingParams};
+use backend::{FinishReason, GenerateOutput, GenerateRequest, SamplingParams};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
-use super::text::{decode, encode, TextDecoder};
-use super::{count_bad, error_chunk, parse_body, sse_with_done, ApiError, AppState, Running};
+use super::text::{decode, encode};
+use super::{
+    count_bad, finish_plain, parse_body, sse_with_done, submit, ApiError, AppState, Piece,
+    TokenStream,
+};
 
 #[derive(Deserialize)]
 struct Body {
@@ -142,16 +145,9 @@ pub(super) async fn generate(
     let rid = body.rid.clone().unwrap_or_else(|| state.request_id("gen"));
     let req = request(body).map_err(|e| count_bad(&state, e))?;
     let (stream, prompt_tokens) = (req.stream, req.input_ids.len());
-    let running = Running::new(&state);
-    let generation = state
-        .backend
-        .generate(req)
-        .await
-        .map_err(|e| count_bad(&state, e.into()))?;
+    let (generation, running) = submit(&state, req).await?;
     if !stream {
-        let out = generation.finish().await?;
-        state.metrics.finished(&out);
-        drop(running);
+        let out = finish_plain(generation, running).await?;
         return Ok(Json(json!({
             "text": decode(&out.output_ids),
             "output_ids": out.output_ids,
@@ -166,20 +162,6 @@ pub(super) async fn generate(
         }))
         .into_response());
     }
-    struct St {
-        generation: Generation,
-        decoder: TextDecoder,
-        completion: usize,
-        done: bool,
-        _running: Running,
-    }
-    let st = St {
-        generation,
-        decoder: TextDecoder::default(),
-        completion: 0,
-        done: false,
-        _running: running,
-    };
     let rid: Arc<str> = rid.into();
     // Typed chunks serialize several times faster than `json!` maps, which
     // matters for the sim model's hundreds of thousands of chunks a second.
@@ -197,38 +179,21 @@ pub(super) async fn generate(
         })
         .unwrap_or_default()
     };
-    let events = futures::stream::unfold(st, move |mut st| {
-        let chunk = chunk.clone();
-        async move {
-            if st.done {
-                return None;
+    let events =
+        futures::stream::unfold(TokenStream::new(generation, running), move |mut stream| {
+            let chunk = chunk.clone();
+            async move {
+                let data = match stream.next().await? {
+                    Piece::Tokens { ids, text, .. } => {
+                        chunk(&text, &ids, stream.streamed(), Value::Null)
+                    }
+                    Piece::Finished { rest, text, out } => {
+                        chunk(&text, &rest, out.completion_tokens, finish_reason(&out))
+                    }
+                    Piece::Failed(error) => error,
+                };
+                Some((Ok::<_, Infallible>(SseEvent::default().data(data)), stream))
             }
-            let data = match st.generation.next().await {
-                Some(Ok(Event::Tokens(ids))) => {
-                    st.completion += ids.len();
-                    let text = st.decoder.push(&ids);
-                    chunk(&text, &ids, st.completion, Value::Null)
-                }
-                Some(Ok(Event::Finished(out))) => {
-                    st.done = true;
-                    st._running.0.metrics.finished(&out);
-                    // Ids not streamed yet (a non-streaming backend) go in the last chunk.
-                    let rest = out.output_ids[st.completion.min(out.output_ids.len())..].to_vec();
-                    let mut text = st.decoder.push(&rest);
-                    text.push_str(&st.decoder.finish());
-                    chunk(&text, &rest, out.completion_tokens, finish_reason(&out))
-                }
-                Some(Err(e)) => {
-                    st.done = true;
-                    error_chunk(&e.to_string())
-                }
-                None => {
-                    st.done = true;
-                    error_chunk("the backend ended the generation without a result")
-                }
-            };
-            Some((Ok::<_, Infallible>(SseEvent::default().data(data)), st))
-        }
-    });
+        });
     Ok(sse_with_done(events))
 }

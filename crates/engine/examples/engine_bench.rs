@@ -1,4 +1,4 @@
-//! `engine-bench`: prefill and decode tokens/s of the embedded engine at
+//! `engine_bench`: prefill and decode tokens/s of the embedded engine at
 //! batch 1, 8 and 64, for the tiny fixture and a mid-size random-MXFP4
 //! model, plus the sim model's streamed tokens/s on one core. See
 //! `crates/engine/README.md` for the command and how transformers is run
@@ -9,70 +9,57 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use backend::{Backend, Event, GenerateRequest, SamplingParams};
-use engine::model::{GptOss, Logits, Segment};
-use engine::sim::{OutputLen, SimConfig, SimModel};
-use engine::tiny::Shape;
+use clap::Parser;
+use engine::__private::argmax;
+use engine::{GeneratedModel, GptOss, KvCache, Logits, OutputLen, Segment, SimConfig, SimModel};
 
+/// Prefill and decode tokens/s of the embedded engine, and the sim model's
+/// streamed tokens/s.
+#[derive(Parser)]
+#[command(name = "engine_bench")]
 struct Opts {
+    /// The checkpoint the `fixture` model is loaded from.
+    #[arg(long, default_value_os_t = default_fixture())]
     fixture: PathBuf,
+    /// Prompt tokens per sequence in the prefill step.
+    #[arg(long, default_value_t = 128)]
     prompt_len: usize,
+    /// Greedy decode steps after the prefill.
+    #[arg(long, default_value_t = 32)]
     decode_steps: usize,
+    /// Sequences per step, one run each.
+    #[arg(long, value_delimiter = ',', default_value = "1,8,64")]
     batches: Vec<usize>,
+    /// Models to run: fixture, tiny, mid, sim.
+    #[arg(long, value_delimiter = ',', default_value = "fixture,mid,sim")]
     models: Vec<String>,
+    /// Write the mid-size checkpoint here (once) and load it from there.
+    #[arg(long)]
     write_mid: Option<PathBuf>,
+    /// Tokens the sim model streams through the Backend API.
+    #[arg(long, default_value_t = 2_000_000)]
     sim_tokens: usize,
     /// A Python with torch + transformers: runs `bench/transformers_bench.py`
-    /// on the same checkpoint right after the engine.
+    /// on the same checkpoint right after the engine (needs --write-mid for mid).
+    #[arg(long)]
     python: Option<PathBuf>,
 }
 
-fn parse() -> Result<Opts, String> {
-    let mut o = Opts {
-        fixture: PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-            .join("../../../shared/fixtures/tiny-gpt-oss"),
-        prompt_len: 128,
-        decode_steps: 32,
-        batches: vec![1, 8, 64],
-        models: vec!["fixture".into(), "mid".into(), "sim".into()],
-        write_mid: None,
-        sim_tokens: 2_000_000,
-        python: None,
-    };
-    let mut args = std::env::args().skip(1);
-    while let Some(a) = args.next() {
-        let mut val = || args.next().ok_or(format!("{a} needs a value"));
-        match a.as_str() {
-            "--fixture" => o.fixture = PathBuf::from(val()?),
-            "--prompt-len" => {
-                o.prompt_len = val()?.parse().map_err(|e| format!("--prompt-len: {e}"))?
-            }
-            "--decode-steps" => {
-                o.decode_steps = val()?.parse().map_err(|e| format!("--decode-steps: {e}"))?
-            }
-            "--batches" => {
-                o.batches = val()?
-                    .split(',')
-                    .map(|b| b.parse().map_err(|e| format!("--batches: {e}")))
-                    .collect::<Result<_, _>>()?
-            }
-            "--models" => o.models = val()?.split(',').map(String::from).collect(),
-            "--write-mid" => o.write_mid = Some(PathBuf::from(val()?)),
-            "--python" => o.python = Some(PathBuf::from(val()?)),
-            "--sim-tokens" => {
-                o.sim_tokens = val()?.parse().map_err(|e| format!("--sim-tokens: {e}"))?
-            }
-            "-h" | "--help" => {
-                println!(
-                    "engine-bench [--models fixture,mid,tiny,sim] [--batches 1,8,64] [--prompt-len 128] \
-                     [--decode-steps 32] [--fixture DIR] [--write-mid DIR] [--sim-tokens N] \
-                     [--python PYTHON_WITH_TORCH (needs --write-mid for mid)]"
-                );
-                std::process::exit(0);
-            }
-            _ => return Err(format!("unknown argument {a}; see --help")),
-        }
-    }
-    Ok(o)
+fn default_fixture() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures/tiny-gpt-oss")
+}
+
+/// One segment per sequence: its new tokens against its cache, last logits wanted.
+fn segments<'a, T: AsRef<[u32]>>(tokens: &'a [T], caches: &'a mut [KvCache]) -> Vec<Segment<'a>> {
+    tokens
+        .iter()
+        .zip(caches.iter_mut())
+        .map(|(t, cache)| Segment {
+            tokens: t.as_ref(),
+            cache,
+            logits: Logits::Last,
+        })
+        .collect()
 }
 
 /// Prefill `batch` prompts in one step, then decode `steps` tokens each.
@@ -88,33 +75,16 @@ fn bench_model(name: &str, model: &GptOss, o: &Opts) {
             .collect();
         let mut caches: Vec<_> = (0..batch).map(|_| model.new_cache()).collect();
         let t = Instant::now();
-        let mut segs: Vec<Segment<'_>> = prompts
-            .iter()
-            .zip(caches.iter_mut())
-            .map(|(p, c)| Segment {
-                tokens: p,
-                cache: c,
-                logits: Logits::Last,
-            })
-            .collect();
-        let mut logits = model.forward(&mut segs).expect("valid ids");
+        let mut logits = model
+            .forward(&mut segments(&prompts, &mut caches))
+            .expect("valid ids");
         let prefill = t.elapsed();
         let t = Instant::now();
         for _ in 0..o.decode_steps {
-            let next: Vec<[u32; 1]> = logits
-                .iter()
-                .map(|l| [engine::sampling::argmax(l)])
-                .collect();
-            let mut segs: Vec<Segment<'_>> = next
-                .iter()
-                .zip(caches.iter_mut())
-                .map(|(n, c)| Segment {
-                    tokens: n,
-                    cache: c,
-                    logits: Logits::Last,
-                })
-                .collect();
-            logits = model.forward(&mut segs).expect("valid ids");
+            let next: Vec<[u32; 1]> = logits.iter().map(|l| [argmax(l)]).collect();
+            logits = model
+                .forward(&mut segments(&next, &mut caches))
+                .expect("valid ids");
         }
         let decode = t.elapsed();
         println!(
@@ -205,8 +175,7 @@ fn bench_sim_http(total: usize) {
                 .expect("bind");
             tx.send(listener.local_addr().expect("addr"))
                 .expect("send addr");
-            let _ =
-                engine::server::serve(listener, Arc::new(sim), info, std::future::pending()).await;
+            let _ = engine::serve(listener, Arc::new(sim), info, std::future::pending()).await;
         });
     });
     let addr = rx.recv().expect("server address");
@@ -293,18 +262,12 @@ fn bench_transformers(name: &str, dir: &std::path::Path, o: &Opts) {
 }
 
 fn main() {
-    let o = match parse() {
-        Ok(o) => o,
-        Err(e) => {
-            eprintln!("error: {e}");
-            std::process::exit(2);
-        }
-    };
+    let o = Opts::parse();
     if let Some(dir) = &o.write_mid {
         // Written once; later runs reuse it (the seed fixes its content).
         if !dir.join("model.safetensors").exists() {
-            Shape::MID
-                .write(1, dir)
+            GeneratedModel::mid(1)
+                .write(dir)
                 .expect("writing the mid-size checkpoint");
             println!(
                 "wrote the mid-size checkpoint (seed 1) to {}",
@@ -323,11 +286,11 @@ fn main() {
                 );
                 bench_transformers("tiny-fixture", &o.fixture, &o);
             }
-            "tiny" => bench_model("builtin-tiny", &engine::tiny::tiny().expect("tiny"), &o),
+            "tiny" => bench_model("builtin-tiny", &engine::tiny().expect("tiny"), &o),
             "mid" => {
                 let model = match &o.write_mid {
                     Some(dir) => GptOss::load(dir).expect("the checkpoint just written"),
-                    None => Shape::MID.build(1).expect("mid"),
+                    None => GeneratedModel::mid(1).build().expect("mid"),
                 };
                 bench_model("mid-512x8x32", &model, &o);
                 drop(model);
