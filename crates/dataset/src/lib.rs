@@ -57,6 +57,16 @@ pub use tokens::{prompt_tokens, query_column, QUERY_COLUMNS, TOKEN_COLUMNS};
 /// Size of the o200k_harmony vocabulary: valid token ids are `0..VOCAB_SIZE`.
 pub const VOCAB_SIZE: u32 = 201_088;
 
+/// Internals that only this crate's tests use; not part of the API and may change.
+#[doc(hidden)]
+pub mod __private {
+    /// Every pickle opcode the interpreter and writer name, as `(pickletools name, byte)`,
+    /// so a test can compare them with CPython's `pickletools.opcodes`.
+    pub fn pickle_opcodes() -> &'static [(&'static str, u8)] {
+        crate::pickle::OPCODES
+    }
+}
+
 fn read_bytes(path: &Path) -> Result<Vec<u8>, DatasetError> {
     std::fs::read(path).map_err(|source| io_error(path, "reading", source))
 }

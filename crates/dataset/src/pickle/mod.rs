@@ -4,6 +4,7 @@
 mod arrow_buffers;
 mod cursor;
 mod numpy;
+mod op;
 mod pandas;
 mod py;
 mod vm;
@@ -11,6 +12,7 @@ mod writer;
 
 use crate::table::Table;
 
+pub use op::ALL as OPCODES;
 pub use writer::to_pickle;
 
 /// Why a pickle could not be read, with the advice to print after it.
