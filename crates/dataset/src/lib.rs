@@ -52,10 +52,10 @@ use std::path::Path;
 pub use error::DatasetError;
 pub use format::Format;
 pub use table::{Column, Table, Value};
-pub use tokens::{prompt_tokens, query_column, QUERY_COLUMNS, TOKEN_COLUMNS};
+pub use tokens::{prompt_tokens, query_column, TOKEN_COLUMNS};
 
-/// Size of the o200k_harmony vocabulary: valid token ids are `0..VOCAB_SIZE`.
-pub const VOCAB_SIZE: u32 = 201_088;
+// Kept here for callers that read them next to the dataset; `defs` is their one home.
+pub use defs::{QUERY_COLUMNS, VOCAB_SIZE};
 
 /// Internals that only this crate's tests use; not part of the API and may change.
 #[doc(hidden)]
