@@ -21,6 +21,14 @@ fn write_bytes(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
     p
 }
 
+/// Writes each `(file name, bytes)` into `dir` and checks that reading it fails with a
+/// message holding every one of the expected parts.
+fn assert_files_rejected(dir: &Path, cases: &[(&str, &[u8], &[&str])]) {
+    for &(name, bytes, parts) in cases {
+        assert_contains(&err_of(&write_bytes(dir, name, bytes)), parts);
+    }
+}
+
 fn tokens_table(cells: Vec<Value>) -> Table {
     let mut t = Table::default();
     t.set_column("dataset", vec![Value::Str("aime25".into()); cells.len()]);
@@ -196,10 +204,7 @@ fn malicious_pickle_is_rejected_without_running_it() {
             &["evil2.pickle", "it calls builtins.eval"],
         ),
     ];
-    for (name, bytes, parts) in cases {
-        let path = write_bytes(dir.path(), name, bytes);
-        assert_contains(&err_of(&path), parts);
-    }
+    assert_files_rejected(dir.path(), &cases);
     assert!(!marker.exists());
 }
 
@@ -296,9 +301,7 @@ fn corrupt_parquet() {
             &["garbled.parquet", "cannot read the Parquet file"],
         ),
     ];
-    for (name, bytes, parts) in cases {
-        assert_contains(&err_of(&write_bytes(dir.path(), name, bytes)), parts);
-    }
+    assert_files_rejected(dir.path(), &cases);
 }
 
 #[test]
@@ -325,9 +328,7 @@ fn bad_json_line_names_the_line() {
             &["latin1.jsonl: line 2", "not valid UTF-8"],
         ),
     ];
-    for (name, bytes, parts) in cases {
-        assert_contains(&err_of(&write_bytes(dir.path(), name, bytes)), parts);
-    }
+    assert_files_rejected(dir.path(), &cases);
 }
 
 #[test]

@@ -79,13 +79,11 @@ fn same(got: &serde_json::Value, want: &Value, lenient: bool) -> bool {
 
 /// Does pandas' description of a frame hold exactly `want`'s columns and cells?
 fn check_cells(desc: &serde_json::Value, want: &Table, lenient: bool, what: &str) {
-    let cols: Vec<&str> = desc["columns"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c.as_str().unwrap())
-        .collect();
-    assert_eq!(cols, want.column_names(), "{what}: columns");
+    assert_eq!(
+        json_strs(&desc["columns"]),
+        want.column_names(),
+        "{what}: columns"
+    );
     let rows = desc["rows"].as_array().unwrap();
     assert_eq!(rows.len(), want.num_rows(), "{what}: rows");
     for (c, col) in want.columns.iter().enumerate() {

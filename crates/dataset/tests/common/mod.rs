@@ -74,6 +74,15 @@ pub fn json_to_value(v: &serde_json::Value) -> Value {
     }
 }
 
+/// A JSON array of strings (column names in the truth files and pandas' descriptions).
+pub fn json_strs(v: &serde_json::Value) -> Vec<&str> {
+    v.as_array()
+        .expect("a JSON array")
+        .iter()
+        .map(|c| c.as_str().expect("a JSON string"))
+        .collect()
+}
+
 /// Rows of a JSON Lines file as key -> value maps.
 pub fn jsonl_rows(path: &Path) -> Vec<serde_json::Map<String, serde_json::Value>> {
     std::fs::read_to_string(path)
