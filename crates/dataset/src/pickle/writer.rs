@@ -159,33 +159,37 @@ impl Out {
 /// Encodes one column as a block's values, choosing a numeric block when possible.
 fn block_values(out: &mut Out, values: &[Value]) {
     let n = values.len();
-    if values.iter().all(|v| matches!(v, Value::Int(_))) {
-        let raw: Vec<u8> = values
-            .iter()
-            .flat_map(|v| match v {
-                Value::Int(i) => i.to_le_bytes(),
-                _ => [0; 8],
-            })
-            .collect();
+    if let Some(raw) = raw_cells(values, |v| match v {
+        Value::Int(i) => Some(i.to_le_bytes()),
+        _ => None,
+    }) {
         out.numeric_array("i8", "<", &raw, n);
-    } else if values.iter().all(|v| matches!(v, Value::Float(_))) {
-        let raw: Vec<u8> = values
-            .iter()
-            .flat_map(|v| match v {
-                Value::Float(f) => f.to_le_bytes(),
-                _ => [0; 8],
-            })
-            .collect();
+    } else if let Some(raw) = raw_cells(values, |v| match v {
+        Value::Float(f) => Some(f.to_le_bytes()),
+        _ => None,
+    }) {
         out.numeric_array("f8", "<", &raw, n);
-    } else if values.iter().all(|v| matches!(v, Value::Bool(_))) {
-        let raw: Vec<u8> = values
-            .iter()
-            .map(|v| u8::from(matches!(v, Value::Bool(true))))
-            .collect();
+    } else if let Some(raw) = raw_cells(values, |v| match v {
+        Value::Bool(b) => Some([u8::from(*b)]),
+        _ => None,
+    }) {
         out.numeric_array("b1", "|", &raw, n);
     } else {
         out.object_array(values, true);
     }
+}
+
+/// The little-endian bytes of a numeric block, or `None` when some cell is not of
+/// the block's type (`cell` says which cells are).
+fn raw_cells<const N: usize>(
+    values: &[Value],
+    cell: impl Fn(&Value) -> Option<[u8; N]>,
+) -> Option<Vec<u8>> {
+    let mut raw = Vec::with_capacity(values.len() * N);
+    for v in values {
+        raw.extend(cell(v)?);
+    }
+    Some(raw)
 }
 
 /// Serializes `table` as a pickle that `pandas.read_pickle` loads as a DataFrame.
