@@ -65,6 +65,12 @@ pub mod __private {
     pub fn pickle_opcodes() -> &'static [(&'static str, u8)] {
         crate::pickle::OPCODES
     }
+
+    /// Unpickles one plain Python value (no globals allowed) into a [`crate::Value`],
+    /// so a test can run the interpreter on pickles CPython wrote.
+    pub fn unpickle_plain_value(data: Vec<u8>) -> Result<crate::Value, String> {
+        crate::pickle::read_plain_value(data)
+    }
 }
 
 fn read_bytes(path: &Path) -> Result<Vec<u8>, DatasetError> {

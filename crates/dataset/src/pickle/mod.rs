@@ -22,6 +22,13 @@ pub struct PickleFailure {
     pub fix: &'static str,
 }
 
+/// Runs a pickle of one plain Python value (no globals) and converts it as an object cell
+/// would be: how the tests check every opcode against what CPython's `pickle` wrote.
+pub fn read_plain_value(data: Vec<u8>) -> Result<crate::table::Value, String> {
+    let graph = vm::run(data, &|_, _| false).map_err(|e| format!("{e:?}"))?;
+    py::to_value(&graph, graph.root)
+}
+
 /// Reads a `DataFrame.to_pickle` file without executing anything in it.
 pub fn read(data: Vec<u8>) -> Result<Table, PickleFailure> {
     let graph = vm::run(data, &pandas::allowed).map_err(|e| match e {
