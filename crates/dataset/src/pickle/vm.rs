@@ -482,6 +482,24 @@ mod tests {
         assert_eq!(long(&[0, 0, 0, 0, 0, 0, 0, 0x80, 0]), None);
     }
 
+    /// `pickle.dumps(C(), 4)` by CPython, for a class whose `__getnewargs_ex__` returns
+    /// `((1,), {'k': 2})`: NEWOBJ_EX drops the keyword arguments and keeps the call.
+    #[test]
+    fn newobj_ex_keeps_class_and_positional_args() {
+        let p = b"\x80\x04\x95!\x00\x00\x00\x00\x00\x00\x00\x8c\x08__main__\x94\x8c\x01C\x94\x93\x94K\x01\x85\x94}\x94\x8c\x01k\x94K\x02s\x92\x94.";
+        let g = run(p.to_vec(), &|m, n| (m, n) == ("__main__", "C")).unwrap();
+        let Some(Obj::Call { func, args, state }) = g.get(g.root) else {
+            panic!("root is {:?}", g.root)
+        };
+        assert!(state.is_none());
+        assert!(
+            matches!(g.get(*func), Some(Obj::Global { module, name }) if module == "__main__" && name == "C")
+        );
+        assert!(
+            matches!(g.get(*args), Some(Obj::Tuple(items)) if matches!(items[..], [Val::Int(1)]))
+        );
+    }
+
     #[test]
     fn rejects_forbidden_global_without_running_it() {
         let p = b"\x80\x04\x8c\x02os\x8c\x06system\x93\x8c\x04echo\x85R.";
