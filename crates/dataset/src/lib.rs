@@ -52,10 +52,26 @@ use std::path::Path;
 pub use error::DatasetError;
 pub use format::Format;
 pub use table::{Column, Table, Value};
-pub use tokens::{prompt_tokens, query_column, QUERY_COLUMNS, TOKEN_COLUMNS};
+pub use tokens::{prompt_tokens, query_column, TOKEN_COLUMNS};
 
-/// Size of the o200k_harmony vocabulary: valid token ids are `0..VOCAB_SIZE`.
-pub const VOCAB_SIZE: u32 = 201_088;
+// Kept here for callers that read them next to the dataset; `defs` is their one home.
+pub use defs::{QUERY_COLUMNS, VOCAB_SIZE};
+
+/// Internals that only this crate's tests use; not part of the API and may change.
+#[doc(hidden)]
+pub mod __private {
+    /// Every pickle opcode the interpreter and writer name, as `(pickletools name, byte)`,
+    /// so a test can compare them with CPython's `pickletools.opcodes`.
+    pub fn pickle_opcodes() -> &'static [(&'static str, u8)] {
+        crate::pickle::OPCODES
+    }
+
+    /// Unpickles one plain Python value (no globals allowed) into a [`crate::Value`],
+    /// so a test can run the interpreter on pickles CPython wrote.
+    pub fn unpickle_plain_value(data: Vec<u8>) -> Result<crate::Value, String> {
+        crate::pickle::read_plain_value(data)
+    }
+}
 
 fn read_bytes(path: &Path) -> Result<Vec<u8>, DatasetError> {
     std::fs::read(path).map_err(|source| io_error(path, "reading", source))

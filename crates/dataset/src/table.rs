@@ -10,10 +10,13 @@
 pub enum Value {
     /// Python `None`, Parquet/Arrow null, JSON `null` (and a key missing from a JSON line).
     Null,
+    /// A Python / Arrow / JSON boolean.
     Bool(bool),
+    /// Any integer that fits in 64 bits (wider Python ints are an error when read).
     Int(i64),
     /// pandas `NaN` stays `Float(NaN)`, distinct from `Null`.
     Float(f64),
+    /// Text: Python `str`, Arrow `string`/`large_string`, JSON string.
     Str(String),
     /// A list of integers, e.g. token ids.
     Ints(Vec<i64>),
@@ -77,13 +80,16 @@ impl Value {
 /// One named column.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Column {
+    /// The column label (pandas' column name, the Parquet field, the JSON key).
     pub name: String,
+    /// One cell per row, in row order.
     pub values: Vec<Value>,
 }
 
 /// A data frame: ordered named columns of equal length (row order = the file's order = QSL index).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Table {
+    /// The columns in the file's order; writers keep it.
     pub columns: Vec<Column>,
 }
 

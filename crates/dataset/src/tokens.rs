@@ -2,17 +2,15 @@
 
 use std::path::Path;
 
+use defs::{QUERY_COLUMNS, VOCAB_SIZE};
+
 use crate::error::DatasetError;
 use crate::table::{Table, Value};
-use crate::VOCAB_SIZE;
 
 /// Token columns in the order they are looked for. The reference loader
 /// (`utils/tokenization.py`, upstream-gptoss.md §2.2) takes `tok_input` when present and
 /// otherwise `input_tokens`; the two never both appear in the released files.
 pub const TOKEN_COLUMNS: [&str; 2] = ["tok_input", "input_tokens"];
-
-/// Query columns in the order the reference harmonize script looks for them.
-pub const QUERY_COLUMNS: [&str; 3] = ["question", "prompt", "query"];
 
 /// Prompt token ids per row: column `tok_input`, else `input_tokens`; every cell must be a
 /// list of ints in `0..VOCAB_SIZE`.

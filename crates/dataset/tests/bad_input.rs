@@ -21,6 +21,14 @@ fn write_bytes(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
     p
 }
 
+/// Writes each `(file name, bytes)` into `dir` and checks that reading it fails with a
+/// message holding every one of the expected parts.
+fn assert_files_rejected(dir: &Path, cases: &[(&str, &[u8], &[&str])]) {
+    for &(name, bytes, parts) in cases {
+        assert_contains(&err_of(&write_bytes(dir, name, bytes)), parts);
+    }
+}
+
 fn tokens_table(cells: Vec<Value>) -> Table {
     let mut t = Table::default();
     t.set_column("dataset", vec![Value::Str("aime25".into()); cells.len()]);
@@ -84,38 +92,46 @@ fn missing_token_column_lists_existing_columns() {
     );
 }
 
+/// Runs `prompt_tokens` over a table of `cells` read from `path`; its error message.
+fn token_error(path: &str, cells: Vec<Value>) -> String {
+    match prompt_tokens(&tokens_table(cells), Path::new(path)) {
+        Ok(ids) => panic!("{path}: token cells accepted as {ids:?}"),
+        Err(e) => e.to_string(),
+    }
+}
+
 #[test]
 fn token_id_outside_vocabulary() {
-    let t = tokens_table(vec![
-        Value::Ints(vec![1, 2]),
-        Value::Ints(vec![]),
-        Value::Ints(vec![5]),
-        Value::Ints(vec![200_005, 201_090]),
-    ]);
-    let e = prompt_tokens(&t, Path::new("data.parquet"))
-        .unwrap_err()
-        .to_string();
+    let e = token_error(
+        "data.parquet",
+        vec![
+            Value::Ints(vec![1, 2]),
+            Value::Ints(vec![]),
+            Value::Ints(vec![5]),
+            Value::Ints(vec![200_005, 201_090]),
+        ],
+    );
     assert_eq!(
         e,
         "data.parquet: row 3, column 'input_tokens': token id 201090 is outside the vocabulary \
          (0..201088); re-tokenize this row with the o200k_harmony tokenizer"
     );
-    let t = tokens_table(vec![Value::Ints(vec![201_088])]);
-    let e = prompt_tokens(&t, Path::new("x.pkl"))
-        .unwrap_err()
-        .to_string();
-    assert_contains(
-        &e,
-        &[
-            "x.pkl: row 0, column 'input_tokens'",
-            "token id 201088 is outside",
-        ],
-    );
-    let t = tokens_table(vec![Value::Ints(vec![0]), Value::Ints(vec![-1])]);
-    let e = prompt_tokens(&t, Path::new("x.pkl"))
-        .unwrap_err()
-        .to_string();
-    assert_contains(&e, &["row 1", "token id -1 is outside"]);
+    let cases: [(Vec<Value>, &[&str]); 2] = [
+        (
+            vec![Value::Ints(vec![201_088])],
+            &[
+                "x.pkl: row 0, column 'input_tokens'",
+                "token id 201088 is outside",
+            ],
+        ),
+        (
+            vec![Value::Ints(vec![0]), Value::Ints(vec![-1])],
+            &["row 1", "token id -1 is outside"],
+        ),
+    ];
+    for (cells, parts) in cases {
+        assert_contains(&token_error("x.pkl", cells), parts);
+    }
     // The last valid id is fine.
     let t = tokens_table(vec![Value::Ints(vec![0, 201_087])]);
     assert_eq!(
@@ -126,34 +142,30 @@ fn token_id_outside_vocabulary() {
 
 #[test]
 fn null_and_wrongly_typed_token_cells() {
-    let t = tokens_table(vec![Value::Ints(vec![1]), Value::Null]);
-    let e = prompt_tokens(&t, Path::new("d.jsonl"))
-        .unwrap_err()
-        .to_string();
-    assert_contains(
-        &e,
-        &[
-            "d.jsonl: row 1, column 'input_tokens'",
-            "null",
-            "re-tokenize",
-        ],
-    );
-    let t = tokens_table(vec![Value::Str("1 2 3".into())]);
-    let e = prompt_tokens(&t, Path::new("d.jsonl"))
-        .unwrap_err()
-        .to_string();
-    assert_contains(
-        &e,
-        &[
-            "row 0, column 'input_tokens'",
-            "expected a list of token ids, found a str",
-        ],
-    );
-    let t = tokens_table(vec![Value::List(vec![Value::Int(1), Value::Float(2.0)])]);
-    let e = prompt_tokens(&t, Path::new("d.jsonl"))
-        .unwrap_err()
-        .to_string();
-    assert_contains(&e, &["row 0", "holds a float"]);
+    let cases: [(Vec<Value>, &[&str]); 3] = [
+        (
+            vec![Value::Ints(vec![1]), Value::Null],
+            &[
+                "d.jsonl: row 1, column 'input_tokens'",
+                "null",
+                "re-tokenize",
+            ],
+        ),
+        (
+            vec![Value::Str("1 2 3".into())],
+            &[
+                "row 0, column 'input_tokens'",
+                "expected a list of token ids, found a str",
+            ],
+        ),
+        (
+            vec![Value::List(vec![Value::Int(1), Value::Float(2.0)])],
+            &["row 0", "holds a float"],
+        ),
+    ];
+    for (cells, parts) in cases {
+        assert_contains(&token_error("d.jsonl", cells), parts);
+    }
 }
 
 #[test]
@@ -170,26 +182,30 @@ fn malicious_pickle_is_rejected_without_running_it() {
     let marker = dir.path().join("pwned");
     let cmd = format!("touch {}", marker.display());
     // protocol 2: GLOBAL 'os system', then REDUCE on ("touch ...",)
-    let mut p = b"\x80\x02cos\nsystem\nq\x00X".to_vec();
-    p.extend((cmd.len() as u32).to_le_bytes());
-    p.extend(cmd.as_bytes());
-    p.extend(b"\x85R.");
-    let path = write_bytes(dir.path(), "evil.pkl", &p);
-    let msg = err_of(&path);
-    assert_contains(
-        &msg,
-        &[
-            "evil.pkl",
-            "not a pandas DataFrame pickle: it calls os.system",
-            "nothing in it was executed",
-        ],
-    );
-    assert!(!marker.exists());
-
+    let mut os_system = b"\x80\x02cos\nsystem\nq\x00X".to_vec();
+    os_system.extend((cmd.len() as u32).to_le_bytes());
+    os_system.extend(cmd.as_bytes());
+    os_system.extend(b"\x85R.");
     // protocol 4 STACK_GLOBAL builtins.eval, hidden inside a dict.
-    let p = b"\x80\x04}(\x8c\x01a\x8c\x08builtins\x8c\x04eval\x93\x8c\x041+1\x85Ru.";
-    let path = write_bytes(dir.path(), "evil2.pickle", p);
-    assert_contains(&err_of(&path), &["evil2.pickle", "it calls builtins.eval"]);
+    let eval = b"\x80\x04}(\x8c\x01a\x8c\x08builtins\x8c\x04eval\x93\x8c\x041+1\x85Ru.";
+    let cases: [(&str, &[u8], &[&str]); 2] = [
+        (
+            "evil.pkl",
+            &os_system,
+            &[
+                "evil.pkl",
+                "not a pandas DataFrame pickle: it calls os.system",
+                "nothing in it was executed",
+            ],
+        ),
+        (
+            "evil2.pickle",
+            eval,
+            &["evil2.pickle", "it calls builtins.eval"],
+        ),
+    ];
+    assert_files_rejected(dir.path(), &cases);
+    assert!(!marker.exists());
 }
 
 #[test]
@@ -222,12 +238,13 @@ fn truncated_pickle() {
     }
 }
 
-#[test]
-fn python_int_beyond_i64_names_row_and_column() {
+/// Writes a one-column pickle `name` whose row 1 holds the int 0x01234567, then puts
+/// `replacement` where that int's BININT opcode stood: a real pandas frame around a
+/// hand-made cell.
+fn pickle_with_cell(dir: &Path, name: &str, replacement: &[u8]) -> PathBuf {
     let mut t = Table::default();
     t.set_column("x", vec![Value::Str("a".into()), Value::Int(0x0123_4567)]);
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("big.pkl");
+    let path = dir.join(name);
     write_table(&path, &t).unwrap();
     let bytes = std::fs::read(&path).unwrap();
     let needle = b"J\x67\x45\x23\x01";
@@ -236,9 +253,17 @@ fn python_int_beyond_i64_names_row_and_column() {
         .position(|w| w == needle)
         .expect("int in pickle");
     let mut patched = bytes[..at].to_vec();
-    patched.extend(b"\x8a\x09\x00\x00\x00\x00\x00\x00\x00\x00\x01"); // 2**64
+    patched.extend(replacement);
     patched.extend(&bytes[at + 5..]);
     std::fs::write(&path, patched).unwrap();
+    path
+}
+
+#[test]
+fn python_int_beyond_i64_names_row_and_column() {
+    let dir = tempfile::tempdir().unwrap();
+    let two_to_64 = b"\x8a\x09\x00\x00\x00\x00\x00\x00\x00\x00\x01";
+    let path = pickle_with_cell(dir.path(), "big.pkl", two_to_64);
     let msg = err_of(&path);
     assert_contains(
         &msg,
@@ -250,59 +275,60 @@ fn python_int_beyond_i64_names_row_and_column() {
 fn corrupt_parquet() {
     let dir = tempfile::tempdir().unwrap();
     let bytes = std::fs::read(harmony("v4_acc_sample.parquet")).unwrap();
-    let path = write_bytes(dir.path(), "half.parquet", &bytes[..bytes.len() / 2]);
-    assert_contains(
-        &err_of(&path),
-        &[
-            "half.parquet",
-            "cannot read the Parquet file",
-            "re-download",
-        ],
-    );
-    let path = write_bytes(dir.path(), "text.parquet", b"dataset,question\naime,q\n");
-    assert_contains(
-        &err_of(&path),
-        &["text.parquet", "cannot read the Parquet file"],
-    );
     // Garbage in the data pages, footer intact.
     let mut garbled = bytes.clone();
     for b in &mut garbled[8..bytes.len() / 2] {
         *b = 0xA5;
     }
-    let path = write_bytes(dir.path(), "garbled.parquet", &garbled);
-    assert_contains(
-        &err_of(&path),
-        &["garbled.parquet", "cannot read the Parquet file"],
-    );
+    let cases: [(&str, &[u8], &[&str]); 3] = [
+        (
+            "half.parquet",
+            &bytes[..bytes.len() / 2],
+            &[
+                "half.parquet",
+                "cannot read the Parquet file",
+                "re-download",
+            ],
+        ),
+        (
+            "text.parquet",
+            b"dataset,question\naime,q\n",
+            &["text.parquet", "cannot read the Parquet file"],
+        ),
+        (
+            "garbled.parquet",
+            &garbled,
+            &["garbled.parquet", "cannot read the Parquet file"],
+        ),
+    ];
+    assert_files_rejected(dir.path(), &cases);
 }
 
 #[test]
 fn bad_json_line_names_the_line() {
     let dir = tempfile::tempdir().unwrap();
-    let path = write_bytes(
-        dir.path(),
-        "bad.jsonl",
-        b"{\"a\": 1}\n{\"a\": 2}\n{\"a\": 3,,}\n",
-    );
-    assert_contains(
-        &err_of(&path),
-        &[
-            "bad.jsonl: line 3",
-            "invalid JSON",
-            "fix or remove that line",
-        ],
-    );
-    let path = write_bytes(dir.path(), "arr.jsonl", b"{\"a\": 1}\n[1, 2]\n");
-    assert_contains(
-        &err_of(&path),
-        &["arr.jsonl: line 2", "expected a JSON object"],
-    );
-    let path = write_bytes(
-        dir.path(),
-        "latin1.jsonl",
-        b"{\"a\": 1}\n{\"a\": \"caf\xe9\"}\n",
-    );
-    assert_contains(&err_of(&path), &["latin1.jsonl: line 2", "not valid UTF-8"]);
+    let cases: [(&str, &[u8], &[&str]); 3] = [
+        (
+            "bad.jsonl",
+            b"{\"a\": 1}\n{\"a\": 2}\n{\"a\": 3,,}\n",
+            &[
+                "bad.jsonl: line 3",
+                "invalid JSON",
+                "fix or remove that line",
+            ],
+        ),
+        (
+            "arr.jsonl",
+            b"{\"a\": 1}\n[1, 2]\n",
+            &["arr.jsonl: line 2", "expected a JSON object"],
+        ),
+        (
+            "latin1.jsonl",
+            b"{\"a\": 1}\n{\"a\": \"caf\xe9\"}\n",
+            &["latin1.jsonl: line 2", "not valid UTF-8"],
+        ),
+    ];
+    assert_files_rejected(dir.path(), &cases);
 }
 
 #[test]
@@ -353,17 +379,6 @@ fn failed_write_leaves_no_file_behind() {
 fn shared_reference_bomb_is_stopped() {
     // A DataFrame-shaped pickle is not even needed: a list of 2 refs to a list of 2 refs
     // ... 60 levels deep would expand to 2^60 values. Put it in an object cell.
-    let mut t = Table::default();
-    t.set_column("x", vec![Value::Str("a".into()), Value::Int(0x0123_4567)]);
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("bomb.pkl");
-    write_table(&path, &t).unwrap();
-    let bytes = std::fs::read(&path).unwrap();
-    let needle = b"J\x67\x45\x23\x01";
-    let at = bytes
-        .windows(5)
-        .position(|w| w == needle)
-        .expect("int in pickle");
     // memo slot 900000 is far from any key the writer uses (it writes no memo at all).
     let mut bomb = b"K\x00".to_vec();
     for _ in 0..60 {
@@ -373,10 +388,8 @@ fn shared_reference_bomb_is_stopped() {
         bomb.extend(b"j\xa0\xbb\x0d\x00j\xa0\xbb\x0d\x00"); // 2x LONG_BINGET 900000
         bomb.extend(b"e"); // APPENDS
     }
-    let mut patched = bytes[..at].to_vec();
-    patched.extend(&bomb);
-    patched.extend(&bytes[at + 5..]);
-    std::fs::write(&path, patched).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = pickle_with_cell(dir.path(), "bomb.pkl", &bomb);
     let msg = err_of(&path);
     assert_contains(
         &msg,

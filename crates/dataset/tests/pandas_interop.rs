@@ -4,6 +4,7 @@
 
 mod common;
 
+use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -25,18 +26,25 @@ fn require_pandas() {
 /// Runs the describer on `files`; returns path -> description.
 fn describe(files: &[PathBuf]) -> serde_json::Value {
     require_pandas();
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/py/describe_frames.py");
-    let out = Command::new("python3")
-        .arg(script)
-        .args(files)
-        .output()
-        .expect("run python3");
-    assert!(
-        out.status.success(),
-        "pandas could not load our files:\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).expect("describer prints JSON")
+    let mut args = vec![py_script("describe_frames.py")];
+    args.extend(files.iter().cloned());
+    serde_json::from_slice(&python(&args)).expect("describer prints JSON")
+}
+
+/// Has the installed pandas save each `(file, frame expression)` into `dir`, with
+/// `to_pickle` or `to_parquet` after the file's extension.
+fn pandas_writes(dir: &Path, frames: &[(&str, &str)]) {
+    require_pandas();
+    let mut code = String::from("import sys, pandas as pd\nd = sys.argv[1]\n");
+    for (file, frame) in frames {
+        let method = if file.ends_with(".parquet") {
+            "to_parquet"
+        } else {
+            "to_pickle"
+        };
+        code += &format!("{frame}.{method}(d + \"/{file}\")\n");
+    }
+    python(&[OsStr::new("-c"), OsStr::new(&code), dir.as_os_str()]);
 }
 
 /// Does pandas' cell `got` hold `want`? `lenient`: null may show as NaN and an int as a
@@ -69,18 +77,12 @@ fn same(got: &serde_json::Value, want: &Value, lenient: bool) -> bool {
     }
 }
 
-fn check_frame(desc: &serde_json::Value, want: &Table, lenient: bool, what: &str) {
-    let cols: Vec<&str> = desc["columns"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c.as_str().unwrap())
-        .collect();
-    assert_eq!(cols, want.column_names(), "{what}: columns");
-    assert!(
-        desc["index"].as_str().unwrap().starts_with("RangeIndex"),
-        "{what}: {}",
-        desc["index"]
+/// Does pandas' description of a frame hold exactly `want`'s columns and cells?
+fn check_cells(desc: &serde_json::Value, want: &Table, lenient: bool, what: &str) {
+    assert_eq!(
+        json_strs(&desc["columns"]),
+        want.column_names(),
+        "{what}: columns"
     );
     let rows = desc["rows"].as_array().unwrap();
     assert_eq!(rows.len(), want.num_rows(), "{what}: rows");
@@ -94,6 +96,16 @@ fn check_frame(desc: &serde_json::Value, want: &Table, lenient: bool, what: &str
             );
         }
     }
+}
+
+/// [`check_cells`], and the frame has the plain `RangeIndex` our writers give it.
+fn check_frame(desc: &serde_json::Value, want: &Table, lenient: bool, what: &str) {
+    check_cells(desc, want, lenient, what);
+    assert!(
+        desc["index"].as_str().unwrap().starts_with("RangeIndex"),
+        "{what}: {}",
+        desc["index"]
+    );
 }
 
 fn dtype<'a>(desc: &'a serde_json::Value, col: &str) -> &'a str {
@@ -122,11 +134,18 @@ fn pandas_reads_our_pickle_parquet_and_jsonl() {
 
     let pkl = &d[key(0)];
     check_frame(pkl, &t, false, "pickle");
-    assert_eq!(dtype(pkl, "id"), "int64");
-    assert_eq!(dtype(pkl, "score"), "float64");
-    assert_eq!(dtype(pkl, "flag"), "bool");
-    for c in ["text", "answer", "tokens", "maybe", "messages"] {
-        assert_eq!(dtype(pkl, c), "object", "pickle column {c}");
+    let pkl_dtypes = [
+        ("id", "int64"),
+        ("score", "float64"),
+        ("flag", "bool"),
+        ("text", "object"),
+        ("answer", "object"),
+        ("tokens", "object"),
+        ("maybe", "object"),
+        ("messages", "object"),
+    ];
+    for (c, want) in pkl_dtypes {
+        assert_eq!(dtype(pkl, c), want, "pickle column {c}");
     }
 
     // Parquet: the int/str column is stored as strings (documented).
@@ -142,11 +161,15 @@ fn pandas_reads_our_pickle_parquet_and_jsonl() {
         ],
     );
     check_frame(pq, &t_pq, true, "parquet");
-    assert_eq!(dtype(pq, "id"), "int64");
-    assert_eq!(dtype(pq, "score"), "float64");
-    assert_eq!(dtype(pq, "flag"), "bool");
+    for (c, want) in [
+        ("id", "int64"),
+        ("score", "float64"),
+        ("flag", "bool"),
+        ("tokens", "object"),
+    ] {
+        assert_eq!(dtype(pq, c), want, "parquet column {c}");
+    }
     assert!(is_text_dtype(dtype(pq, "text")));
-    assert_eq!(dtype(pq, "tokens"), "object");
 
     let js = &d[key(2)];
     check_frame(js, &t, true, "jsonl");
@@ -183,18 +206,11 @@ fn pandas_reads_our_dsr1_pickle_like_the_seed() {
 fn we_read_pickles_real_pandas_writes_in_many_layouts() {
     require_pandas();
     let dir = tempfile::tempdir().unwrap();
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/py/make_layouts.py");
-    let out = Command::new("python3")
-        .arg(script)
-        .arg(dir.path())
-        .output()
-        .expect("run python3");
-    assert!(
-        out.status.success(),
-        "make_layouts.py failed:\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let files: Vec<PathBuf> = String::from_utf8(out.stdout)
+    let out = python(&[
+        py_script("make_layouts.py").as_os_str(),
+        dir.path().as_os_str(),
+    ]);
+    let files: Vec<PathBuf> = String::from_utf8(out)
         .unwrap()
         .lines()
         .map(PathBuf::from)
@@ -203,28 +219,8 @@ fn we_read_pickles_real_pandas_writes_in_many_layouts() {
     let d = describe(&files);
     for f in &files {
         let t = read_table(f).unwrap_or_else(|e| panic!("{e}"));
-        let desc = &d[f.to_str().unwrap()];
-        let cols: Vec<&str> = desc["columns"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|c| c.as_str().unwrap())
-            .collect();
-        assert_eq!(t.column_names(), cols, "{}", f.display());
-        let rows = desc["rows"].as_array().unwrap();
-        assert_eq!(t.num_rows(), rows.len(), "{}", f.display());
-        for (c, col) in t.columns.iter().enumerate() {
-            for (r, v) in col.values.iter().enumerate() {
-                // Missing Arrow strings show as NaN in pandas (na_value=nan); we keep Null.
-                let got = &rows[r][c];
-                assert!(
-                    same(got, v, true),
-                    "{}: row {r}, column '{}': pandas {got}, ours {v:?}",
-                    f.display(),
-                    col.name
-                );
-            }
-        }
+        // Lenient: missing Arrow strings show as NaN in pandas (na_value=nan); we keep Null.
+        check_cells(&d[f.to_str().unwrap()], &t, true, &f.display().to_string());
     }
     let t = read_table(&dir.path().join("interleaved.pkl")).unwrap();
     let f = &t.column("f").unwrap().values;
@@ -250,52 +246,38 @@ fn we_read_pickles_real_pandas_writes_in_many_layouts() {
 /// message that names the feature or the column, not mistaken for an attack.
 #[test]
 fn unsupported_pandas_features_are_named() {
-    require_pandas();
+    let cases = [
+        (
+            "cat.pkl",
+            r#"pd.DataFrame({"c": pd.Categorical(["a", "b"])})"#,
+            "c",
+        ),
+        (
+            "dt.pkl",
+            r#"pd.DataFrame({"x": [1, 2], "when": pd.to_datetime(["2025-01-01", "2025-01-02"])})"#,
+            "when",
+        ),
+    ];
     let dir = tempfile::tempdir().unwrap();
-    let code = r#"
-import sys, pandas as pd
-d = sys.argv[1]
-pd.DataFrame({"c": pd.Categorical(["a", "b"])}).to_pickle(d + "/cat.pkl")
-pd.DataFrame({"x": [1, 2], "when": pd.to_datetime(["2025-01-01", "2025-01-02"])}).to_pickle(d + "/dt.pkl")
-"#;
-    let st = Command::new("python3")
-        .args(["-c", code])
-        .arg(dir.path())
-        .status()
-        .unwrap();
-    assert!(st.success());
-    let e = read_table(&dir.path().join("cat.pkl"))
-        .unwrap_err()
-        .to_string();
-    assert!(
-        e.contains("cat.pkl") && e.contains("column(s) 'c'") && e.contains("not supported"),
-        "{e}"
-    );
-    assert!(!e.contains("not a pandas DataFrame pickle"), "{e}");
-    let e = read_table(&dir.path().join("dt.pkl"))
-        .unwrap_err()
-        .to_string();
-    assert!(
-        e.contains("dt.pkl") && e.contains("column(s) 'when'") && e.contains("not supported"),
-        "{e}"
-    );
+    pandas_writes(dir.path(), &cases.map(|(file, frame, _)| (file, frame)));
+    for (file, _, column) in cases {
+        let e = read_table(&dir.path().join(file)).unwrap_err().to_string();
+        assert!(
+            e.contains(file)
+                && e.contains(&format!("column(s) '{column}'"))
+                && e.contains("not supported"),
+            "{e}"
+        );
+        assert!(!e.contains("not a pandas DataFrame pickle"), "{e}");
+    }
 }
 
 /// A categorical column saved by pandas to Parquet (dictionary-encoded) reads as its values.
 #[test]
 fn categorical_parquet_reads_as_values() {
-    require_pandas();
     let dir = tempfile::tempdir().unwrap();
-    let code = r#"
-import sys, pandas as pd
-pd.DataFrame({"dataset": pd.Categorical(["aime25", "gpqa_diamond", None, "aime25"]), "n": [1, 2, 3, 4]}).to_parquet(sys.argv[1] + "/cat.parquet")
-"#;
-    let st = Command::new("python3")
-        .args(["-c", code])
-        .arg(dir.path())
-        .status()
-        .unwrap();
-    assert!(st.success());
+    let frame = r#"pd.DataFrame({"dataset": pd.Categorical(["aime25", "gpqa_diamond", None, "aime25"]), "n": [1, 2, 3, 4]})"#;
+    pandas_writes(dir.path(), &[("cat.parquet", frame)]);
     let t = read_table(&dir.path().join("cat.parquet")).unwrap();
     let s = |x: &str| Value::Str(x.into());
     assert_eq!(

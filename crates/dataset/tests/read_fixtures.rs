@@ -19,27 +19,25 @@ fn jsonl_fixture_matches_truth() {
     assert!(col.values.iter().any(|v| matches!(v, Value::Str(_))));
 }
 
+/// The DSR1 fixture `file` reads to exactly the rows of the JSON Lines truth.
+fn assert_matches_dsr1_rows(file: &str) {
+    let t = read_table(&harmony(file)).unwrap();
+    assert_table_eq(&t, &DSR1_COLUMNS, &dsr1_rows(), file);
+}
+
 #[test]
 fn pandas2_pickle_matches_jsonl() {
-    let t = read_table(&harmony("dsr1_sample_pandas2.pkl")).unwrap();
-    assert_table_eq(&t, &DSR1_COLUMNS, &dsr1_rows(), "dsr1_sample_pandas2.pkl");
+    assert_matches_dsr1_rows("dsr1_sample_pandas2.pkl");
 }
 
 #[test]
 fn pandas3_objcols_pickle_matches_jsonl() {
-    let t = read_table(&harmony("dsr1_sample_pandas3_objcols.pkl")).unwrap();
-    assert_table_eq(
-        &t,
-        &DSR1_COLUMNS,
-        &dsr1_rows(),
-        "dsr1_sample_pandas3_objcols.pkl",
-    );
+    assert_matches_dsr1_rows("dsr1_sample_pandas3_objcols.pkl");
 }
 
 #[test]
 fn pandas3_arrow_strings_pickle_matches_jsonl() {
-    let t = read_table(&harmony("dsr1_sample_pandas3.pkl")).unwrap();
-    assert_table_eq(&t, &DSR1_COLUMNS, &dsr1_rows(), "dsr1_sample_pandas3.pkl");
+    assert_matches_dsr1_rows("dsr1_sample_pandas3.pkl");
 }
 
 #[test]
@@ -65,13 +63,7 @@ fn harmonized_pickle_matches_reference_output() {
     .unwrap();
     let rows = truth["rows"].as_array().expect("rows");
     assert_eq!(t.num_rows(), rows.len());
-    let want_cols: Vec<&str> = truth["output_columns"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c.as_str().unwrap())
-        .collect();
-    assert_eq!(t.column_names(), want_cols);
+    assert_eq!(t.column_names(), json_strs(&truth["output_columns"]));
     let tokens = prompt_tokens(&t, &path).unwrap();
     for (i, row) in rows.iter().enumerate() {
         let want: Vec<u32> = row["tok_input"]

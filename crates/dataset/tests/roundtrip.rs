@@ -182,22 +182,15 @@ fn zero_row_tables_keep_their_columns_in_pickle_and_parquet() {
 fn format_is_chosen_by_extension_case_insensitively() {
     use dataset::Format;
     use std::path::Path;
-    assert_eq!(
-        Format::from_path(Path::new("a/b.PKL")).unwrap(),
-        Format::Pickle
-    );
-    assert_eq!(
-        Format::from_path(Path::new("b.pickle")).unwrap(),
-        Format::Pickle
-    );
-    assert_eq!(
-        Format::from_path(Path::new("b.Parquet")).unwrap(),
-        Format::Parquet
-    );
-    assert_eq!(
-        Format::from_path(Path::new("b.jsonl")).unwrap(),
-        Format::Jsonl
-    );
-    assert!(Format::from_path(Path::new("b.json")).is_err());
-    assert!(Format::from_path(Path::new("parquet")).is_err());
+    for (path, want) in [
+        ("a/b.PKL", Format::Pickle),
+        ("b.pickle", Format::Pickle),
+        ("b.Parquet", Format::Parquet),
+        ("b.jsonl", Format::Jsonl),
+    ] {
+        assert_eq!(Format::from_path(Path::new(path)).unwrap(), want, "{path}");
+    }
+    for path in ["b.json", "parquet"] {
+        assert!(Format::from_path(Path::new(path)).is_err(), "{path}");
+    }
 }

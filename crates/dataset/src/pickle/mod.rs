@@ -4,6 +4,7 @@
 mod arrow_buffers;
 mod cursor;
 mod numpy;
+mod op;
 mod pandas;
 mod py;
 mod vm;
@@ -11,6 +12,7 @@ mod writer;
 
 use crate::table::Table;
 
+pub use op::ALL as OPCODES;
 pub use writer::to_pickle;
 
 /// Why a pickle could not be read, with the advice to print after it.
@@ -18,6 +20,13 @@ pub use writer::to_pickle;
 pub struct PickleFailure {
     pub detail: String,
     pub fix: &'static str,
+}
+
+/// Runs a pickle of one plain Python value (no globals) and converts it as an object cell
+/// would be: how the tests check every opcode against what CPython's `pickle` wrote.
+pub fn read_plain_value(data: Vec<u8>) -> Result<crate::table::Value, String> {
+    let graph = vm::run(data, &|_, _| false).map_err(|e| format!("{e:?}"))?;
+    py::to_value(&graph, graph.root)
 }
 
 /// Reads a `DataFrame.to_pickle` file without executing anything in it.

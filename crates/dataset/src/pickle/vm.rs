@@ -7,6 +7,7 @@
 //! as bad input; the later pandas layer only *interprets* the known calls.
 
 use super::cursor::{long, utf8, Cursor};
+use super::op;
 
 /// Index of an object in [`Graph::objs`].
 pub type Id = usize;
@@ -230,9 +231,9 @@ fn interpret(
                 "the file ends early at byte {at} without a STOP opcode (truncated?)"
             )));
         }
-        let op = c.u8()?;
-        match op {
-            0x80 => {
+        let code = c.u8()?;
+        match code {
+            op::PROTO => {
                 let proto = c.u8()?;
                 if proto > 5 {
                     return Err(VmError::Corrupt(format!(
@@ -240,35 +241,35 @@ fn interpret(
                     )));
                 }
             }
-            0x95 => {
-                c.le::<8>()?; // FRAME: only a read-ahead hint
+            op::FRAME => {
+                c.le::<8>()?; // only a read-ahead hint
             }
-            b'.' => {
+            op::STOP => {
                 let root = vm.pop()?;
                 return Ok((vm.objs, root));
             }
-            b'(' => vm.marks.push(vm.stack.len()),
-            b'0' => {
+            op::MARK => vm.marks.push(vm.stack.len()),
+            op::POP => {
                 vm.pop()?;
             }
-            b'1' => {
+            op::POP_MARK => {
                 vm.pop_mark()?;
             }
-            b'2' => {
+            op::DUP => {
                 let t = vm.top()?;
                 vm.stack.push(t);
             }
-            b'N' => vm.stack.push(Val::None),
-            0x88 => vm.stack.push(Val::Bool(true)),
-            0x89 => vm.stack.push(Val::Bool(false)),
-            b'J' => vm
+            op::NONE => vm.stack.push(Val::None),
+            op::NEWTRUE => vm.stack.push(Val::Bool(true)),
+            op::NEWFALSE => vm.stack.push(Val::Bool(false)),
+            op::BININT => vm
                 .stack
                 .push(Val::Int(i32::from_le_bytes(c.le::<4>()?) as i64)),
-            b'K' => vm.stack.push(Val::Int(c.u8()? as i64)),
-            b'M' => vm
+            op::BININT1 => vm.stack.push(Val::Int(c.u8()? as i64)),
+            op::BININT2 => vm
                 .stack
                 .push(Val::Int(u16::from_le_bytes(c.le::<2>()?) as i64)),
-            b'I' => {
+            op::INT => {
                 let l = c.line()?;
                 let v = match l {
                     "01" => Val::Bool(true),
@@ -280,8 +281,8 @@ fn interpret(
                 };
                 vm.stack.push(v);
             }
-            0x8a | 0x8b => {
-                let n = if op == 0x8a {
+            op::LONG1 | op::LONG4 => {
+                let n = if code == op::LONG1 {
                     c.u8()? as usize
                 } else {
                     c.len4()?
@@ -292,8 +293,8 @@ fn interpret(
                     None => vm.push_obj(Obj::BigInt(n)),
                 }
             }
-            b'G' => vm.stack.push(Val::Float(f64::from_be_bytes(c.le::<8>()?))),
-            b'F' => {
+            op::BINFLOAT => vm.stack.push(Val::Float(f64::from_be_bytes(c.le::<8>()?))),
+            op::FLOAT => {
                 let l = c.line()?;
                 let v = l
                     .trim()
@@ -301,104 +302,98 @@ fn interpret(
                     .map_err(|_| VmError::Corrupt(format!("bad FLOAT argument {l:?}")))?;
                 vm.stack.push(Val::Float(v));
             }
-            b'X' | 0x8c | 0x8d => {
-                let n = match op {
-                    b'X' => c.len4()?,
-                    0x8c => c.u8()? as usize,
+            op::BINUNICODE | op::SHORT_BINUNICODE | op::BINUNICODE8 => {
+                let n = match code {
+                    op::BINUNICODE => c.len4()?,
+                    op::SHORT_BINUNICODE => c.u8()? as usize,
                     _ => c.len8()?,
                 };
                 let s = utf8(c.take(n)?)?;
                 vm.push_obj(Obj::Str(s));
             }
-            b'B' | b'C' | 0x8e | 0x96 => {
-                let n = match op {
-                    b'B' => c.len4()?,
-                    b'C' => c.u8()? as usize,
+            // Python 2 str (BINSTRING, SHORT_BINSTRING) is kept as bytes too.
+            op::BINBYTES
+            | op::BINSTRING
+            | op::SHORT_BINBYTES
+            | op::SHORT_BINSTRING
+            | op::BINBYTES8
+            | op::BYTEARRAY8 => {
+                let n = match code {
+                    op::BINBYTES | op::BINSTRING => c.len4()?,
+                    op::SHORT_BINBYTES | op::SHORT_BINSTRING => c.u8()? as usize,
                     _ => c.len8()?,
                 };
                 let start = c.pos;
                 c.take(n)?;
                 vm.push_obj(Obj::Bytes(start..start + n));
             }
-            b'T' | b'U' => {
-                // Python 2 str: kept as bytes.
-                let n = if op == b'T' {
-                    c.len4()?
-                } else {
-                    c.u8()? as usize
-                };
-                let start = c.pos;
-                c.take(n)?;
-                vm.push_obj(Obj::Bytes(start..start + n));
-            }
-            b')' => vm.push_obj(Obj::Tuple(Vec::new())),
-            b't' => {
+            op::EMPTY_TUPLE => vm.push_obj(Obj::Tuple(Vec::new())),
+            op::TUPLE => {
                 let items = vm.pop_mark()?;
                 vm.push_obj(Obj::Tuple(items));
             }
-            0x85..=0x87 => {
-                let n = (op - 0x84) as usize;
+            op::TUPLE1..=op::TUPLE3 => {
+                let n = usize::from(code - op::TUPLE1) + 1;
                 if vm.stack.len() < n + vm.marks.last().copied().unwrap_or(0) {
                     return Err(VmError::Corrupt("stack underflow in TUPLEn".into()));
                 }
                 let items = vm.stack.split_off(vm.stack.len() - n);
                 vm.push_obj(Obj::Tuple(items));
             }
-            b']' => vm.push_obj(Obj::List(Vec::new())),
-            b'l' => {
+            op::EMPTY_LIST => vm.push_obj(Obj::List(Vec::new())),
+            op::LIST => {
                 let items = vm.pop_mark()?;
                 vm.push_obj(Obj::List(items));
             }
-            b'a' => {
+            op::APPEND => {
                 let v = vm.pop()?;
                 let l = vm.top()?;
                 vm.extend(l, vec![v])?;
             }
-            b'e' => {
+            // ADDITEMS fills a set the way APPENDS fills a list.
+            op::APPENDS | op::ADDITEMS => {
                 let items = vm.pop_mark()?;
                 let l = vm.top()?;
                 vm.extend(l, items)?;
             }
-            b'}' => vm.push_obj(Obj::Dict(Vec::new())),
-            b'd' => {
+            op::EMPTY_DICT => vm.push_obj(Obj::Dict(Vec::new())),
+            op::DICT => {
                 let items = vm.pop_mark()?;
                 vm.push_obj(Obj::Dict(Vec::new()));
                 let d = vm.top()?;
                 vm.set_items(d, items)?;
             }
-            b's' => {
+            op::SETITEM => {
                 let v = vm.pop()?;
                 let k = vm.pop()?;
                 let d = vm.top()?;
                 vm.set_items(d, vec![k, v])?;
             }
-            b'u' => {
+            op::SETITEMS => {
                 let items = vm.pop_mark()?;
                 let d = vm.top()?;
                 vm.set_items(d, items)?;
             }
-            0x8f => vm.push_obj(Obj::Set(Vec::new())),
-            0x90 => {
-                let items = vm.pop_mark()?;
-                let s = vm.top()?;
-                vm.extend(s, items)?;
-            }
-            0x91 => {
+            op::EMPTY_SET => vm.push_obj(Obj::Set(Vec::new())),
+            op::FROZENSET => {
                 let items = vm.pop_mark()?;
                 vm.push_obj(Obj::Set(items));
             }
-            b'c' => {
+            op::GLOBAL => {
                 let module = c.line()?.to_string();
                 let name = c.line()?.to_string();
                 vm.global(module, name)?;
             }
-            0x93 => {
+            op::STACK_GLOBAL => {
                 let name = vm.pop()?;
                 let module = vm.pop()?;
                 let (module, name) = (vm.str_of(module)?, vm.str_of(name)?);
                 vm.global(module, name)?;
             }
-            b'R' => {
+            op::REDUCE | op::NEWOBJ | op::NEWOBJ_EX => {
+                if code == op::NEWOBJ_EX {
+                    vm.pop()?; // keyword arguments: no pandas class we accept needs them
+                }
                 let args = vm.pop()?;
                 let func = vm.pop()?;
                 vm.push_obj(Obj::Call {
@@ -407,26 +402,7 @@ fn interpret(
                     state: None,
                 });
             }
-            0x81 => {
-                let args = vm.pop()?;
-                let func = vm.pop()?;
-                vm.push_obj(Obj::Call {
-                    func,
-                    args,
-                    state: None,
-                });
-            }
-            0x92 => {
-                vm.pop()?; // keyword arguments: no pandas class we accept needs them
-                let args = vm.pop()?;
-                let func = vm.pop()?;
-                vm.push_obj(Obj::Call {
-                    func,
-                    args,
-                    state: None,
-                });
-            }
-            b'b' => {
+            op::BUILD => {
                 let st = vm.pop()?;
                 let target = vm.top()?;
                 match target {
@@ -445,59 +421,48 @@ fn interpret(
                     }
                 }
             }
-            b'p' => {
-                let k = c
-                    .line()?
-                    .parse()
-                    .map_err(|_| VmError::Corrupt("bad PUT".into()))?;
+            op::PUT | op::BINPUT | op::LONG_BINPUT | op::MEMOIZE => {
+                let k = match code {
+                    op::PUT => c
+                        .line()?
+                        .parse()
+                        .map_err(|_| VmError::Corrupt("bad PUT".into()))?,
+                    op::BINPUT => c.u8()? as u64,
+                    op::LONG_BINPUT => c.len4()? as u64,
+                    _ => vm.memo_len as u64,
+                };
                 vm.memo_put(k)?;
             }
-            b'q' => {
-                let k = c.u8()? as u64;
-                vm.memo_put(k)?;
-            }
-            b'r' => {
-                let k = c.len4()? as u64;
-                vm.memo_put(k)?;
-            }
-            0x94 => {
-                let k = vm.memo_len as u64;
-                vm.memo_put(k)?;
-            }
-            b'g' => {
-                let k = c
-                    .line()?
-                    .parse()
-                    .map_err(|_| VmError::Corrupt("bad GET".into()))?;
+            op::GET | op::BINGET | op::LONG_BINGET => {
+                let k = match code {
+                    op::GET => c
+                        .line()?
+                        .parse()
+                        .map_err(|_| VmError::Corrupt("bad GET".into()))?,
+                    op::BINGET => c.u8()? as u64,
+                    _ => c.len4()? as u64,
+                };
                 let v = vm.memo_get(k)?;
                 vm.stack.push(v);
             }
-            b'h' => {
-                let k = c.u8()? as u64;
-                let v = vm.memo_get(k)?;
-                vm.stack.push(v);
-            }
-            b'j' => {
-                let k = c.len4()? as u64;
-                let v = vm.memo_get(k)?;
-                vm.stack.push(v);
-            }
-            0x97 | 0x98 => {
+            op::NEXT_BUFFER | op::READONLY_BUFFER => {
                 return Err(VmError::Corrupt(
                     "it uses out-of-band buffers (pickle protocol 5 buffer_callback)".into(),
                 ))
             }
-            b'P' | b'Q' => {
+            op::PERSID | op::BINPERSID => {
                 return Err(VmError::Forbidden("persistent ids (PERSID)".into()));
             }
-            b'i' | b'o' | 0x82..=0x84 => {
+            op::INST | op::OBJ | op::EXT1..=op::EXT4 => {
                 return Err(VmError::Forbidden(format!(
-                    "opcode 0x{op:02x} (INST/OBJ/EXT) at byte {at}"
+                    "opcode 0x{code:02x} (INST/OBJ/EXT) at byte {at}"
                 )));
             }
+            // LONG, STRING and UNICODE (protocol 0 text forms) are never written by
+            // `to_pickle`, and are refused like bytes that are no opcode at all.
             _ => {
                 return Err(VmError::Corrupt(format!(
-                    "unknown or unsupported opcode 0x{op:02x} at byte {at}"
+                    "unknown or unsupported opcode 0x{code:02x} at byte {at}"
                 )))
             }
         }
@@ -515,6 +480,24 @@ mod tests {
         assert_eq!(long(&[0x00, 0x01]), Some(256));
         assert_eq!(long(&[0xff; 9]), Some(-1));
         assert_eq!(long(&[0, 0, 0, 0, 0, 0, 0, 0x80, 0]), None);
+    }
+
+    /// `pickle.dumps(C(), 4)` by CPython, for a class whose `__getnewargs_ex__` returns
+    /// `((1,), {'k': 2})`: NEWOBJ_EX drops the keyword arguments and keeps the call.
+    #[test]
+    fn newobj_ex_keeps_class_and_positional_args() {
+        let p = b"\x80\x04\x95!\x00\x00\x00\x00\x00\x00\x00\x8c\x08__main__\x94\x8c\x01C\x94\x93\x94K\x01\x85\x94}\x94\x8c\x01k\x94K\x02s\x92\x94.";
+        let g = run(p.to_vec(), &|m, n| (m, n) == ("__main__", "C")).unwrap();
+        let Some(Obj::Call { func, args, state }) = g.get(g.root) else {
+            panic!("root is {:?}", g.root)
+        };
+        assert!(state.is_none());
+        assert!(
+            matches!(g.get(*func), Some(Obj::Global { module, name }) if module == "__main__" && name == "C")
+        );
+        assert!(
+            matches!(g.get(*args), Some(Obj::Tuple(items)) if matches!(items[..], [Val::Int(1)]))
+        );
     }
 
     #[test]

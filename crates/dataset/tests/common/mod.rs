@@ -2,7 +2,9 @@
 //! from the JSON truth files with serde_json (not with the crate under test).
 #![allow(dead_code)]
 
+use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
+use std::process::Command;
 
 use dataset::Value;
 
@@ -31,6 +33,28 @@ pub fn harmony(file: &str) -> PathBuf {
     shared().join("vectors/harmony").join(file)
 }
 
+/// A helper script of this crate's tests (`tests/py/NAME`).
+pub fn py_script(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/py")
+        .join(name)
+}
+
+/// Runs `python3 ARGS`, which must succeed, and returns what it printed.
+pub fn python<S: AsRef<OsStr>>(args: &[S]) -> Vec<u8> {
+    let out = Command::new("python3")
+        .args(args)
+        .output()
+        .expect("python3 is required for this test");
+    assert!(
+        out.status.success(),
+        "python3 {:?} failed:\n{}",
+        args.iter().map(|a| a.as_ref()).collect::<Vec<_>>(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
+}
+
 /// A JSON value as the readers should produce it (object keys sorted: serde_json's map).
 pub fn json_to_value(v: &serde_json::Value) -> Value {
     match v {
@@ -48,6 +72,15 @@ pub fn json_to_value(v: &serde_json::Value) -> Value {
                 .collect(),
         ),
     }
+}
+
+/// A JSON array of strings (column names in the truth files and pandas' descriptions).
+pub fn json_strs(v: &serde_json::Value) -> Vec<&str> {
+    v.as_array()
+        .expect("a JSON array")
+        .iter()
+        .map(|c| c.as_str().expect("a JSON string"))
+        .collect()
 }
 
 /// Rows of a JSON Lines file as key -> value maps.
