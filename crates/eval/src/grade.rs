@@ -20,6 +20,7 @@ pub const EVALUATOR_KEYS: [&str; 6] = [
 pub enum Grader {
     /// Multiple choice up to this letter (`D` GPQA, `J` MMLU / MMLU-Pro).
     Choice(char),
+    /// AIME: an integer answer in 0..=999.
     Aime,
     /// MATH-500 (PRM800K grader): not implemented.
     Math500,
@@ -44,6 +45,7 @@ impl Grader {
 /// The verdict on one output.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Verdict {
+    /// The official `is_correct`.
     pub is_correct: bool,
     /// `str(extracted)`, None when nothing was extracted.
     pub extracted: Option<String>,
