@@ -132,13 +132,11 @@ pub(crate) fn answer_in_text(s: &str, last: char) -> Option<(usize, char)> {
 
 /// [`crate::patterns::CHOICE_STANDALONE_LETTER`], last match (MMLU only).
 pub(crate) fn standalone_letter(s: &str, last: char) -> Option<(usize, char)> {
-    s.char_indices()
-        .filter(|&(i, c)| {
-            in_range_ci(c, last)
-                && !char_before(s, i).is_some_and(is_word)
-                && !char_at(s, i + c.len_utf8()).is_some_and(is_word)
-        })
-        .next_back()
+    s.char_indices().rfind(|&(i, c)| {
+        in_range_ci(c, last)
+            && !char_before(s, i).is_some_and(is_word)
+            && !char_at(s, i + c.len_utf8()).is_some_and(is_word)
+    })
 }
 
 #[cfg(test)]

@@ -11,7 +11,7 @@ const FINAL_HEADER: &[u8] = b"<|channel|>final";
 const MESSAGE: &[u8] = b"<|message|>";
 const RETURN: &[u8] = b"<|return|>";
 
-/// [`crate::patterns::FINAL_SECTION`]: the text of the first final message, stripped,
+/// The official `FINAL_SECTION` pattern: the text of the first final message, stripped,
 /// or the whole (stripped) text when there is none.
 ///
 /// Equivalence with the regex: `[^<]*` cannot cross `<`, so after a `<|channel|>final`

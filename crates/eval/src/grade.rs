@@ -54,7 +54,8 @@ pub struct Verdict {
 }
 
 /// `evaluate_single_entry` for the choice and AIME graders. `max_digits` is Python's
-/// int-string limit in force (see [`crate::aime`]).
+/// int-string limit in force: 4300, CPython's default, or 50,000 when a
+/// LiveCodeBench dataset is in the log (its metrics module raises the limit on import).
 pub fn grade(grader: Grader, text: &str, gt: &GroundTruth, max_digits: usize) -> Verdict {
     let extracted = match grader {
         Grader::Choice(last) => parse_multiple_choice(text, last),

@@ -172,7 +172,7 @@ pub enum Applied {
 
 /// Runs the Rust matcher of `pattern` (with `{M}` = `last`) on `subject` as its
 /// [`Call`] would, so that it can be compared with Python's `re`. None for a
-/// pattern without a matcher here. [`FINAL_SECTION`] expects a stripped subject,
+/// pattern without a matcher here. `FINAL_SECTION` expects a stripped subject,
 /// as the official code strips before searching.
 pub fn apply(pattern: &Pattern, last: char, subject: &str) -> Option<Applied> {
     use crate::{aime, choice, code, extract};
