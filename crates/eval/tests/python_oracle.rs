@@ -292,10 +292,19 @@ fn regex_matchers_and_strip_agree_with_python() {
         }
     }
     let answer = python(&json!({ "re": items, "strip": subjects }));
+    let (py_re, py_strip) = (
+        answer["re"].as_array().unwrap(),
+        answer["strip"].as_array().unwrap(),
+    );
+    assert_eq!(
+        (py_re.len(), py_strip.len()),
+        (ours.len(), subjects.len()),
+        "one answer per question"
+    );
 
     let mut disagreements = Vec::new();
     let mut matched = std::collections::BTreeMap::<&str, usize>::new();
-    for ((name, last, subject, rust), py) in ours.iter().zip(answer["re"].as_array().unwrap()) {
+    for ((name, last, subject, rust), py) in ours.iter().zip(py_re) {
         let changed = py.as_str().is_some_and(|replaced| replaced != subject);
         if (py.is_array() || changed) && rust == py {
             *matched.entry(name).or_default() += 1;
@@ -307,15 +316,11 @@ fn regex_matchers_and_strip_agree_with_python() {
             ));
         }
     }
-    for (subject, py) in subjects.iter().zip(answer["strip"].as_array().unwrap()) {
+    for (subject, py) in subjects.iter().zip(py_strip) {
         if strip(subject) != py.as_str().unwrap() {
             disagreements.push(format!("str.strip() of {}: Python {py}", shown(subject)));
         }
     }
-    assert!(
-        ours.len() > 40_000,
-        "the batch covers every pattern on every subject"
-    );
     assert!(
         disagreements.is_empty(),
         "{} disagreements with CPython's re:\n{}",
@@ -380,7 +385,9 @@ fn fromhex_agrees_with_python() {
         inputs.push(format!("0{c}a"));
     }
     let answer = python(&json!({ "fromhex": inputs }));
-    for (input, py) in inputs.iter().zip(answer["fromhex"].as_array().unwrap()) {
+    let py_answers = answer["fromhex"].as_array().unwrap();
+    assert_eq!(py_answers.len(), inputs.len(), "one answer per input");
+    for (input, py) in inputs.iter().zip(py_answers) {
         let ours = match fromhex(input) {
             Ok(bytes) => json!([
                 bytes.iter().map(|b| format!("{b:02x}")).collect::<String>(),
