@@ -215,6 +215,13 @@ mod tests {
     use super::*;
 
     #[test]
+    fn vertical_tab_between_pairs_is_whitespace() {
+        // Python: len(bytes.fromhex('0a\x0b0b'.strip())) == 2, so the official
+        // script counts this entry instead of warning about it.
+        assert_eq!(fromhex_len("0a\u{b}0b"), Ok(2));
+    }
+
+    #[test]
     fn hex_as_python_fromhex() {
         assert_eq!(fromhex_len("0A000000"), Ok(4));
         assert_eq!(fromhex_len(" 0a 00 00 00\n"), Ok(4));
