@@ -9,12 +9,16 @@ use std::time::Instant;
 
 use dataset::{Column, Table, Value};
 
+/// Times parse + decode + grade + score of a synthetic accuracy log.
+#[derive(clap::Parser)]
+struct Args {
+    /// Tokens per entry (each entry is a harmony completion of about this length).
+    #[arg(default_value_t = 4000)]
+    tokens: usize,
+}
+
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let tokens: usize = std::env::args()
-        .nth(1)
-        .map(|a| a.parse())
-        .transpose()?
-        .unwrap_or(4000);
+    let Args { tokens } = <Args as clap::Parser>::parse();
     let tokenizer = harmony::encoding()?.tokenizer();
     let filler = tokenizer.encode_ordinary(
         "We need to consider the reaction: the answer could be A, but the boxed value \\boxed{12} \

@@ -15,24 +15,31 @@ use std::time::Instant;
 use eval::lcb::{self, LcbConfig, LcbProblems};
 use serde_json::json;
 
+/// LiveCodeBench execution throughput against the worker count.
+#[derive(clap::Parser)]
+struct Args {
+    /// Also write the samples (code, inputs, outputs, fn_name) here, for
+    /// `bench/lcb_official_bench.py`.
+    #[arg(long, value_name = "JOBS.json")]
+    dump: Option<String>,
+    /// Samples to run (half stdin, half LeetCode-style).
+    #[arg(default_value_t = 48)]
+    samples: usize,
+    /// Tests per sample.
+    #[arg(default_value_t = 10)]
+    tests: usize,
+    /// Worker counts to time, one run each.
+    #[arg(default_values_t = [1, 2, 4])]
+    workers: Vec<usize>,
+}
+
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let mut raw: Vec<String> = std::env::args().skip(1).collect();
-    let dump = match raw.iter().position(|a| a == "--dump") {
-        Some(i) if i + 1 < raw.len() => {
-            let path = raw.remove(i + 1);
-            raw.remove(i);
-            Some(path)
-        }
-        Some(_) => return Err("--dump needs a file name".into()),
-        None => None,
-    };
-    let args: Vec<usize> = raw.iter().map(|a| a.parse()).collect::<Result<_, _>>()?;
-    let samples = args.first().copied().unwrap_or(48);
-    let tests = args.get(1).copied().unwrap_or(10);
-    let workers: Vec<usize> = match args.get(2..) {
-        Some(w) if !w.is_empty() => w.to_vec(),
-        _ => vec![1, 2, 4],
-    };
+    let Args {
+        dump,
+        samples,
+        tests,
+        workers,
+    } = <Args as clap::Parser>::parse();
     let dir = tempfile::tempdir()?;
     write_problems(&dir.path().join("test.jsonl"), tests)?;
     let problems = LcbProblems::load(dir.path())?;

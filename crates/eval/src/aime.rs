@@ -38,7 +38,7 @@ fn digit_run(s: &str, i: usize) -> usize {
 /// [`crate::patterns::AIME_BOXED`], last match. Spaces, digits and `}` are disjoint
 /// classes, so each start has at most one way to match; matches cannot overlap
 /// (each holds exactly one backslash), so the last matching start is the last match.
-fn last_boxed(s: &str) -> Option<&str> {
+pub(crate) fn last_boxed(s: &str) -> Option<&str> {
     let mut found = None;
     for p in memmem::find_iter(s.as_bytes(), b"\\boxed{") {
         let start = skip_space(s, p + 7);
@@ -56,7 +56,7 @@ fn last_boxed(s: &str) -> Option<&str> {
 /// [`crate::patterns::AIME_ANSWER`], last match. Backtracking `\d+` to a shorter run
 /// leaves a digit next, and `\b` between two digits fails, so only the whole run can
 /// match: it needs a following character that is neither `.` nor a word character.
-fn last_answer(s: &str) -> Option<&str> {
+pub(crate) fn last_answer(s: &str) -> Option<&str> {
     let mut found = None;
     for p in memchr::memchr2_iter(b'a', b'A', s.as_bytes()) {
         let Some(end) = literal_ci(s, p, "answer") else {

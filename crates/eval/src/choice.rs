@@ -26,21 +26,15 @@ pub fn parse_multiple_choice(text: &str, last: char) -> Option<String> {
         };
     }
     let fs = unescape(fs);
-    if let Some(c) = leading_letter(strip(&fs), last) {
-        return Some(upper(c));
-    }
-    if let Some(c) = answer_in_final(&fs, last) {
-        return Some(upper(c));
-    }
-    if let Some(c) = answer_in_text(&unescape(text), last) {
-        return Some(upper(c));
-    }
-    if last == 'J' {
-        if let Some(c) = standalone_letter(&fs, last) {
-            return Some(upper(c));
-        }
-    }
-    None
+    let found = leading_letter(strip(&fs), last)
+        .or_else(|| answer_in_final(&fs, last))
+        .or_else(|| answer_in_text(&unescape(text), last))
+        .or_else(|| {
+            (last == 'J')
+                .then(|| standalone_letter(&fs, last))
+                .flatten()
+        });
+    found.map(|(_, c)| upper(c))
 }
 
 /// The literal two-character sequences `\n` and `\'` replaced, in that order.
@@ -51,22 +45,23 @@ fn unescape(s: &str) -> String {
 /// [`crate::patterns::CHOICE_LEADING_LETTER`] (`re.match`). `[^a-zA-Z]*` is greedy and
 /// cannot end before a letter it could consume, so the option letter must be the
 /// first letter of the text, and the character after it a non-letter or the end.
-fn leading_letter(s: &str, last: char) -> Option<char> {
-    let mut chars = s.chars().skip_while(|&c| !is_letter_ci(c));
-    let c = chars.next()?;
-    let next_ok = chars.next().is_none_or(|n| !is_letter_ci(n));
-    (in_range_ci(c, last) && next_ok).then_some(c)
+/// Like every matcher here, it returns the captured letter and its byte offset.
+pub(crate) fn leading_letter(s: &str, last: char) -> Option<(usize, char)> {
+    let mut chars = s.char_indices().skip_while(|&(_, c)| !is_letter_ci(c));
+    let (i, c) = chars.next()?;
+    let next_ok = chars.next().is_none_or(|(_, n)| !is_letter_ci(n));
+    (in_range_ci(c, last) && next_ok).then_some((i, c))
 }
 
 /// After an `answer` word that ends at `i`: `\s*[:.]?\s*([A-M])\b`. The letter's place
 /// is fixed (spaces, at most one `:`/`.`, spaces); `\b` after a letter needs a non-word.
-fn letter_after_answer(s: &str, i: usize, punct: &[char], last: char) -> Option<(char, usize)> {
+fn letter_after_answer(s: &str, i: usize, punct: &[char], last: char) -> Option<(usize, char)> {
     let mut i = skip_space(s, i);
     if char_at(s, i).is_some_and(|c| punct.contains(&c)) {
         i = skip_space(s, i + 1);
     }
     let c = char_at(s, i).filter(|&c| in_range_ci(c, last))?;
-    Some((c, i + c.len_utf8()))
+    Some((i, c))
 }
 
 /// Byte offsets of `a`/`A` (and optionally `f`/`F`): every possible start of the
@@ -81,14 +76,14 @@ fn starts(s: &str, with_f: bool) -> impl Iterator<Item = usize> + '_ {
 }
 
 /// [`crate::patterns::CHOICE_ANSWER_IN_FINAL`], first match.
-fn answer_in_final(s: &str, last: char) -> Option<char> {
+pub(crate) fn answer_in_final(s: &str, last: char) -> Option<(usize, char)> {
     starts(s, false).find_map(|p| {
         if !word_boundary(s, p) {
             return None;
         }
         let end = literal_ci(s, p, "answer")?;
-        let (c, after) = letter_after_answer(s, end, &[':', '.'], last)?;
-        (!char_at(s, after).is_some_and(is_word)).then_some(c)
+        let (i, c) = letter_after_answer(s, end, &[':', '.'], last)?;
+        (!char_at(s, i + c.len_utf8()).is_some_and(is_word)).then_some((i, c))
     })
 }
 
@@ -98,7 +93,7 @@ fn answer_in_final(s: &str, last: char) -> Option<char> {
 /// backtracking lets `[^A-Za-z]` take a space). A later match that `finditer` skips
 /// because it overlaps an earlier one is the `ANSWER` inside `FINAL ANSWER`, which
 /// yields the same letter, so the last matching start gives the last match's letter.
-fn answer_in_text(s: &str, last: char) -> Option<char> {
+pub(crate) fn answer_in_text(s: &str, last: char) -> Option<(usize, char)> {
     let mut found = None;
     for p in starts(s, true) {
         if char_before(s, p).is_some_and(is_word) {
@@ -129,22 +124,19 @@ fn answer_in_text(s: &str, last: char) -> Option<char> {
             continue;
         };
         if !char_at(s, i + c.len_utf8()).is_some_and(is_letter_ci) {
-            found = Some(c);
+            found = Some((i, c));
         }
     }
     found
 }
 
 /// [`crate::patterns::CHOICE_STANDALONE_LETTER`], last match (MMLU only).
-fn standalone_letter(s: &str, last: char) -> Option<char> {
-    s.char_indices()
-        .filter(|&(i, c)| {
-            in_range_ci(c, last)
-                && !char_before(s, i).is_some_and(is_word)
-                && !char_at(s, i + c.len_utf8()).is_some_and(is_word)
-        })
-        .map(|(_, c)| c)
-        .next_back()
+pub(crate) fn standalone_letter(s: &str, last: char) -> Option<(usize, char)> {
+    s.char_indices().rfind(|&(i, c)| {
+        in_range_ci(c, last)
+            && !char_before(s, i).is_some_and(is_word)
+            && !char_at(s, i + c.len_utf8()).is_some_and(is_word)
+    })
 }
 
 #[cfg(test)]
@@ -181,19 +173,34 @@ mod python_re_cases {
     #[test]
     fn p3_tail_and_case_folding() {
         // `answer (b) x`: P3's `\(?` then the letter, then `)` and a non-letter.
-        assert_eq!(answer_in_text("answer (b) x", 'D'), Some('b'));
+        assert_eq!(
+            answer_in_text("answer (b) x", 'D').map(|(_, c)| c),
+            Some('b')
+        );
         // Kelvin sign is a letter under re.I, so nothing may follow the letter directly.
-        assert_eq!(answer_in_text("FINAL ANSWER:A\u{212a}", 'D'), None);
-        assert_eq!(answer_in_text("Answer: Ba", 'D'), None);
+        assert_eq!(
+            answer_in_text("FINAL ANSWER:A\u{212a}", 'D').map(|(_, c)| c),
+            None
+        );
+        assert_eq!(answer_in_text("Answer: Ba", 'D').map(|(_, c)| c), None);
         // With spaces before the next letter, backtracking makes `[^A-Za-z]` take a space.
-        assert_eq!(answer_in_text("Answer:  C  d", 'D'), Some('C'));
-        assert_eq!(answer_in_final("Answer:  C  d", 'D'), Some('C'));
+        assert_eq!(
+            answer_in_text("Answer:  C  d", 'D').map(|(_, c)| c),
+            Some('C')
+        );
+        assert_eq!(
+            answer_in_final("Answer:  C  d", 'D').map(|(_, c)| c),
+            Some('C')
+        );
         // `FINAL\s*ANSWER` with no space, and a word character before it blocks `\b`.
-        assert_eq!(answer_in_text("FINALANSWER=B", 'D'), Some('B'));
-        assert_eq!(answer_in_text("xANSWER: B", 'D'), None);
+        assert_eq!(
+            answer_in_text("FINALANSWER=B", 'D').map(|(_, c)| c),
+            Some('B')
+        );
+        assert_eq!(answer_in_text("xANSWER: B", 'D').map(|(_, c)| c), None);
         // P1: the Kelvin sign after the letter is a letter; CJK text before it is not.
-        assert_eq!(leading_letter("B\u{212a}", 'D'), None);
-        assert_eq!(leading_letter("答案：B", 'D'), Some('B'));
-        assert_eq!(leading_letter("ıB", 'D'), None);
+        assert_eq!(leading_letter("B\u{212a}", 'D').map(|(_, c)| c), None);
+        assert_eq!(leading_letter("答案：B", 'D').map(|(_, c)| c), Some('B'));
+        assert_eq!(leading_letter("ıB", 'D').map(|(_, c)| c), None);
     }
 }

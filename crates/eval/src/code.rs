@@ -31,7 +31,7 @@ fn from_fences(s: &str) -> Option<String> {
 /// [`crate::patterns::CODE_PYTHON_FENCE`] / [`crate::patterns::CODE_PLAIN_FENCE`]:
 /// the contents of the last match of `open(.*?)```` (DOTALL), scanning like `finditer`
 /// (each search resumes after the previous match's closing fence).
-fn last_fence<'a>(s: &'a str, open: &str) -> Option<&'a str> {
+pub(crate) fn last_fence<'a>(s: &'a str, open: &str) -> Option<&'a str> {
     let b = s.as_bytes();
     let mut from = 0;
     let mut found = None;
@@ -49,7 +49,7 @@ fn last_fence<'a>(s: &'a str, open: &str) -> Option<&'a str> {
 
 /// [`crate::patterns::CODE_LANGUAGE_TAG`]: a leading `python` or `py` (any case),
 /// then `\s*\n`; backtracking makes the match end at the last newline of the spaces.
-fn strip_language_tag(code: &str) -> &str {
+pub(crate) fn strip_language_tag(code: &str) -> &str {
     for tag in ["python", "py"] {
         if let Some(end) = literal_ci(code, 0, tag) {
             let rest = &code[end..];

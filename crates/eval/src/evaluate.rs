@@ -38,12 +38,19 @@ pub struct Options {
 /// One scored entry (`detailed_results` item of the official JSON).
 #[derive(Debug, Clone)]
 pub struct EntryResult {
+    /// LoadGen's `seq_id`, kept as the log wrote it (it is echoed in the JSON).
     pub seq_id: Json,
+    /// The row of the reference data this entry answers.
     pub qsl_idx: u64,
+    /// The sub-dataset name from the reference (`gpqa_diamond`, `aime25`, …).
     pub dataset: String,
+    /// Whether the output is correct, and why.
     pub verdict: Verdict,
+    /// The reference row's `ground_truth`.
     pub ground_truth: GroundTruth,
+    /// The grader the dataset name selected.
     pub grader: Grader,
+    /// Output tokens in `data` (the ids decoded, before unknown ones are dropped).
     pub token_count: usize,
     /// First 200 characters of the output, with `verbose`.
     pub preview: Option<String>,
@@ -56,8 +63,11 @@ pub struct EntryResult {
 /// Correct / total of one sub-dataset.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DatasetCount {
+    /// The sub-dataset name.
     pub name: String,
+    /// Entries graded correct.
     pub correct: u64,
+    /// Entries graded.
     pub total: u64,
 }
 
@@ -144,7 +154,15 @@ pub fn evaluate(
                     let (text, ids) = decode_entry(log, entry)?;
                     let gt = reference.ground_truth(entry.qsl_idx as usize)?;
                     let verdict = grade(grader, &text, &gt, max_digits);
-                    Ok(entry_result(options, name, grader, entry, gt, text, ids, verdict, None))
+                    let scored = Scored {
+                        entry,
+                        text,
+                        ids,
+                        ground_truth: gt,
+                        verdict,
+                        lcb_run: None,
+                    };
+                    Ok(scored.into_result(name, grader, options))
                 })
                 .collect::<Result<Vec<_>, EvalError>>()?,
         };
@@ -158,29 +176,33 @@ pub fn evaluate(
     Ok(evaluation)
 }
 
-#[allow(clippy::too_many_arguments)]
-fn entry_result(
-    options: &Options,
-    name: &str,
-    grader: Grader,
-    entry: &LogEntry<'_>,
-    ground_truth: GroundTruth,
+/// An entry decoded and graded, before the options decide what of its output
+/// the result keeps.
+struct Scored<'e, 'l> {
+    entry: &'e LogEntry<'l>,
     text: String,
     ids: Vec<i32>,
+    ground_truth: GroundTruth,
     verdict: Verdict,
     lcb_run: Option<SampleRun>,
-) -> EntryResult {
-    EntryResult {
-        seq_id: entry.seq_id.clone(),
-        qsl_idx: entry.qsl_idx,
-        dataset: name.to_string(),
-        ground_truth,
-        grader,
-        token_count: ids.len(),
-        preview: options.verbose.then(|| text.chars().take(200).collect()),
-        output: options.keep_outputs.then_some((text, ids)),
-        verdict,
-        lcb_run,
+}
+
+impl Scored<'_, '_> {
+    fn into_result(self, dataset: &str, grader: Grader, options: &Options) -> EntryResult {
+        EntryResult {
+            seq_id: self.entry.seq_id.clone(),
+            qsl_idx: self.entry.qsl_idx,
+            dataset: dataset.to_string(),
+            ground_truth: self.ground_truth,
+            grader,
+            token_count: self.ids.len(),
+            preview: options
+                .verbose
+                .then(|| self.text.chars().take(200).collect()),
+            output: options.keep_outputs.then_some((self.text, self.ids)),
+            verdict: self.verdict,
+            lcb_run: self.lcb_run,
+        }
     }
 }
 
@@ -274,19 +296,19 @@ fn run_code(
         .into_iter()
         .zip(verdicts)
         .zip(group)
-        .map(|(((text, ids, gt, _), (verdict, run)), entry)| {
-            entry_result(
-                options,
-                name,
-                Grader::Code,
-                entry,
-                gt,
-                text,
-                ids,
-                verdict,
-                run,
-            )
-        })
+        .map(
+            |(((text, ids, ground_truth, _), (verdict, lcb_run)), entry)| {
+                let scored = Scored {
+                    entry,
+                    text,
+                    ids,
+                    ground_truth,
+                    verdict,
+                    lcb_run,
+                };
+                scored.into_result(name, Grader::Code, options)
+            },
+        )
         .collect();
     Ok((results, stats))
 }

@@ -11,7 +11,7 @@ const FINAL_HEADER: &[u8] = b"<|channel|>final";
 const MESSAGE: &[u8] = b"<|message|>";
 const RETURN: &[u8] = b"<|return|>";
 
-/// [`crate::patterns::FINAL_SECTION`]: the text of the first final message, stripped,
+/// The official `FINAL_SECTION` pattern: the text of the first final message, stripped,
 /// or the whole (stripped) text when there is none.
 ///
 /// Equivalence with the regex: `[^<]*` cannot cross `<`, so after a `<|channel|>final`
@@ -20,21 +20,24 @@ const RETURN: &[u8] = b"<|return|>";
 /// `<|return|>`, else at `$`, which for stripped text (never ending in `\n`) is the end.
 pub fn final_section(text: &str) -> &str {
     let text = strip(text);
+    final_capture(text).map_or(text, strip)
+}
+
+/// The regex's group 1 in a stripped `text` (`re.search`), before `.strip()`.
+pub(crate) fn final_capture(text: &str) -> Option<&str> {
     let bytes = text.as_bytes();
     for header in memmem::find_iter(bytes, FINAL_HEADER) {
         let after = header + FINAL_HEADER.len();
-        let Some(lt) = memchr::memchr(b'<', &bytes[after..]) else {
-            // No '<' after this header, so none after any later header either.
-            break;
-        };
+        // No '<' after this header means none after any later header either.
+        let lt = memchr::memchr(b'<', &bytes[after..])?;
         let message = after + lt;
         if bytes[message..].starts_with(MESSAGE) {
             let start = message + MESSAGE.len();
             let end = memmem::find(&bytes[start..], RETURN).map_or(bytes.len(), |i| start + i);
-            return strip(&text[start..end]);
+            return Some(&text[start..end]);
         }
     }
-    text
+    None
 }
 
 /// [`crate::patterns::MARKDOWN_BOLD`]: `**x**` becomes `x` (x: one or more non-`*`),

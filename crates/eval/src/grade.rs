@@ -20,6 +20,7 @@ pub const EVALUATOR_KEYS: [&str; 6] = [
 pub enum Grader {
     /// Multiple choice up to this letter (`D` GPQA, `J` MMLU / MMLU-Pro).
     Choice(char),
+    /// AIME: an integer answer in 0..=999.
     Aime,
     /// MATH-500 (PRM800K grader): not implemented.
     Math500,
@@ -44,6 +45,7 @@ impl Grader {
 /// The verdict on one output.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Verdict {
+    /// The official `is_correct`.
     pub is_correct: bool,
     /// `str(extracted)`, None when nothing was extracted.
     pub extracted: Option<String>,
@@ -52,7 +54,8 @@ pub struct Verdict {
 }
 
 /// `evaluate_single_entry` for the choice and AIME graders. `max_digits` is Python's
-/// int-string limit in force (see [`crate::aime`]).
+/// int-string limit in force: 4300, CPython's default, or 50,000 when a
+/// LiveCodeBench dataset is in the log (its metrics module raises the limit on import).
 pub fn grade(grader: Grader, text: &str, gt: &GroundTruth, max_digits: usize) -> Verdict {
     let extracted = match grader {
         Grader::Choice(last) => parse_multiple_choice(text, last),

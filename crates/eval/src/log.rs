@@ -24,7 +24,9 @@ pub struct AccuracyLog {
 pub struct LogEntry<'a> {
     /// Position in the log (0-based), for messages.
     pub position: usize,
+    /// LoadGen's `seq_id`, as written.
     pub seq_id: Json,
+    /// The reference row this entry answers.
     pub qsl_idx: u64,
     data: Cow<'a, str>,
 }
@@ -58,6 +60,7 @@ impl AccuracyLog {
         }
     }
 
+    /// The file the log was read from, for messages.
     pub fn path(&self) -> &Path {
         &self.path
     }
@@ -108,7 +111,9 @@ impl LogEntry<'_> {
     /// allowed between bytes), then `struct.unpack('<{n}i')`, which needs a whole
     /// number of int32s.
     pub fn token_ids(&self) -> Result<Vec<i32>, String> {
-        let bytes = from_hex(&self.data)?;
+        let bytes = crate::pychars::fromhex(&self.data).map_err(|e| {
+            format!("'data' is not hex: {e}; the log is damaged (re-run the accuracy test)")
+        })?;
         if bytes.len() % 4 != 0 {
             return Err(format!(
                 "'data' holds {} bytes, not a whole number of int32 token ids; the log is damaged (re-run the accuracy test)",
@@ -137,53 +142,5 @@ fn json_of(v: &serde_json::Value) -> Json {
         serde_json::Value::Object(o) => {
             Json::Obj(o.iter().map(|(k, v)| (k.clone(), json_of(v))).collect())
         }
-    }
-}
-
-fn nibble(b: u8) -> Option<u8> {
-    match b {
-        b'0'..=b'9' => Some(b - b'0'),
-        b'a'..=b'f' => Some(b - b'a' + 10),
-        b'A'..=b'F' => Some(b - b'A' + 10),
-        _ => None,
-    }
-}
-
-/// Python `bytes.fromhex`.
-fn from_hex(s: &str) -> Result<Vec<u8>, String> {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len() / 2);
-    let mut i = 0;
-    while i < b.len() {
-        if b[i].is_ascii_whitespace() || b[i] == 0x0b {
-            i += 1;
-            continue;
-        }
-        let hi = nibble(b[i]);
-        let lo = b.get(i + 1).copied().and_then(nibble);
-        match (hi, lo) {
-            (Some(h), Some(l)) => out.push(h << 4 | l),
-            _ => {
-                return Err(format!(
-                    "'data' is not hex: non-hexadecimal number found at position {i}; the log is damaged (re-run the accuracy test)"
-                ))
-            }
-        }
-        i += 2;
-    }
-    Ok(out)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn hex_like_python() {
-        assert_eq!(from_hex("0a0B ff\n00"), Ok(vec![10, 11, 255, 0]));
-        assert!(from_hex("0a0").is_err());
-        assert!(from_hex("0 a").is_err());
-        assert!(from_hex("zz").is_err());
-        assert_eq!(from_hex(""), Ok(vec![]));
     }
 }

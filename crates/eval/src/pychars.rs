@@ -151,6 +151,50 @@ pub fn literal_ci(s: &str, i: usize, word: &str) -> Option<usize> {
     Some(chars.next().map_or(s.len(), |(j, _)| i + j))
 }
 
+/// Python's `bytes.fromhex` refused its argument: the message Python's
+/// `ValueError` carries, with the position in characters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NotHex {
+    /// Character index Python reports: the first non-ASCII character if there is
+    /// one, else where a hex digit was expected.
+    pub position: usize,
+}
+
+impl std::fmt::Display for NotHex {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "non-hexadecimal number found in fromhex() arg at position {}",
+            self.position
+        )
+    }
+}
+
+/// Python `bytes.fromhex(s)`: pairs of hex digits (either case), C `isspace`
+/// (space, `\t`, `\n`, `\v`, `\f`, `\r`) allowed before each pair. A string with any
+/// non-ASCII character fails at the first one, as CPython checks that first.
+pub fn fromhex(s: &str) -> Result<Vec<u8>, NotHex> {
+    if let Some(position) = s.chars().position(|c| !c.is_ascii()) {
+        return Err(NotHex { position });
+    }
+    let b = s.as_bytes();
+    let digit = |i: usize| match b.get(i) {
+        Some(&c) if c.is_ascii_hexdigit() => Ok((c as char).to_digit(16).unwrap_or(0) as u8),
+        _ => Err(NotHex { position: i }),
+    };
+    let mut out = Vec::with_capacity(b.len() / 2);
+    let mut i = 0;
+    while i < b.len() {
+        if matches!(b[i], b' ' | b'\t'..=b'\r') {
+            i += 1;
+            continue;
+        }
+        out.push(digit(i)? << 4 | digit(i + 1)?);
+        i += 2;
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -7,12 +7,19 @@ use std::fmt::Write as _;
 /// A JSON value with ordered objects.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Json {
+    /// `None` / `null`.
     Null,
+    /// `True` / `False`.
     Bool(bool),
+    /// A Python int (LoadGen ids and counts fit).
     Int(i128),
+    /// A Python float, written with `repr(float)`.
     Float(f64),
+    /// A str, escaped as `json.dump` escapes it.
     Str(String),
+    /// A list.
     Arr(Vec<Json>),
+    /// A dict, in insertion order.
     Obj(Vec<(String, Json)>),
 }
 

@@ -13,9 +13,13 @@ use crate::EvalError;
 pub enum GroundTruth {
     /// None / NaN (`pd.isna`): "No ground truth available".
     Missing,
+    /// A string (the usual case: an option letter, a number, a question id).
     Str(String),
+    /// An integer cell.
     Int(i64),
+    /// A float cell that is not NaN.
     Float(f64),
+    /// A boolean cell.
     Bool(bool),
 }
 
@@ -76,10 +80,12 @@ impl Reference {
         })
     }
 
+    /// Rows in the reference data.
     pub fn len(&self) -> usize {
         self.dataset.len()
     }
 
+    /// No rows at all.
     pub fn is_empty(&self) -> bool {
         self.dataset.is_empty()
     }

@@ -24,16 +24,24 @@ pub fn repeats(name: &str) -> u64 {
 /// The numbers of the summary, computed in the official order of floating-point operations.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Summary {
+    /// Correct / total per sub-dataset, in the official (sorted) order.
     pub counts: Vec<DatasetCount>,
+    /// Entries graded over all sub-datasets.
     pub total_samples: u64,
+    /// Of those, correct.
     pub total_correct: u64,
+    /// Unweighted accuracy in percent, as printed.
     pub overall_accuracy: f64,
+    /// Repeat-weighted correct count (see [`DATASET_REPEATS`]).
     pub final_score: f64,
+    /// Repeat-weighted total.
     pub max_score: f64,
+    /// The score the submission checker reads (`'exact_match'`).
     pub final_score_percentage: f64,
 }
 
 impl Summary {
+    /// Sums the counts as the official scorer does.
     pub fn new(counts: &[DatasetCount]) -> Summary {
         let total_correct: u64 = counts.iter().map(|c| c.correct).sum();
         let total_samples: u64 = counts.iter().map(|c| c.total).sum();

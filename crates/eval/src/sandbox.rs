@@ -1,5 +1,5 @@
 //! Running an untrusted program (model-written Python for LiveCodeBench) with
-//! limits, capturing stdout, stderr, exit status and timeout (issue #6 item 3).
+//! limits, capturing stdout, stderr, exit status and timeout.
 //!
 //! [`Sandbox::run`] starts `argv` with the given stdin and:
 //!
@@ -25,8 +25,8 @@
 //!   with only a loopback interface that is down. Where the kernel refuses (or the
 //!   caller is not root), the program runs anyway and
 //!   [`Outcome::network_isolated`] is `false`, with a warning in
-//!   [`Outcome::warnings`] and on stderr (unless the caller reports them itself,
-//!   [`Sandbox::print_warnings`]): never silently.
+//!   [`Outcome::warnings`] and logged with `tracing` (unless the caller reports
+//!   them itself, [`Sandbox::log_warnings`]): never silently.
 //! - **output caps**: stdout and stderr are kept up to [`Limits::output_bytes`]
 //!   each (the rest is read and discarded so the program does not block), with
 //!   [`Outcome::stdout_truncated`]/[`Outcome::stderr_truncated`].
@@ -109,9 +109,9 @@ pub struct Sandbox {
     pub drop_privileges: bool,
     /// Extra environment variables (on top of the minimal set).
     pub env: Vec<(OsString, OsString)>,
-    /// Print each run's warnings on stderr (default true). A caller running
+    /// Log each run's warnings with `tracing` (default true). A caller running
     /// thousands of programs turns this off and reports [`Outcome::warnings`] once.
-    pub print_warnings: bool,
+    pub log_warnings: bool,
 }
 
 impl Default for Sandbox {
@@ -187,7 +187,7 @@ impl Sandbox {
             isolate_network: true,
             drop_privileges: true,
             env: Vec::new(),
-            print_warnings: true,
+            log_warnings: true,
         }
     }
 
@@ -260,9 +260,9 @@ impl Sandbox {
             }
             r => r?,
         };
-        if self.print_warnings {
+        if self.log_warnings {
             for w in &warnings {
-                eprintln!("WARNING: sandbox: {w}");
+                tracing::warn!("sandbox: {w}");
             }
         }
         let pid = child.id() as libc::pid_t;

@@ -25,7 +25,7 @@ pub const COLUMNS: [&str; 9] = [
     "evaluation_details",
 ];
 
-/// [`COLUMNS`], for callers outside the crate.
+/// The columns of `--save-outputs`, in the official order.
 pub fn saved_columns() -> [&'static str; 9] {
     COLUMNS
 }

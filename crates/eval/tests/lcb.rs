@@ -1,4 +1,4 @@
-//! LiveCodeBench execution (issue #6 item 2): small problems in the real
+//! LiveCodeBench execution: small problems in the real
 //! `code_generation_lite` format (private tests encoded by real Python
 //! pickle + zlib + base64), real python3 processes in the sandbox, and the
 //! verdict each program gets under the official rules (upstream-gptoss.md §6.4).
@@ -6,225 +6,151 @@
 
 #[path = "common/lcb.rs"]
 mod fixtures;
+#[path = "common/process.rs"]
+mod process;
 
 use std::time::Duration;
 
 use eval::lcb::{self, LcbConfig, Status};
 use eval::GroundTruth;
 use fixtures::{config, problems, run};
+use process::survives;
+
+/// One program run against one problem, and what the official rules give it.
+struct Program {
+    problem: &'static str,
+    code: &'static str,
+    /// The per-test results (1 pass, 0 False, -2 wrong, -3 time limit, -4 error).
+    results: &'static [i64],
+    /// A phrase the error must contain, where the wording matters.
+    error: Option<&'static str>,
+    why: &'static str,
+}
+
+const fn program(
+    problem: &'static str,
+    code: &'static str,
+    results: &'static [i64],
+    why: &'static str,
+) -> Program {
+    Program {
+        problem,
+        code,
+        results,
+        error: None,
+        why,
+    }
+}
+
+/// Runs each program and checks its results, and the pass flag and status that
+/// follow from them by the official rules (pass: every result positive; otherwise
+/// the first non-positive result says why).
+fn check(programs: &[Program]) {
+    let (_dir, problems) = problems();
+    for p in programs {
+        let r = run(&problems, p.problem, p.code);
+        assert_eq!(r.results, p.results, "{}: {r:?}", p.why);
+        let status = match p.results.iter().find(|&&x| x <= 0) {
+            None => Status::Passed,
+            Some(-3) => Status::TimeLimit,
+            Some(-4) => Status::RuntimeError,
+            Some(_) => Status::WrongAnswer,
+        };
+        assert_eq!(
+            (r.passed, r.status()),
+            (status == Status::Passed, status),
+            "{}: {r:?}",
+            p.why
+        );
+        assert!(!r.outer_timeout, "{}: {r:?}", p.why);
+        if let Some(phrase) = p.error {
+            let error = r.error.as_deref().unwrap_or_default();
+            assert!(error.contains(phrase), "{}: {r:?}", p.why);
+        }
+    }
+}
 
 #[test]
 fn stdin_programs_pass_with_official_comparison() {
-    let (_dir, problems) = problems();
-    // A trailing `if __name__ == '__main__':` is unwrapped; imports stay at the top.
-    let guarded = "import sys\ndef main():\n    n = int(sys.stdin.readline())\n    print(n * 2)\n\nif __name__ == '__main__':\n    main()\n";
-    let r = run(&problems, "double", guarded);
-    assert!(r.passed, "{r:?}");
-    assert_eq!(r.results, vec![1, 1, 1]);
-    assert_eq!(r.status(), Status::Passed);
-    // Tokens equal as decimals: 0.5 == 0.50, 1.5 == 1.500000; trailing spaces ignored.
-    assert!(run(&problems, "half", "print(int(input()) / 2, '  ')").passed);
-    // input(), sys.stdin.read(), sys.stdin.buffer see the test input.
-    assert!(
-        run(
-            &problems,
-            "two_lines",
-            "a, b = map(int, input().split())\nprint(a + b)\nprint(a * b)"
-        )
-        .passed
-    );
-    assert!(
-        run(
-            &problems,
-            "two_lines",
-            "import sys\na, b = map(int, sys.stdin.read().split())\nprint(a + b, a * b, sep='\\n')"
-        )
-        .passed
-    );
-    assert!(
-        run(
-            &problems,
-            "two_lines",
-            "import sys\na, b = map(int, sys.stdin.buffer.read().split())\nprint(f'{a+b}\\n{a*b}')"
-        )
-        .passed
-    );
-    // exit() ends the program normally, keeping what it printed.
-    assert!(
-        run(
-            &problems,
-            "double",
-            "print(int(input()) * 2)\nexit()\nprint('never')"
-        )
-        .passed
-    );
-    // Only the first line is compared for "a\nb\n" -> "a": prints "a" (input() reads one line).
-    assert!(run(&problems, "echo", "print(input())").passed);
+    check(&[
+        program("double", "import sys\ndef main():\n    n = int(sys.stdin.readline())\n    print(n * 2)\n\nif __name__ == '__main__':\n    main()\n", &[1, 1, 1], "a trailing `if __name__ == '__main__':` is unwrapped; imports stay at the top"),
+        program("half", "print(int(input()) / 2, '  ')", &[1, 1], "tokens equal as decimals: 0.5 == 0.50, 1.5 == 1.500000; trailing spaces ignored"),
+        program("two_lines", "a, b = map(int, input().split())\nprint(a + b)\nprint(a * b)", &[1], "input() sees the test input"),
+        program("two_lines", "import sys\na, b = map(int, sys.stdin.read().split())\nprint(a + b, a * b, sep='\\n')", &[1], "sys.stdin.read() sees the test input"),
+        program("two_lines", "import sys\na, b = map(int, sys.stdin.buffer.read().split())\nprint(f'{a+b}\\n{a*b}')", &[1], "sys.stdin.buffer sees the test input"),
+        program("double", "print(int(input()) * 2)\nexit()\nprint('never')", &[1, 1, 1], "exit() ends the program normally, keeping what it printed"),
+        program("echo", "print(input())", &[1, 1], "only the first line is compared for \"a\\nb\\n\" -> \"a\" (input() reads one line)"),
+    ]);
 }
 
 #[test]
 fn stdin_failures_have_official_codes_and_stop_at_the_first() {
-    let (_dir, problems) = problems();
-    // Wrong on the second test: results stop there.
-    let r = run(
-        &problems,
-        "double",
-        "n = int(input())\nprint(n * 2 if n < 5 else n)",
-    );
-    assert_eq!((r.passed, r.results.clone()), (false, vec![1, -2]), "{r:?}");
-    assert_eq!(r.status(), Status::WrongAnswer);
-    // Line count differs.
-    let r = run(
-        &problems,
-        "two_lines",
-        "a, b = map(int, input().split())\nprint(a + b, a * b)",
-    );
-    assert_eq!(r.results, vec![-2]);
-    assert!(
-        r.error
-            .as_deref()
-            .unwrap()
-            .contains("1 output lines, 2 expected"),
-        "{r:?}"
-    );
-    // Not numbers and not equal.
-    assert_eq!(run(&problems, "half", "print('half')").results, vec![-2]);
-    // Runtime error on the first test.
-    let r = run(&problems, "double", "print(int(input()) // 0)");
-    assert_eq!(
-        (r.results.clone(), r.status()),
-        (vec![-4], Status::RuntimeError)
-    );
-    // Over the per-test limit (1 s here): -3.
-    let r = run(&problems, "double", "while True:\n    pass");
-    assert_eq!(
-        (r.results.clone(), r.status()),
-        (vec![-3], Status::TimeLimit),
-        "{r:?}"
-    );
-    assert!(!r.outer_timeout);
-    // A syntax error fails the whole sample as one runtime error.
-    let r = run(&problems, "double", "print(");
-    assert_eq!(r.results, vec![-4]);
-    assert!(
-        r.error
-            .as_deref()
-            .unwrap()
-            .contains("could not run the tests"),
-        "{r:?}"
-    );
+    check(&[
+        program(
+            "double",
+            "n = int(input())\nprint(n * 2 if n < 5 else n)",
+            &[1, -2],
+            "wrong on the second test: results stop there",
+        ),
+        Program {
+            error: Some("1 output lines, 2 expected"),
+            ..program(
+                "two_lines",
+                "a, b = map(int, input().split())\nprint(a + b, a * b)",
+                &[-2],
+                "line count differs",
+            )
+        },
+        program("half", "print('half')", &[-2], "not numbers and not equal"),
+        program(
+            "double",
+            "print(int(input()) // 0)",
+            &[-4],
+            "runtime error on the first test",
+        ),
+        program(
+            "double",
+            "while True:\n    pass",
+            &[-3],
+            "over the per-test limit (1 s here)",
+        ),
+        Program {
+            error: Some("could not run the tests"),
+            ..program(
+                "double",
+                "print(",
+                &[-4],
+                "a syntax error fails the whole sample as one runtime error",
+            )
+        },
+    ]);
 }
 
 #[test]
 fn official_quirks_of_the_stdin_mock() {
-    let (_dir, problems) = problems();
-    // The official stdin mock is not iterable: `for line in sys.stdin` is a runtime error.
-    let r = run(
-        &problems,
-        "double",
-        "import sys\nfor line in sys.stdin:\n    print(int(line) * 2)",
-    );
-    assert_eq!(r.results, vec![-4], "{r:?}");
-    // open() is mocked in builtins, but the preamble's `from io import *` binds
-    // the real io.open in the program's globals: open(0) reads the (empty) real stdin.
-    let r = run(
-        &problems,
-        "two_lines",
-        "a, b = map(int, open(0).read().split())\nprint(a + b)\nprint(a * b)",
-    );
-    assert_eq!(r.results, vec![-4], "{r:?}");
-    // quit is set to None by the reliability guard.
-    assert_eq!(
-        run(&problems, "double", "print(int(input()) * 2)\nquit()").results,
-        vec![-4]
-    );
-    // Destructive os functions are None; `resource` cannot be imported.
-    assert_eq!(
-        run(&problems, "double", "import os\nos.getcwd()").results,
-        vec![-4]
-    );
-    assert_eq!(
-        run(
-            &problems,
-            "double",
-            "import resource\nprint(int(input()) * 2)"
-        )
-        .results,
-        vec![-4]
-    );
-    // `class Solution` in a stdin program: the official loader looks for it on the module.
-    let r = run(
-        &problems,
-        "double",
-        "class Solution:\n    pass\nprint(int(input()) * 2)",
-    );
-    assert_eq!(r.results, vec![-4], "{r:?}");
-    // sys.stdout.close() fails (the capture's close takes an argument).
-    let r = run(
-        &problems,
-        "double",
-        "import sys\nprint(int(input()) * 2)\nsys.stdout.close()",
-    );
-    assert_eq!(r.results, vec![-4], "{r:?}");
-    // Writes to fd 1 bypass the capture: nothing is seen.
-    let r = run(
-        &problems,
-        "double",
-        "import os\nos.write(1, str(int(input()) * 2).encode())",
-    );
-    assert_eq!(r.results, vec![-2], "{r:?}");
+    check(&[
+        program("double", "import sys\nfor line in sys.stdin:\n    print(int(line) * 2)", &[-4], "the official stdin mock is not iterable: `for line in sys.stdin` is a runtime error"),
+        program("two_lines", "a, b = map(int, open(0).read().split())\nprint(a + b)\nprint(a * b)", &[-4], "open() is mocked in builtins, but the preamble's `from io import *` binds the real io.open in the program's globals: open(0) reads the (empty) real stdin"),
+        program("double", "print(int(input()) * 2)\nquit()", &[-4], "quit is set to None by the reliability guard"),
+        program("double", "import os\nos.getcwd()", &[-4], "destructive os functions are None"),
+        program("double", "import resource\nprint(int(input()) * 2)", &[-4], "`resource` cannot be imported"),
+        program("double", "class Solution:\n    pass\nprint(int(input()) * 2)", &[-4], "`class Solution` in a stdin program: the official loader looks for it on the module"),
+        program("double", "import sys\nprint(int(input()) * 2)\nsys.stdout.close()", &[-4], "sys.stdout.close() fails (the capture's close takes an argument)"),
+        program("double", "import os\nos.write(1, str(int(input()) * 2).encode())", &[-2], "writes to fd 1 bypass the capture: nothing is seen"),
+    ]);
 }
 
 #[test]
 fn call_based_with_and_without_solution_class() {
-    let (_dir, problems) = problems();
-    let class = "class Solution:\n    def pairUp(self, nums: List[int], k: int) -> List[int]:\n        return [sum(nums), k]\n";
-    let r = run(&problems, "pair", class);
-    assert!(r.passed, "{r:?}");
-    assert_eq!(r.results, vec![1, 1, 1]);
-    // A module-level function, returning a tuple (counts as a list).
-    let r = run(
-        &problems,
-        "pair",
-        "def pairUp(nums, k):\n    return sum(nums), k\n",
-    );
-    assert!(r.passed, "{r:?}");
-    // Wrong on the third test: recorded as False (0), then stop.
-    let r = run(
-        &problems,
-        "pair",
-        "def pairUp(nums, k):\n    return [sum(nums), k + (len(nums) == 1)]\n",
-    );
-    assert_eq!(
-        (r.results.clone(), r.status()),
-        (vec![1, 1, 0], Status::WrongAnswer)
-    );
-    // The method is missing: one runtime error.
-    assert_eq!(
-        run(
-            &problems,
-            "pair",
-            "def other(nums, k):\n    return [0, 0]\n"
-        )
-        .results,
-        vec![-4]
-    );
-    // Time limit and runtime error inside the call.
-    let r = run(
-        &problems,
-        "pair",
-        "def pairUp(nums, k):\n    while True:\n        pass\n",
-    );
-    assert_eq!(r.results, vec![-3], "{r:?}");
-    let r = run(
-        &problems,
-        "pair",
-        "def pairUp(nums, k):\n    return [nums[5], k]\n",
-    );
-    assert_eq!(r.results, vec![-4], "{r:?}");
-    // The import preamble is there (List, Counter, gcd, ...).
-    let r = run(&problems, "pair", "class Solution:\n    def pairUp(self, nums, k):\n        return [sum(Counter(nums).elements()), gcd(k, 0)]\n");
-    assert!(r.passed, "{r:?}");
+    check(&[
+        program("pair", "class Solution:\n    def pairUp(self, nums: List[int], k: int) -> List[int]:\n        return [sum(nums), k]\n", &[1, 1, 1], "a Solution class"),
+        program("pair", "def pairUp(nums, k):\n    return sum(nums), k\n", &[1, 1, 1], "a module-level function, returning a tuple (counts as a list)"),
+        program("pair", "def pairUp(nums, k):\n    return [sum(nums), k + (len(nums) == 1)]\n", &[1, 1, 0], "wrong on the third test: recorded as False (0), then stop"),
+        program("pair", "def other(nums, k):\n    return [0, 0]\n", &[-4], "the method is missing: one runtime error"),
+        program("pair", "def pairUp(nums, k):\n    while True:\n        pass\n", &[-3], "time limit inside the call"),
+        program("pair", "def pairUp(nums, k):\n    return [nums[5], k]\n", &[-4], "runtime error inside the call"),
+        program("pair", "class Solution:\n    def pairUp(self, nums, k):\n        return [sum(Counter(nums).elements()), gcd(k, 0)]\n", &[1, 1, 1], "the import preamble is there (List, Counter, gcd, ...)"),
+    ]);
 }
 
 #[test]
@@ -265,22 +191,7 @@ fn misbehaving_programs_are_contained() {
         .and_then(|s| s.split_whitespace().next())
         .and_then(|s| s.parse().ok())
         .unwrap_or_else(|| panic!("no pid in {:?}", r.stderr_tail));
-    let gone = (0..200).any(|_| {
-        let alive = std::fs::read_to_string(format!("/proc/{pid}/stat"))
-            .map(|s| {
-                !s.rsplit(')')
-                    .next()
-                    .unwrap_or("")
-                    .trim_start()
-                    .starts_with('Z')
-            })
-            .unwrap_or(false);
-        if alive {
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        !alive
-    });
-    assert!(gone, "child {pid} still running");
+    assert!(!survives(pid), "child {pid} still running");
     // Flooding stderr and allocating without bound end the sample, not us.
     let r = run(
         &problems,

@@ -1,4 +1,4 @@
-//! LiveCodeBench problems (issue #6 item 2): `code_generation_lite` files with
+//! LiveCodeBench problems: `code_generation_lite` files with
 //! private tests in both encodings (the compressed one made by real Python
 //! pickle + zlib + base64), and damaged or missing files, each a clear error
 //! naming the file and line.

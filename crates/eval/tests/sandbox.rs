@@ -1,12 +1,16 @@
-//! Adversarial programs in the sandbox (issue #6 item 3): each is contained and
+//! Adversarial programs in the sandbox: each is contained and
 //! the test process goes on. Real `python3` processes; no timing assertions
 //! beyond generous "it returned" bounds.
 
 use std::io::Read;
 use std::net::TcpListener;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use eval::sandbox::{Limits, Outcome, Sandbox};
+use process::{exits_within, survives};
+
+#[path = "common/process.rs"]
+mod process;
 
 fn sandbox(wall_s: u64) -> Sandbox {
     Sandbox::new().with_limits(Limits {
@@ -32,25 +36,20 @@ fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
 
-/// Whether `pid` is still running 10 s from now (SIGKILL delivery is
-/// asynchronous). A zombie counts as dead.
-fn pid_alive(pid: i32) -> bool {
-    let running = || match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
-        Ok(s) => !s
-            .rsplit(')')
-            .next()
-            .unwrap_or("")
-            .trim_start()
-            .starts_with('Z'),
-        Err(_) => false,
-    };
-    for _ in 0..200 {
-        if !running() {
-            return false;
-        }
-        std::thread::sleep(Duration::from_millis(50));
+/// No warning when the network was isolated; where it was refused (or we are
+/// not root) the outcome says so loudly, never silently.
+fn assert_network_isolation_said(out: &Outcome) {
+    if out.network_isolated {
+        assert!(out.warnings.is_empty(), "{:?}", out.warnings);
+    } else {
+        assert!(
+            out.warnings
+                .iter()
+                .any(|w| w.contains("NO NETWORK ISOLATION")),
+            "{:?}",
+            out.warnings
+        );
     }
-    true
 }
 
 #[test]
@@ -74,15 +73,7 @@ fn runs_with_stdin_and_files() {
     );
     assert_eq!(out.code(), Some(3));
     assert!(!out.timed_out);
-    if out.network_isolated {
-        assert!(out.warnings.is_empty(), "{:?}", out.warnings);
-    } else {
-        // Refused (or not root): said loudly, never silently.
-        assert!(out
-            .warnings
-            .iter()
-            .any(|w| w.contains("NO NETWORK ISOLATION")));
-    }
+    assert_network_isolation_said(&out);
     // SAFETY: geteuid has no preconditions.
     if unsafe { libc::geteuid() } == 0 {
         // As root (here and in CI) the program runs as a fresh uid.
@@ -240,14 +231,8 @@ except OSError as e:
             let _ = c.read_to_end(&mut buf);
             panic!("listener got a connection: {buf:?}");
         }
-        assert!(out.warnings.is_empty(), "{:?}", out.warnings);
-    } else {
-        // Never silent: the outcome says so.
-        assert!(out
-            .warnings
-            .iter()
-            .any(|w| w.contains("NO NETWORK ISOLATION")));
     }
+    assert_network_isolation_said(&out);
 }
 
 #[test]
@@ -286,10 +271,8 @@ fn parent_environment_is_invisible() {
     }
 }
 
-#[test]
-fn orphaned_grandchild_is_killed() {
-    // The child forks a grandchild that sleeps, prints its pid and exits at once.
-    let code = r#"
+/// Forks a child that sleeps for 5 minutes and prints the child's pid.
+const FORK_A_SLEEPER: &str = r#"
 import os, time
 pid = os.fork()
 if pid == 0:
@@ -297,10 +280,14 @@ if pid == 0:
     os._exit(0)
 print(pid, flush=True)
 "#;
-    let out = py(&sandbox(30), code);
+
+#[test]
+fn orphaned_grandchild_is_killed() {
+    // The child forks a grandchild that sleeps, prints its pid and exits at once.
+    let out = py(&sandbox(30), FORK_A_SLEEPER);
     assert_eq!(out.code(), Some(0));
     let pid: i32 = text(&out.stdout).trim().parse().unwrap();
-    assert!(!pid_alive(pid), "grandchild {pid} survived");
+    assert!(!survives(pid), "grandchild {pid} survived");
 
     // One that leaves the process group with setsid is caught by the uid sweep.
     let code = r#"
@@ -316,8 +303,8 @@ print(pid, flush=True)
     let out = py(&sandbox(30), code);
     let pid: i32 = text(&out.stdout).trim().parse().unwrap();
     if out.uid.is_some() {
-        assert!(!pid_alive(pid), "setsid grandchild {pid} survived");
-    } else if pid_alive(pid) {
+        assert!(!survives(pid), "setsid grandchild {pid} survived");
+    } else if survives(pid) {
         // SAFETY: plain kill of a pid we were just told about (test cleanup).
         unsafe { libc::kill(pid, libc::SIGKILL) };
     }
@@ -325,19 +312,11 @@ print(pid, flush=True)
 
 #[test]
 fn timeout_kills_whole_group() {
-    let code = r#"
-import os, time
-pid = os.fork()
-if pid == 0:
-    time.sleep(300)
-    os._exit(0)
-print(pid, flush=True)
-time.sleep(300)
-"#;
-    let out = py(&sandbox(2), code);
+    let code = format!("{FORK_A_SLEEPER}time.sleep(300)\n");
+    let out = py(&sandbox(2), &code);
     assert!(out.timed_out);
     let pid: i32 = text(&out.stdout).trim().parse().unwrap();
-    assert!(!pid_alive(pid), "child {pid} survived the timeout");
+    assert!(!survives(pid), "child {pid} survived the timeout");
 }
 
 #[test]
@@ -394,17 +373,19 @@ time.sleep(0.5)
     if let Some(uid) = out.uid {
         // SIGKILL is delivered at once; allow a second (the chain itself
         // would live for 32 generations, over 6 s).
-        let left = (0..20)
-            .map(|_| {
-                let left = processes_of(uid);
-                if !left.is_empty() {
-                    std::thread::sleep(Duration::from_millis(50));
-                }
-                left
-            })
-            .find(Vec::is_empty);
+        let deadline = Instant::now() + Duration::from_secs(1);
+        let swept = loop {
+            let left = processes_of(uid);
+            let now = Instant::now();
+            if left.is_empty() || now >= deadline {
+                break left.is_empty();
+            }
+            for pid in left {
+                exits_within(pid, deadline - now);
+            }
+        };
         assert!(
-            left.is_some(),
+            swept,
             "processes of uid {uid} survived: {:?}",
             processes_of(uid)
         );

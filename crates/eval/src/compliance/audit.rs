@@ -20,9 +20,13 @@ pub const TEST09_AUDIT_CONFIG: &str = include_str!("../../data/compliance/TEST09
 /// The values a verification script found, and the warnings it prints.
 #[derive(Debug, Default, Clone, PartialEq)]
 pub struct Thresholds {
+    /// TEST07's accuracy threshold.
     pub accuracy: Option<f64>,
+    /// TEST09's lower bound on the mean output length.
     pub min_output_tokens: Option<f64>,
+    /// TEST09's upper bound on the mean output length.
     pub max_output_tokens: Option<f64>,
+    /// Warnings as the script prints them.
     pub warnings: Vec<String>,
 }
 

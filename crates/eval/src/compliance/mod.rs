@@ -31,7 +31,9 @@ const DETAIL_LOG: &str = "mlperf_log_detail.txt";
 /// Which compliance test.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Test {
+    /// TEST07: accuracy of a compliance accuracy run.
     Test07,
+    /// TEST09: mean output length.
     Test09,
 }
 

@@ -14,7 +14,9 @@ use crate::pychars::is_space;
 pub struct Verdict {
     /// The parsed score, or `None` where the output has no readable score line.
     pub score: Option<f64>,
+    /// The accuracy the score must reach.
     pub threshold: f64,
+    /// The score reaches the threshold.
     pub pass: bool,
 }
 

@@ -127,12 +127,6 @@ pub fn unpickle_str(data: &[u8]) -> Result<&str, String> {
     }
 }
 
-/// base64 → zlib → pickle → the JSON text of the private tests.
-pub fn decode_private(text: &str) -> Result<String, String> {
-    let compressed = base64_decode(text)?;
-    decode_compressed(&compressed)
-}
-
 /// zlib → pickle of an already base64-decoded value.
 pub fn decode_compressed(compressed: &[u8]) -> Result<String, String> {
     let pickled = zlib_decompress(compressed)?;

@@ -17,7 +17,9 @@ use crate::EvalError;
 /// What happened to one dataset's samples (printed on stderr by the CLI).
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct LcbStats {
+    /// The LiveCodeBench dataset name.
     pub dataset: String,
+    /// Entries of the dataset.
     pub samples: usize,
     /// Samples whose code was run, by outcome.
     pub by_status: BTreeMap<Status, usize>,
@@ -27,8 +29,13 @@ pub struct LcbStats {
     pub not_run: usize,
     /// Tests in the samples that were run.
     pub tests: usize,
+    /// Samples run at once.
     pub workers: usize,
+    /// Wall time of the whole dataset.
     pub elapsed: Duration,
+    /// The sandbox's distinct warnings (e.g. no network isolation), each also
+    /// logged once with `tracing` when it first appears.
+    pub warnings: Vec<String>,
 }
 
 impl LcbStats {
@@ -69,7 +76,9 @@ fn status_words(status: Status) -> &'static str {
 
 /// One entry of the dataset: the extracted code and the ground truth.
 pub struct Sample<'a> {
+    /// The code `parse_code` extracted, if any.
     pub code: Option<String>,
+    /// The question id the reference names.
     pub ground_truth: &'a GroundTruth,
 }
 
@@ -145,11 +154,12 @@ pub fn grade_dataset(
             workers: stats.workers,
         });
     }
-    let mut warned = std::collections::HashSet::new();
+    let mut warnings = Vec::new();
     let runs = run_jobs(&jobs, config, |_, run| {
         for w in &run.warnings {
-            if warned.insert(w.clone()) {
-                eprintln!("WARNING: sandbox: {w}");
+            if !warnings.contains(w) {
+                tracing::warn!("sandbox: {w}");
+                warnings.push(w.clone());
             }
         }
         if let Some(progress) = &config.progress {
@@ -185,6 +195,7 @@ pub fn grade_dataset(
         ));
     }
     stats.elapsed = start.elapsed();
+    stats.warnings = warnings;
     Ok((
         verdicts
             .into_iter()

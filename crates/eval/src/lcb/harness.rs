@@ -22,9 +22,13 @@ pub const HARNESS: &str = include_str!("../../data/lcb_harness.py");
 
 /// Per-test results as the official harness records them.
 pub const PASSED: i64 = 1;
+/// Not run, or no answer from the process (officially `-1`).
 pub const NOT_RUN: i64 = -1;
+/// A stdin program printed the wrong output.
 pub const WRONG_ANSWER: i64 = -2;
+/// Over the per-test time limit.
 pub const TIME_LIMIT: i64 = -3;
+/// Raised, failed to compile or could not be called.
 pub const RUNTIME_ERROR: i64 = -4;
 
 /// What became of one sample.
@@ -44,15 +48,20 @@ pub struct SampleRun {
     pub stderr_tail: String,
     /// Isolation that could not be applied (see [`crate::sandbox::Outcome::warnings`]).
     pub warnings: Vec<String>,
+    /// Wall time of the process.
     pub elapsed: Duration,
 }
 
 /// A sample's kind of outcome, for summaries.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Status {
+    /// Every test passed.
     Passed,
+    /// A wrong answer (stdin `-2` or a call-based `False`).
     WrongAnswer,
+    /// A test ran over its time limit.
     TimeLimit,
+    /// The program raised or could not be run.
     RuntimeError,
     /// Killed at the outer limit (every test -1).
     OuterTimeout,
@@ -61,6 +70,7 @@ pub enum Status {
 }
 
 impl SampleRun {
+    /// The kind of outcome, from the last result.
     pub fn status(&self) -> Status {
         if self.passed {
             return Status::Passed;
@@ -108,7 +118,7 @@ pub fn sandbox(config: &LcbConfig, wall: Duration) -> Sandbox {
         output_bytes: 1 << 20,
         ..Limits::default()
     });
-    sandbox.print_warnings = false;
+    sandbox.log_warnings = false;
     sandbox
 }
 

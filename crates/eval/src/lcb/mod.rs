@@ -2,8 +2,9 @@
 //! (upstream-gptoss.md §6.4): problems from a local `code_generation_lite`
 //! ([`LcbProblems`]), each sample's code run against all of its problem's tests
 //! in one sandboxed `python3` process by our own harness
-//! (`data/lcb_harness.py`, [`harness`]), many samples in parallel ([`pool`]),
-//! verdicts worded as the official scorer words them ([`grade`]).
+//! (`data/lcb_harness.py`, [`run_sample`]), many samples in parallel
+//! ([`run_jobs`]), verdicts worded as the official scorer words them
+//! ([`grade_dataset`]).
 //!
 //! ```no_run
 //! use std::path::Path;
@@ -16,11 +17,11 @@
 //! # Ok::<(), eval::EvalError>(())
 //! ```
 
-pub mod encoding;
-pub mod grade;
-pub mod harness;
-pub mod pool;
-pub mod problems;
+mod encoding;
+mod grade;
+mod harness;
+mod pool;
+mod problems;
 
 use std::ffi::OsString;
 use std::fmt;
@@ -28,7 +29,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub use grade::{grade_dataset, LcbStats, Sample};
-pub use harness::{outer_timeout, run_sample, SampleRun, Status, HARNESS};
+pub use harness::{
+    outer_timeout, run_sample, SampleRun, Status, HARNESS, NOT_RUN, PASSED, RUNTIME_ERROR,
+    TIME_LIMIT, WRONG_ANSWER,
+};
 pub use pool::{run_jobs, Job, PoolError};
 pub use problems::{LcbProblems, Problem, RELEASE_V6_FILES};
 
@@ -45,6 +49,7 @@ pub const MAX_WORKERS: usize = 64;
 pub enum LcbProgress<'a> {
     /// The problems were read (before any dataset is graded).
     Loaded {
+        /// The `code_generation_lite` directory.
         dir: &'a std::path::Path,
         /// Problems in the files.
         problems: usize,
@@ -53,16 +58,25 @@ pub enum LcbProgress<'a> {
         /// Expected files that are not there.
         missing: &'a [String],
     },
+    /// A dataset starts running.
     Started {
+        /// The dataset.
         dataset: &'a str,
+        /// Samples to run.
         samples: usize,
+        /// Tests in those samples.
         tests: usize,
+        /// Samples run at once.
         workers: usize,
     },
+    /// One sample finished.
     SampleDone {
+        /// The dataset.
         dataset: &'a str,
     },
+    /// Every sample of the dataset finished.
     Finished {
+        /// The dataset.
         dataset: &'a str,
     },
 }
@@ -83,6 +97,7 @@ pub struct LcbConfig {
     pub python: OsString,
     /// `RLIMIT_AS` of each sample's process (officially none; 4 GiB here).
     pub address_space: u64,
+    /// Called with each [`LcbProgress`] event (None: no progress display).
     pub progress: Option<ProgressFn>,
 }
 

@@ -22,7 +22,9 @@ use crate::EvalError;
 /// One sample to run.
 #[derive(Clone, Copy, Debug)]
 pub struct Job<'a> {
+    /// The problem whose tests the code runs against.
     pub problem: &'a Problem,
+    /// The extracted code.
     pub code: &'a str,
 }
 
@@ -30,7 +32,12 @@ pub struct Job<'a> {
 #[derive(Debug)]
 pub enum PoolError {
     /// The total budget ran out with `done` of `total` samples finished.
-    Budget { done: usize, total: usize },
+    Budget {
+        /// Samples finished.
+        done: usize,
+        /// Samples in the dataset.
+        total: usize,
+    },
     /// A run could not be set up.
     Setup(EvalError),
 }

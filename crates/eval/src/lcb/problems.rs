@@ -36,6 +36,7 @@ pub const RELEASE_V6_FILES: [&str; 6] = [
 /// One problem: what running a sample needs.
 #[derive(Clone)]
 pub struct Problem {
+    /// The id the reference's `ground_truth` names.
     pub question_id: String,
     /// `metadata.func_name`: the method to call (call-based); None for stdin.
     pub fn_name: Option<String>,
@@ -45,6 +46,7 @@ pub struct Problem {
     private: Private,
     /// Where the problem was read (for messages).
     pub file: PathBuf,
+    /// The line of [`Problem::file`] (1-based).
     pub line: usize,
 }
 
@@ -93,6 +95,7 @@ impl Problem {
 /// earlier one, as the official dict does).
 #[derive(Debug, Default)]
 pub struct LcbProblems {
+    /// The `code_generation_lite` directory read.
     pub dir: PathBuf,
     /// The files read, in order.
     pub files: Vec<PathBuf>,
@@ -141,6 +144,7 @@ impl LcbProblems {
         })
     }
 
+    /// The problem with this id, as the official lookup finds it.
     pub fn get(&self, question_id: &str) -> Option<&Problem> {
         self.problems.get(question_id)
     }
@@ -150,6 +154,7 @@ impl LcbProblems {
         self.problems.len()
     }
 
+    /// No problem was kept.
     pub fn is_empty(&self) -> bool {
         self.problems.is_empty()
     }

@@ -1,6 +1,8 @@
 //! Building gpt-oss completions and LoadGen accuracy logs for tests.
 #![allow(dead_code)]
 
+pub mod corpus;
+
 use harmony::tokens::{CHANNEL, END, MESSAGE, RETURN, START};
 
 /// Ordinary token ids of `text` (no special tokens).
