@@ -14,6 +14,7 @@
 //! Without the feature everything compiles but [`run_test`] returns
 //! [`Error::NotBuilt`], whose message says how to build it.
 
+pub mod conf_errors;
 pub mod detail;
 mod ffi;
 pub mod session;

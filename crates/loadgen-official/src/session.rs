@@ -295,16 +295,7 @@ fn config_message(raw: &str) -> String {
         parts.next().unwrap_or("?"),
         parts.next().unwrap_or("?"),
     );
-    match rc {
-        "-2" => format!(
-            "the official LoadGen cannot open {which} {path} (FromConfig: can't open file {path})"
-        ),
-        _ => format!(
-            "the official LoadGen rejected {which} {path} (FromConfig returned {rc}): a line is \
-             not `key = value` with an integer or double value (LoadGen's words: \"expected \
-             'key=value'\" or \"value needs to be integer or double\"); fix that line"
-        ),
-    }
+    crate::conf_errors::explain(which, Path::new(path), rc)
 }
 
 /// LoadGen neither creates the folder nor survives failing to open its logs.
