@@ -13,6 +13,10 @@
 //! `Clone + Send + Sync`). Each report is timestamped on entry with a
 //! monotonic clock. A dataset implements [`QuerySampleLibrary`].
 //!
+//! A LoadGen implements [`LoadGen`]: [`NativeLoadGen`] is this crate's
+//! engine; the official C++ LoadGen can sit behind the same trait, taking
+//! the SUT's reports through its own [`ResponseSink`].
+//!
 //! ```
 //! use loadgen::{ConfigFiles, Mode, QuerySample, QuerySampleLibrary, Responder, Scenario,
 //!               SystemUnderTest, TestSettings};
@@ -64,12 +68,14 @@
 //!   precedence and quirks, and the per-scenario normalisation.
 //! * [`rng`], [`generate`], [`plan`]: the exact RNG, loaded sets, sample
 //!   orders and Server schedules, and the dry run built on them.
-//! * [`sut`], [`run`]: the SUT/QSL interface and the run engine.
+//! * [`sut`], [`api`], [`run`]: the SUT/QSL interface, the [`LoadGen`]
+//!   trait and the run engine.
 //! * [`results`], [`early_stopping`], [`logs`]: latencies, validity and
 //!   the log files.
 //!
 //! Deliberate differences from LoadGen are listed in `README.md`.
 
+pub mod api;
 pub mod cnum;
 pub mod config;
 pub mod early_stopping;
@@ -77,16 +83,18 @@ pub mod effective;
 pub mod generate;
 pub mod logs;
 pub mod plan;
+mod recorder;
 pub mod results;
 pub mod rng;
 pub mod run;
 pub mod settings;
 pub mod sut;
 
+pub use api::{LoadGen, NativeLoadGen, TestSpec};
 pub use config::{ConfType, ConfigError, ConfigFile, ConfigLoader};
 pub use effective::EffectiveSettings;
 pub use generate::{Generated, LoadableSet, Query};
 pub use plan::{plan, resolve_settings, ConfigFiles, Plan, Resolved, Series};
 pub use run::{start_test, LogSettings, RunError, TestReport};
 pub use settings::{Mode, Scenario, TestSettings};
-pub use sut::{QuerySample, QuerySampleLibrary, Responder, SystemUnderTest};
+pub use sut::{QuerySample, QuerySampleLibrary, Responder, ResponseSink, SystemUnderTest};

@@ -3,8 +3,11 @@
 //! log files.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
+use crate::api::{LoadGen, NativeLoadGen};
+use crate::config::ConfigError;
 use crate::effective::EffectiveSettings;
 use crate::generate::{
     accuracy_log_offset, generate_queries, loadable_sets, AccuracyLogRng, GenerateError, Generated,
@@ -16,16 +19,21 @@ use crate::logs::detail_run::{log_effective, log_requested, log_results, log_ver
 use crate::logs::trace::TraceLog;
 use crate::logs::{summary, wallclock};
 use crate::plan::Resolved;
+use crate::recorder::{Recorder, SampleInfo};
 use crate::results::{PerformanceResult, PerformanceSummary};
 use crate::settings::{Mode, Scenario};
-use crate::sut::{QuerySample, QuerySampleLibrary, Responder, SampleInfo, SystemUnderTest};
+use crate::sut::{QuerySample, QuerySampleLibrary, Responder, SystemUnderTest};
 
 /// Where and how the log files are written (LoadGen's `LogSettings`).
 #[derive(Clone, Debug)]
 pub struct LogSettings {
+    /// The directory the four files go to (created if missing).
     pub outdir: PathBuf,
+    /// Put before each file's name (`mlperf_log_`).
     pub prefix: String,
+    /// Put after each file's name, before the extension.
     pub suffix: String,
+    /// Whether `mlperf_log_trace.json` gets events (else it is empty).
     pub enable_trace: bool,
 }
 
@@ -43,13 +51,28 @@ impl Default for LogSettings {
 /// Why a run could not be carried out.
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
+    /// A log file or the log directory could not be written.
     #[error("cannot write log file {path}: {source}")]
     Io {
+        /// The file or directory.
         path: String,
+        /// What the OS said.
         source: std::io::Error,
     },
+    /// The settings generate nothing to issue (LoadGen would crash).
     #[error(transparent)]
     Generate(#[from] GenerateError),
+    /// A config file (mlperf.conf, user.conf, audit.config) could not be used.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// A LoadGen other than the native engine failed for its own reasons.
+    #[error("{loadgen} could not run the test: {message}")]
+    Failed {
+        /// Which LoadGen ([`crate::LoadGen::version`]).
+        loadgen: String,
+        /// What it reported.
+        message: String,
+    },
 }
 
 /// What a run produced, besides the log files.
@@ -60,10 +83,17 @@ pub struct TestReport {
     /// Actual issue − scheduled issue per query of the performance series
     /// (ns); how closely the schedule was kept.
     pub issue_lateness_ns: Vec<i64>,
+    /// Errors logged in the detail log; any makes the run invalid.
     pub errors: u64,
+    /// Warnings logged in the detail log.
     pub warnings: u64,
     /// The first error's text (all of them are in the detail log).
     pub first_error: Option<String>,
+    /// What reading the config files reported (`error_invalid_config`),
+    /// for the caller to show as warnings.
+    pub config_errors: Vec<String>,
+    /// Which LoadGen ran the test ([`crate::LoadGen::version`]).
+    pub loadgen_version: String,
 }
 
 struct Logs {
@@ -117,7 +147,11 @@ pub fn start_test(
     log_requested(d, &resolved.settings);
     log_effective(d, &effective);
 
-    let mut report = TestReport::default();
+    let mut report = TestReport {
+        config_errors: resolved.config_errors.clone(),
+        loadgen_version: NativeLoadGen.version(),
+        ..TestReport::default()
+    };
     let mut acc_rng = AccuracyLogRng::default();
     let mut next_seq: u64 = 0;
     let (acc, perf) = match effective.mode {
@@ -338,13 +372,14 @@ fn run_series(
     }
     *next_seq += samples.len() as u64;
     let needs_first_token = s.scenario != Scenario::Offline;
-    let responder = Responder::new(
+    let recorder = Arc::new(Recorder::new(
         first_seq,
         samples,
         g.queries.len(),
         needs_first_token,
         r.use_token_latencies,
-    );
+    ));
+    let responder = Responder::new(recorder.clone());
 
     // Issue.
     let mut ids = first_seq + 1;
@@ -382,7 +417,7 @@ fn run_series(
         lateness.push(now.saturating_duration_since(scheduled).as_nanos() as i64);
         sut.issue(batch, responder.clone());
         if matches!(s.scenario, Scenario::SingleStream | Scenario::MultiStream) {
-            responder.wait_until(|st| st.query_done[qi].is_some());
+            recorder.wait_until(|st| st.query_done[qi].is_some());
         }
         if accuracy {
             continue;
@@ -391,12 +426,12 @@ fn run_series(
         let duration = now - start;
         if s.scenario == Scenario::Server {
             if s.max_async_queries > 0 {
-                let done = responder
-                    .shared
-                    .state
+                let done = recorder
                     .lock()
-                    .map(|st| st.query_done.iter().filter(|d| d.is_some()).count())
-                    .unwrap_or(0) as u64;
+                    .query_done
+                    .iter()
+                    .filter(|d| d.is_some())
+                    .count() as u64;
                 let outstanding = issued.saturating_sub(done);
                 if outstanding > s.max_async_queries {
                     end_note = Some((true, format!("IssueQueryThread 0 Ending early: Too many outstanding queries. issued {issued} outstanding {outstanding}")));
@@ -440,14 +475,14 @@ fn run_series(
         }
     }
     sut.flush();
-    responder.wait_until(|st| st.completed >= samples_issued);
+    recorder.wait_until(|st| st.completed >= samples_issued);
     if !accuracy {
         report.issue_lateness_ns = lateness;
     }
 
     // Collect.
-    let shared = &responder.shared;
-    let st = shared.state.lock().unwrap_or_else(|p| p.into_inner());
+    let shared = &*recorder;
+    let st = recorder.lock();
     for e in &st.errors {
         logs.detail.error("error_runtime", e);
     }

@@ -2,11 +2,12 @@
 //! [`QuerySampleLibrary`] traits and the [`Responder`] that reports
 //! results back from any thread or async task.
 //!
-//! Each report is timestamped once, on entry, with a monotonic clock, as
-//! LoadGen's `FirstTokenComplete` / `QuerySamplesComplete` do; everything
-//! else (latencies, logs) is derived later, off the hot path.
+//! The responder is a handle over a [`ResponseSink`], so the same SUT can be
+//! driven by this crate's run engine or by another LoadGen (the official
+//! C++ one through a binding): each LoadGen supplies its own sink.
 
-use std::sync::{Arc, Condvar, Mutex};
+use std::fmt;
+use std::sync::Arc;
 use std::time::Instant;
 
 /// One sample handed to the SUT: an opaque id to report back, and the QSL
@@ -19,7 +20,9 @@ pub struct QuerySample {
     pub index: usize,
     /// When LoadGen scheduled the query (Server: its Poisson arrival time, which
     /// LoadGen's latencies start from; Offline: the start of the run). The SUT
-    /// is called at or just after it.
+    /// is called at or just after it. With the official LoadGen it is the
+    /// moment `IssueQuery` was called: its C++ API does not expose the
+    /// schedule.
     pub scheduled: Instant,
 }
 
@@ -41,206 +44,60 @@ pub trait QuerySampleLibrary: Send + Sync {
     fn name(&self) -> String {
         "QSL".to_string()
     }
+    /// Every sample the dataset holds; accuracy runs issue all of them.
     fn total_sample_count(&self) -> usize;
+    /// How many samples fit in memory at once; performance runs issue
+    /// from a loaded set of this size.
     fn performance_sample_count(&self) -> usize;
     /// Called (untimed) before a series with the indices it will use.
     fn load_samples(&self, _indices: &[usize]) {}
+    /// Called (untimed) after a series with the indices it used.
     fn unload_samples(&self, _indices: &[usize]) {}
 }
 
-/// Per-sample facts fixed at generation time.
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct SampleInfo {
-    pub query: u32,
-    pub index: usize,
-    /// Whether its response bytes go to the accuracy log.
-    pub log_accuracy: bool,
+/// Where a LoadGen takes a SUT's reports (native engine or official C++ LoadGen).
+///
+/// Implementations timestamp each report on entry, as LoadGen's
+/// `FirstTokenComplete` / `QuerySamplesComplete` do, and keep everything
+/// else (latencies, logs) off this hot path.
+pub trait ResponseSink: Send + Sync {
+    /// The first token of sample `id` is ready; `tokens` are its bytes.
+    fn first_token(&self, id: u64, tokens: &[u8]);
+    /// Sample `id` is done: `data` is the whole response, `n_tokens` the
+    /// number of output tokens.
+    fn complete(&self, id: u64, data: &[u8], n_tokens: i64);
 }
 
-/// One entry of `mlperf_log_accuracy.json`, in completion order.
-#[derive(Clone, Debug)]
-pub(crate) struct AccuracyEntry {
-    pub seq_id: u64,
-    pub qsl_idx: usize,
-    pub data: Vec<u8>,
-    pub n_tokens: i64,
-    pub slot: usize,
-}
-
-/// What the responder records; read once the series is over.
-#[derive(Debug)]
-pub(crate) struct Recording {
-    pub complete: Vec<Option<Instant>>,
-    pub first_token: Vec<Option<Instant>>,
-    pub n_tokens: Vec<i64>,
-    pub token_data: Vec<Option<Vec<u8>>>,
-    pub accuracy: Vec<AccuracyEntry>,
-    pub query_remaining: Vec<u32>,
-    pub query_done: Vec<Option<Instant>>,
-    pub completed: usize,
-    pub errors: Vec<String>,
-}
-
-#[derive(Debug)]
-pub(crate) struct SeriesShared {
-    /// Id of the first sample of this series, minus one (ids start at 1).
-    pub first_id: u64,
-    pub samples: Vec<SampleInfo>,
-    pub needs_first_token: bool,
-    pub use_tokens: bool,
-    pub state: Mutex<Recording>,
-    pub changed: Condvar,
-}
-
-/// Reports first tokens and completions for the samples of a run.
-/// Cheap to clone; usable from any thread or async task.
-#[derive(Clone, Debug)]
+/// Reports first tokens and completions for the samples of a run to the
+/// LoadGen that issued them. Cheap to clone; usable from any thread or
+/// async task.
+#[derive(Clone)]
 pub struct Responder {
-    pub(crate) shared: Arc<SeriesShared>,
+    sink: Arc<dyn ResponseSink>,
 }
 
 impl Responder {
-    pub(crate) fn new(
-        first_id: u64,
-        samples: Vec<SampleInfo>,
-        queries: usize,
-        needs_first_token: bool,
-        use_tokens: bool,
-    ) -> Self {
-        let n = samples.len();
-        let mut query_remaining = vec![0u32; queries];
-        for s in &samples {
-            query_remaining[s.query as usize] += 1;
-        }
-        Responder {
-            shared: Arc::new(SeriesShared {
-                first_id,
-                samples,
-                needs_first_token,
-                use_tokens,
-                state: Mutex::new(Recording {
-                    complete: vec![None; n],
-                    first_token: vec![None; n],
-                    n_tokens: vec![i64::MIN; n],
-                    token_data: vec![None; n],
-                    accuracy: Vec::new(),
-                    query_remaining,
-                    query_done: vec![None; queries],
-                    completed: 0,
-                    errors: Vec::new(),
-                }),
-                changed: Condvar::new(),
-            }),
-        }
-    }
-
-    fn slot(&self, id: u64) -> Option<usize> {
-        let slot = id.checked_sub(self.shared.first_id + 1)? as usize;
-        (slot < self.shared.samples.len()).then_some(slot)
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, Recording> {
-        self.shared.state.lock().unwrap_or_else(|p| p.into_inner())
+    /// A responder that hands every report to `sink`; a LoadGen makes one
+    /// per series and passes clones to `SystemUnderTest::issue`.
+    pub fn new(sink: Arc<dyn ResponseSink>) -> Self {
+        Responder { sink }
     }
 
     /// The first token of sample `id` is ready; `tokens` are its bytes
     /// (token ids as little-endian int32 by convention).
     pub fn first_token(&self, id: u64, tokens: &[u8]) {
-        let now = Instant::now();
-        let Some(slot) = self.slot(id) else {
-            self.lock().errors.push(format!(
-                "Received completion for an old sample. Actual id: {id}"
-            ));
-            return;
-        };
-        let log = self.shared.samples[slot].log_accuracy;
-        let mut st = self.lock();
-        if st.complete[slot].is_some() {
-            st.errors
-                .push("Attempted to record token latency after sample was completed".into());
-            return;
-        }
-        if st.first_token[slot].is_some() {
-            st.errors
-                .push("Attempted to complete a sample twice.".into());
-            return;
-        }
-        st.first_token[slot] = Some(now);
-        if log {
-            st.token_data[slot] = Some(tokens.to_vec());
-        }
+        self.sink.first_token(id, tokens);
     }
 
     /// Sample `id` is done: `data` is the whole response (token ids as
     /// bytes), `n_tokens` the number of output tokens.
     pub fn complete(&self, id: u64, data: &[u8], n_tokens: i64) {
-        let now = Instant::now();
-        let Some(slot) = self.slot(id) else {
-            self.lock().errors.push(format!(
-                "Received completion for an old sample. Actual id: {id}"
-            ));
-            return;
-        };
-        let info = self.shared.samples[slot];
-        let copy = info.log_accuracy.then(|| data.to_vec());
-        let mut st = self.lock();
-        if st.complete[slot].is_some() {
-            st.errors
-                .push("Attempted to complete a sample twice.".into());
-            return;
-        }
-        let mut n = n_tokens;
-        if self.shared.use_tokens {
-            if self.shared.needs_first_token && st.first_token[slot].is_none() {
-                st.errors.push(
-                    "Attempted to record a sample latency before it's first token latency".into(),
-                );
-            }
-            if n == 0 {
-                st.errors.push(
-                    "n_tokens argument missing or attempted to record 0 as number of tokens".into(),
-                );
-            } else if n < 0 {
-                st.errors
-                    .push("Attempted to record a negative number of tokens".into());
-                n = 0;
-            } else if n == 1 {
-                st.errors
-                    .push("Number of tokens need to be greater than 1".into());
-                n = 0;
-            }
-        }
-        st.complete[slot] = Some(now);
-        st.n_tokens[slot] = n;
-        if let Some(data) = copy {
-            let seq_id = self.shared.first_id + slot as u64;
-            st.accuracy.push(AccuracyEntry {
-                seq_id,
-                qsl_idx: info.index,
-                data,
-                n_tokens,
-                slot,
-            });
-        }
-        let q = info.query as usize;
-        st.query_remaining[q] -= 1;
-        if st.query_remaining[q] == 0 {
-            st.query_done[q] = Some(now);
-        }
-        st.completed += 1;
-        drop(st);
-        self.shared.changed.notify_all();
+        self.sink.complete(id, data, n_tokens);
     }
+}
 
-    /// Blocks until `pred` holds for the recording.
-    pub(crate) fn wait_until(&self, pred: impl Fn(&Recording) -> bool) {
-        let mut st = self.lock();
-        while !pred(&st) {
-            st = self
-                .shared
-                .changed
-                .wait(st)
-                .unwrap_or_else(|p| p.into_inner());
-        }
+impl fmt::Debug for Responder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Responder").finish_non_exhaustive()
     }
 }

@@ -100,6 +100,7 @@ pub fn write_results(
         "ttft": pct(&live.ttft_ns),
         "tpot": pct(&live.tpot_ns),
         "loadgen": {
+            "version": report.loadgen_version,
             "errors": report.errors,
             "warnings": report.warnings,
             "result_valid": perf.map(|p| p.min_duration_met && p.min_queries_met && p.perf_constraints_met && p.early_stopping_met),

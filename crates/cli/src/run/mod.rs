@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use backend::settings::{reference_sampling, MAX_NEW_TOKENS_ACCURACY, MAX_NEW_TOKENS_PERFORMANCE};
-use loadgen::{ConfigFiles, QuerySampleLibrary};
+use loadgen::{LoadGen, NativeLoadGen, QuerySampleLibrary, RunError, TestSpec};
 use tokio::sync::Semaphore;
 
 use crate::backend_args::BackendArgs;
@@ -147,16 +147,14 @@ pub fn execute(args: Args) -> anyhow::Result<Outcome> {
     };
     let (base, model_name) =
         crate::plan::base_settings_for(args.scenario, args.mode, "gpt-oss-120b");
-    let audit_config = args.config.audit_config_or_cwd();
-    let files = ConfigFiles {
-        mlperf_conf: args.config.mlperf_conf.as_deref(),
-        user_conf: user_conf.as_deref(),
-        audit_config: audit_config.as_deref(),
+    let spec = TestSpec {
+        base,
+        model: model_name,
+        mlperf_conf: args.config.mlperf_conf.clone(),
+        user_conf,
+        audit_config: args.config.audit_config_or_cwd(),
     };
-    let resolved = loadgen::resolve_settings(base, &model_name, files)?;
-    for e in &resolved.config_errors {
-        tracing::warn!("{e}");
-    }
+    let loadgen: &dyn LoadGen = &NativeLoadGen;
 
     let streaming = !matches!(args.scenario, ScenarioArg::Offline);
     let slots = args.max_concurrency.unwrap_or(if streaming {
@@ -186,7 +184,7 @@ pub fn execute(args: Args) -> anyhow::Result<Outcome> {
         samples: prompts.len(),
     };
     eprintln!(
-        "run: {} {} on {} samples, backend {:?}, max_new_tokens {max_new_tokens}{} -> {}",
+        "run: {} {} on {} samples, backend {:?}, max_new_tokens {max_new_tokens}{} -> {}\n     LoadGen: {}",
         scenario_dir,
         mode_dir,
         prompts.len(),
@@ -196,18 +194,26 @@ pub fn execute(args: Args) -> anyhow::Result<Outcome> {
         } else {
             ""
         },
-        outdir.display()
+        outdir.display(),
+        loadgen.version()
     );
     let ticker = live::Ticker::start(records.clone(), origin);
     let log_settings = loadgen::LogSettings {
         outdir: outdir.clone(),
         ..Default::default()
     };
-    let report = loadgen::start_test(&sut, &qsl, &resolved, &log_settings);
+    let report = loadgen.start_test(&sut, &qsl, &spec, &log_settings);
     ticker.stop();
     drop(sut);
     runtime.shutdown_timeout(Duration::from_secs(5));
-    let report = report.context("LoadGen could not complete the run")?;
+    let report = match report {
+        // A config file the user named is at fault, not the run.
+        Err(RunError::Config(e)) => return Err(e.into()),
+        other => other.context("LoadGen could not complete the run")?,
+    };
+    for e in &report.config_errors {
+        tracing::warn!("{e}");
+    }
 
     let live = records.live();
     live::write_results(
