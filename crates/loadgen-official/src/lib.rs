@@ -9,6 +9,8 @@
 //! * [`session`]: a safe wrapper: one test on its own thread, callbacks
 //!   that never unwind into C++, completions checked against the samples
 //!   LoadGen has outstanding, one test per process.
+//! * [`OfficialLoadGen`]: the `loadgen::LoadGen` trait over all that, so
+//!   the SUT the native LoadGen drives runs unchanged.
 //! * [`detail`]: reading the detail log back for the run report.
 //!
 //! Without the feature everything compiles but [`run_test`] returns
@@ -17,11 +19,13 @@
 pub mod conf_errors;
 pub mod detail;
 mod ffi;
+mod official;
 pub mod session;
 
 use loadgen_official_sys as _;
 
 pub use detail::DetailLog;
+pub use official::OfficialLoadGen;
 pub use session::{
     run_test, version, Callbacks, Completer, Error, Mode, Outcome, Params, Sample, Scenario,
 };

@@ -5,8 +5,8 @@ use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
 use loadgen::{
-    LoadGen, LogSettings, QuerySample, QuerySampleLibrary, Responder, ResponseSink, RunError,
-    SystemUnderTest, TestReport, TestSpec,
+    ConfigFiles, LoadGen, LogSettings, QuerySample, QuerySampleLibrary, Responder, ResponseSink,
+    RunError, SystemUnderTest, TestReport, TestSpec,
 };
 
 use crate::detail::DetailLog;
@@ -36,6 +36,7 @@ impl LoadGen for OfficialLoadGen {
             loadgen: self.version(),
             message,
         };
+        preflight(qsl, spec)?;
         let params = Params {
             sut_name: sut.name(),
             qsl_name: qsl.name(),
@@ -77,6 +78,28 @@ impl LoadGen for OfficialLoadGen {
         }
         Ok(report)
     }
+}
+
+/// Settings the official LoadGen would crash on (no queries to issue, an
+/// empty loaded set) are refused before it starts, with the native
+/// LoadGen's message: both generate the same queries (the differential
+/// suite checks it), so the native plan is the official one. A config file
+/// the native reader rejects is left for LoadGen's `FromConfig` to report.
+fn preflight(qsl: &dyn QuerySampleLibrary, spec: &TestSpec) -> Result<(), RunError> {
+    let files = ConfigFiles {
+        mlperf_conf: spec.mlperf_conf.as_deref(),
+        user_conf: spec.user_conf.as_deref(),
+        audit_config: spec.audit_config.as_deref(),
+    };
+    let Ok(resolved) = loadgen::resolve_settings(spec.base.clone(), &spec.model, files) else {
+        return Ok(());
+    };
+    loadgen::plan(
+        &resolved.settings,
+        qsl.total_sample_count() as u64,
+        qsl.performance_sample_count() as u64,
+    )?;
+    Ok(())
 }
 
 fn scenario(s: loadgen::Scenario) -> Scenario {

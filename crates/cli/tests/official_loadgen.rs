@@ -1,0 +1,316 @@
+//! The official LoadGen against the native one: both drive the same SUT
+//! against the same `serve --model sim` on loopback, and everything that
+//! does not depend on timing must be equal: every detail-log key apart from
+//! timings and the version records, the loaded sample set, the issue order
+//! (accuracy log and `samples.jsonl`), the accuracy log itself and the
+//! Server schedule as far as the logs show it (query count and duration).
+//! A difference is a native-LoadGen bug.
+//!
+//! Needs the `official-loadgen` feature (and so the official sources):
+//! `eval "$(scripts/fetch-official-loadgen.sh)"; cargo test -p cli --features official-loadgen --test official_loadgen`.
+#![cfg(feature = "official-loadgen")]
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use common::{mlperf_gptoss, stderr, Server};
+use serde_json::Value as Json;
+
+/// Keys whose values depend on time, the machine or the LoadGen build.
+fn timing_or_version(key: &str) -> bool {
+    const EXACT: [&str; 6] = [
+        "test_datetime",
+        "get_sut_name_duration_ns",
+        "power_begin",
+        "power_end",
+        "generic_message",
+        "num_warnings",
+    ];
+    EXACT.contains(&key)
+        || key.starts_with("loadgen_")
+        || key.starts_with("logger_")
+        || (key.starts_with("result_") && key != "result_query_count")
+        || key.starts_with("early_stopping_")
+}
+
+/// Each key's first value (as the submission checker indexes them), and
+/// the keys in order of first appearance.
+fn detail(dir: &Path) -> BTreeMap<String, Json> {
+    let text = std::fs::read_to_string(dir.join("mlperf_log_detail.txt")).unwrap();
+    let mut keys = BTreeMap::new();
+    for line in text.lines() {
+        let entry: Json = serde_json::from_str(line.strip_prefix(":::MLLOG ").unwrap()).unwrap();
+        let key = entry["key"].as_str().unwrap().to_string();
+        keys.entry(key).or_insert(entry["value"].clone());
+    }
+    keys
+}
+
+/// `mlperf_log_accuracy.json` by seq_id: (qsl_idx, data, token_count).
+fn accuracy(dir: &Path) -> BTreeMap<u64, (u64, String, Json)> {
+    let log: Json = serde_json::from_str(
+        &std::fs::read_to_string(dir.join("mlperf_log_accuracy.json")).unwrap(),
+    )
+    .unwrap();
+    log.as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["seq_id"].as_u64().unwrap(),
+                (
+                    e["qsl_idx"].as_u64().unwrap(),
+                    e["data"].as_str().unwrap().to_string(),
+                    e["token_count"].clone(),
+                ),
+            )
+        })
+        .collect()
+}
+
+/// The QSL indices in the order the SUT received them: by issue time, then
+/// by position in the query (ids grow within a query in both LoadGens).
+fn issue_order(dir: &Path) -> Vec<u64> {
+    let text = std::fs::read_to_string(dir.join("samples.jsonl")).unwrap();
+    let mut records: Vec<(u64, u64, u64)> = text
+        .lines()
+        .map(|l| {
+            let r: Json = serde_json::from_str(l).unwrap();
+            (
+                r["issued_ns"].as_u64().unwrap(),
+                r["id"].as_u64().unwrap(),
+                r["index"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    records.sort();
+    records.into_iter().map(|(_, _, index)| index).collect()
+}
+
+/// A harmonized dataset of `n` distinct short prompts.
+fn write_dataset(dir: &Path, n: usize) -> String {
+    let lines: String = (0..n)
+        .map(|i| {
+            let ids: Vec<u32> = (0..12u32).map(|t| 1000 + 7 * t + 13 * i as u32).collect();
+            format!(
+                "{}\n",
+                serde_json::json!({"input_tokens": ids, "dataset": "gpqa_diamond"})
+            )
+        })
+        .collect();
+    let path = dir.join(format!("data-{n}.jsonl"));
+    std::fs::write(&path, lines).unwrap();
+    path.display().to_string()
+}
+
+struct Case {
+    name: &'static str,
+    scenario: &'static str,
+    mode: &'static str,
+    samples: usize,
+    user_conf: String,
+    audit_config: Option<&'static str>,
+}
+
+/// Runs `case` with `loadgen`; returns the log folder.
+fn run(dir: &Path, url: &str, case: &Case, loadgen: &str) -> PathBuf {
+    let data = write_dataset(dir, case.samples);
+    let conf = dir.join(format!("{}.user.conf", case.name));
+    std::fs::write(&conf, &case.user_conf).unwrap();
+    let out = format!("out-{}-{loadgen}", case.name);
+    let mut args = vec![
+        "run",
+        "--loadgen",
+        loadgen,
+        "--backend",
+        "sglang",
+        "--endpoint",
+        url,
+        "--scenario",
+        case.scenario,
+        "--mode",
+        case.mode,
+        "--dataset",
+        &data,
+        "--max-new-tokens",
+        "9",
+        "--output-dir",
+        &out,
+    ];
+    let conf = conf.display().to_string();
+    args.extend(["--user-conf", &conf]);
+    let audit = dir.join(format!("{}.audit.config", case.name));
+    let audit = audit.display().to_string();
+    if let Some(text) = case.audit_config {
+        std::fs::write(&audit, text).unwrap();
+        args.extend(["--audit-config", &audit]);
+    }
+    let output = mlperf_gptoss(dir, dir, &args);
+    assert!(
+        output.status.success(),
+        "{} with the {loadgen} LoadGen: {}",
+        case.name,
+        stderr(&output)
+    );
+    let version = if loadgen == "official" {
+        "official LoadGen 6.0.17 @ d6147c7eb7"
+    } else {
+        "native"
+    };
+    assert!(stderr(&output).contains(version), "{}", stderr(&output));
+    let folder = if case.scenario == "offline" {
+        "offline"
+    } else {
+        case.scenario
+    };
+    let logs = dir.join(&out).join(folder).join(case.mode);
+    let results: Json =
+        serde_json::from_str(&std::fs::read_to_string(logs.join("results.json")).unwrap()).unwrap();
+    assert!(
+        results["loadgen"]["version"]
+            .as_str()
+            .unwrap()
+            .contains(version),
+        "{results}"
+    );
+    logs
+}
+
+fn compare(case: &Case, native: &Path, official: &Path) {
+    let (n, o) = (detail(native), detail(official));
+    let keys = |m: &BTreeMap<String, Json>| -> Vec<String> {
+        m.keys()
+            .filter(|k| !timing_or_version(k))
+            .cloned()
+            .collect()
+    };
+    assert_eq!(keys(&n), keys(&o), "{}: detail-log keys", case.name);
+    for key in keys(&o) {
+        assert_eq!(n[&key], o[&key], "{}: detail-log key {key}", case.name);
+    }
+    assert_eq!(
+        o["num_errors"], 0,
+        "{}: the official run logged errors",
+        case.name
+    );
+    assert_eq!(
+        issue_order(native),
+        issue_order(official),
+        "{}: issue order",
+        case.name
+    );
+    assert_eq!(
+        accuracy(native),
+        accuracy(official),
+        "{}: accuracy log",
+        case.name
+    );
+}
+
+fn conf(scenario: &str, extra: &str) -> String {
+    let s = if scenario == "offline" {
+        "Offline"
+    } else {
+        "Server"
+    };
+    format!("*.{s}.min_duration = 0\n*.{s}.target_qps = 400\n*.{s}.min_query_count = 24\n{extra}")
+}
+
+#[test]
+fn both_loadgens_issue_and_log_the_same() {
+    let server = Server::start(&[
+        "--model",
+        "sim",
+        "--sim-ttft-ms",
+        "0.5",
+        "--sim-tpot-ms",
+        "0.05",
+        "--sim-output-len",
+        "uniform:3:9",
+    ]);
+    let seeds = "*.*.qsl_rng_seed = 1234\n*.*.sample_index_rng_seed = 5678\n\
+                 *.*.schedule_rng_seed = 91011\n";
+    let subset = "*.*.performance_sample_count_override = 7\n";
+    let cases = [
+        Case {
+            name: "offline-perf",
+            scenario: "offline",
+            mode: "performance",
+            samples: 20,
+            user_conf: conf("offline", ""),
+            audit_config: None,
+        },
+        Case {
+            name: "offline-perf-seeds-subset",
+            scenario: "offline",
+            mode: "performance",
+            samples: 33,
+            user_conf: conf("offline", &format!("{seeds}{subset}")),
+            audit_config: None,
+        },
+        Case {
+            name: "offline-accuracy",
+            scenario: "offline",
+            mode: "accuracy",
+            samples: 17,
+            user_conf: conf("offline", seeds),
+            audit_config: None,
+        },
+        Case {
+            name: "server-perf",
+            scenario: "server",
+            mode: "performance",
+            samples: 20,
+            user_conf: conf("server", ""),
+            audit_config: None,
+        },
+        Case {
+            name: "server-perf-seeds-subset",
+            scenario: "server",
+            mode: "performance",
+            samples: 31,
+            user_conf: conf("server", &format!("{seeds}{subset}")),
+            audit_config: None,
+        },
+        Case {
+            name: "server-accuracy",
+            scenario: "server",
+            mode: "accuracy",
+            samples: 12,
+            user_conf: conf("server", ""),
+            audit_config: None,
+        },
+        Case {
+            name: "interactive-perf",
+            scenario: "interactive",
+            mode: "performance",
+            samples: 15,
+            user_conf: conf("server", seeds),
+            audit_config: None,
+        },
+        Case {
+            name: "offline-test07",
+            scenario: "offline",
+            mode: "performance",
+            samples: 14,
+            user_conf: conf("offline", ""),
+            audit_config: Some(eval::compliance::audit::TEST07_AUDIT_CONFIG),
+        },
+        Case {
+            name: "server-test09",
+            scenario: "server",
+            mode: "performance",
+            samples: 14,
+            user_conf: conf("server", seeds),
+            audit_config: Some(eval::compliance::audit::TEST09_AUDIT_CONFIG),
+        },
+    ];
+    let dir = tempfile::tempdir().unwrap();
+    for case in &cases {
+        let native = run(dir.path(), &server.url, case, "native");
+        let official = run(dir.path(), &server.url, case, "official");
+        compare(case, &native, &official);
+    }
+}
