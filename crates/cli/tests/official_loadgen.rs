@@ -48,6 +48,16 @@ fn detail(dir: &Path) -> BTreeMap<String, Json> {
     keys
 }
 
+/// The detail log's `is_error` entries, as `key: value`.
+fn logged_errors(dir: &Path) -> Vec<String> {
+    let text = std::fs::read_to_string(dir.join("mlperf_log_detail.txt")).unwrap();
+    text.lines()
+        .map(|l| serde_json::from_str::<Json>(l.strip_prefix(":::MLLOG ").unwrap()).unwrap())
+        .filter(|e| e["metadata"]["is_error"] == true)
+        .map(|e| format!("{}: {}", e["key"], e["value"]))
+        .collect()
+}
+
 /// `mlperf_log_accuracy.json` by seq_id: (qsl_idx, data, token_count).
 fn accuracy(dir: &Path) -> BTreeMap<u64, (u64, String, Json)> {
     let log: Json = serde_json::from_str(
@@ -116,6 +126,37 @@ struct Case {
 
 /// Runs `case` with `loadgen`; returns the log folder.
 fn run(dir: &Path, url: &str, case: &Case, loadgen: &str) -> PathBuf {
+    let output = run_output(dir, url, case, loadgen);
+    assert!(
+        output.status.success(),
+        "{} with the {loadgen} LoadGen: {}",
+        case.name,
+        stderr(&output)
+    );
+    let version = if loadgen == "official" {
+        "official LoadGen 6.0.17 @ d6147c7eb7"
+    } else {
+        "native"
+    };
+    assert!(stderr(&output).contains(version), "{}", stderr(&output));
+    let logs = dir
+        .join(format!("out-{}-{loadgen}", case.name))
+        .join(case.scenario)
+        .join(case.mode);
+    let results: Json =
+        serde_json::from_str(&std::fs::read_to_string(logs.join("results.json")).unwrap()).unwrap();
+    assert!(
+        results["loadgen"]["version"]
+            .as_str()
+            .unwrap()
+            .contains(version),
+        "{results}"
+    );
+    logs
+}
+
+/// `mlperf-gptoss run --loadgen <loadgen>` for `case`, as a process of its own.
+fn run_output(dir: &Path, url: &str, case: &Case, loadgen: &str) -> std::process::Output {
     let data = write_dataset(dir, case.samples);
     let conf = dir.join(format!("{}.user.conf", case.name));
     std::fs::write(&conf, &case.user_conf).unwrap();
@@ -147,35 +188,7 @@ fn run(dir: &Path, url: &str, case: &Case, loadgen: &str) -> PathBuf {
         std::fs::write(&audit, text).unwrap();
         args.extend(["--audit-config", &audit]);
     }
-    let output = mlperf_gptoss(dir, dir, &args);
-    assert!(
-        output.status.success(),
-        "{} with the {loadgen} LoadGen: {}",
-        case.name,
-        stderr(&output)
-    );
-    let version = if loadgen == "official" {
-        "official LoadGen 6.0.17 @ d6147c7eb7"
-    } else {
-        "native"
-    };
-    assert!(stderr(&output).contains(version), "{}", stderr(&output));
-    let folder = if case.scenario == "offline" {
-        "offline"
-    } else {
-        case.scenario
-    };
-    let logs = dir.join(&out).join(folder).join(case.mode);
-    let results: Json =
-        serde_json::from_str(&std::fs::read_to_string(logs.join("results.json")).unwrap()).unwrap();
-    assert!(
-        results["loadgen"]["version"]
-            .as_str()
-            .unwrap()
-            .contains(version),
-        "{results}"
-    );
-    logs
+    mlperf_gptoss(dir, dir, &args)
 }
 
 fn compare(case: &Case, native: &Path, official: &Path) {
@@ -187,11 +200,18 @@ fn compare(case: &Case, native: &Path, official: &Path) {
             .collect()
     };
     assert_eq!(keys(&n), keys(&o), "{}: detail-log keys", case.name);
+    assert!(keys(&o).len() > 50, "{}: {:?}", case.name, keys(&o));
+    assert!(o.contains_key("loaded_qsl_set"), "{}", case.name);
+    assert!(!issue_order(official).is_empty(), "{}", case.name);
+    if case.mode == "accuracy" || case.audit_config.is_some() {
+        assert!(!accuracy(official).is_empty(), "{}", case.name);
+    }
     for key in keys(&o) {
         assert_eq!(n[&key], o[&key], "{}: detail-log key {key}", case.name);
     }
     assert_eq!(
-        o["num_errors"], 0,
+        logged_errors(official),
+        Vec::<String>::new(),
         "{}: the official run logged errors",
         case.name
     );
@@ -295,7 +315,7 @@ fn both_loadgens_issue_and_log_the_same() {
             scenario: "offline",
             mode: "performance",
             samples: 14,
-            user_conf: conf("offline", ""),
+            user_conf: conf("offline", "*.*.performance_sample_count_override = 14\n"),
             audit_config: Some(eval::compliance::audit::TEST07_AUDIT_CONFIG),
         },
         Case {
@@ -303,7 +323,10 @@ fn both_loadgens_issue_and_log_the_same() {
             scenario: "server",
             mode: "performance",
             samples: 14,
-            user_conf: conf("server", seeds),
+            user_conf: conf(
+                "server",
+                &format!("{seeds}*.*.performance_sample_count_override = 14\n"),
+            ),
             audit_config: Some(eval::compliance::audit::TEST09_AUDIT_CONFIG),
         },
     ];
@@ -313,4 +336,113 @@ fn both_loadgens_issue_and_log_the_same() {
         let official = run(dir.path(), &server.url, case, "official");
         compare(case, &native, &official);
     }
+}
+
+/// A dataset smaller than mlperf.conf's performance sample count under
+/// TEST07's unique-issue settings generates no queries: the official
+/// LoadGen would crash, so both refuse with the same message and the
+/// official run never starts.
+#[test]
+fn settings_that_generate_nothing_fail_cleanly_with_both() {
+    let server = Server::start(&["--model", "sim", "--sim-ttft-ms", "0", "--sim-tpot-ms", "0"]);
+    let dir = tempfile::tempdir().unwrap();
+    let case = Case {
+        name: "too-small",
+        scenario: "offline",
+        mode: "performance",
+        samples: 14,
+        user_conf: conf("offline", ""),
+        audit_config: Some(eval::compliance::audit::TEST07_AUDIT_CONFIG),
+    };
+    let expected = "no queries would be generated: 14 loaded samples but 6396 samples per query";
+    for loadgen in ["native", "official"] {
+        let out = run_output(dir.path(), &server.url, &case, loadgen);
+        assert!(!out.status.success(), "{loadgen}");
+        assert!(
+            stderr(&out).contains(expected),
+            "{loadgen}: {}",
+            stderr(&out)
+        );
+    }
+}
+
+/// A bad user.conf line: the official LoadGen's own message, before the run.
+#[test]
+fn a_bad_user_conf_line_is_reported_in_loadgens_words() {
+    let server = Server::start(&["--model", "sim", "--sim-ttft-ms", "0", "--sim-tpot-ms", "0"]);
+    let dir = tempfile::tempdir().unwrap();
+    let case = Case {
+        name: "bad-conf",
+        scenario: "server",
+        mode: "performance",
+        samples: 10,
+        user_conf: "*.Server.target_qps = 100\n*.Server.min_duration = 10s\n".into(),
+        audit_config: None,
+    };
+    let out = run_output(dir.path(), &server.url, &case, "official");
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert!(
+        err.contains("value needs to be integer or double, line=2")
+            && err.contains("bad-conf.user.conf"),
+        "{err}"
+    );
+}
+
+/// `compliance test09 --loadgen official`: the run and its verification.
+#[test]
+fn compliance_runs_with_the_official_loadgen() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = write_dataset(dir.path(), 10);
+    let conf = dir.path().join("user.conf");
+    std::fs::write(
+        &conf,
+        "*.*.performance_sample_count_override = 10\n*.Server.target_qps = 500\n",
+    )
+    .unwrap();
+    let conf = conf.display().to_string();
+    let out = mlperf_gptoss(
+        dir.path(),
+        dir.path(),
+        &[
+            "compliance",
+            "test09",
+            "--loadgen",
+            "official",
+            "--scenario",
+            "server",
+            "--dataset",
+            &data,
+            "--user-conf",
+            &conf,
+            "--model",
+            "sim",
+            "--sim-ttft-ms",
+            "0",
+            "--sim-tpot-ms",
+            "0",
+            "--sim-output-len",
+            "fixed:12",
+            "--min-output-tokens",
+            "11",
+            "--max-output-tokens",
+            "11",
+        ],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stderr(&out).contains("official LoadGen 6.0.17 @ d6147c7eb7"));
+    let verify = std::fs::read_to_string(
+        dir.path()
+            .join("mlperf_results/compliance/Server/TEST09/verify_output_len.txt"),
+    )
+    .unwrap();
+    assert!(verify.contains("Total samples: 10\n"), "{verify}");
+    assert!(verify.ends_with("TEST PASS\n"), "{verify}");
+    let logs = dir.path().join("mlperf_results/TEST09/server/performance");
+    assert_eq!(logged_errors(&logs), Vec::<String>::new());
+    assert_eq!(
+        detail(&logs)["loadgen_version"],
+        "6.0.17 @ d6147c7eb7",
+        "the logs are the official LoadGen's"
+    );
 }
