@@ -7,7 +7,7 @@ use std::ffi::{c_void, CString};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{mpsc, Arc, Mutex};
 
 use crate::ffi;
 
@@ -147,10 +147,28 @@ pub struct Outcome {
 /// Reports first tokens and completions to LoadGen from any thread. Ids that
 /// are not outstanding are refused (LoadGen would dereference them) and
 /// recorded as errors.
+///
+/// The calls reach LoadGen through one of a few lane threads chosen by
+/// sample id, so each sample's first token and completion come from one
+/// thread, in order: LoadGen's logger drains each calling thread's buffer
+/// separately, and a completion seen before the first token recorded on
+/// another thread is logged as an error (seen with tokio tasks that moved
+/// between workers). LoadGen reads its clock when the lane makes the call.
 #[derive(Clone, Debug)]
 pub struct Completer {
     state: Arc<Shared>,
+    lanes: Arc<[mpsc::Sender<Job>]>,
 }
+
+/// One report on its way to LoadGen.
+#[derive(Debug)]
+enum Job {
+    FirstToken(u64, Vec<u8>),
+    Complete(u64, Vec<u8>, i64),
+}
+
+/// Lane threads calling LoadGen's completion functions.
+const LANES: usize = 4;
 
 #[derive(Debug, Default)]
 struct Shared {
@@ -171,6 +189,35 @@ impl Shared {
 }
 
 impl Completer {
+    /// Starts the lanes; they end when the last clone is dropped.
+    fn start(state: Arc<Shared>) -> Self {
+        let lanes: Vec<mpsc::Sender<Job>> = (0..LANES)
+            .map(|_| {
+                let (tx, rx) = mpsc::channel::<Job>();
+                let state = state.clone();
+                std::thread::spawn(move || {
+                    for job in rx {
+                        lane_call(&state, job);
+                    }
+                });
+                tx
+            })
+            .collect();
+        Completer {
+            state,
+            lanes: lanes.into(),
+        }
+    }
+
+    fn send(&self, id: u64, job: Job) {
+        let lane = (id.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 32) as usize % self.lanes.len();
+        if self.lanes[lane].send(job).is_err() {
+            self.state.error(format!(
+                "the completion lane for sample id {id} has stopped"
+            ));
+        }
+    }
+
     /// The first token of sample `id`: `data` is its bytes.
     pub fn first_token(&self, id: u64, data: &[u8]) {
         if !self.state.outstanding().contains(&id) {
@@ -179,14 +226,7 @@ impl Completer {
             ));
             return;
         }
-        let mut response = response(id, data, 0);
-        // SAFETY: `id` is outstanding (LoadGen issued it and it is not
-        // complete), and `data` outlives the call.
-        if !unsafe { ffi::first_token_complete(&mut response) } {
-            self.state.error(format!(
-                "LoadGen's FirstTokenComplete failed for sample id {id}"
-            ));
-        }
+        self.send(id, Job::FirstToken(id, data.to_vec()));
     }
 
     /// Sample `id` is done: `data` is the whole response, `n_tokens` its
@@ -198,13 +238,33 @@ impl Completer {
             ));
             return;
         }
-        let mut response = response(id, data, n_tokens);
-        // SAFETY: `id` was outstanding and is now removed, so it is completed
-        // exactly once; `data` outlives the call.
-        if !unsafe { ffi::query_samples_complete(&mut response) } {
-            self.state.error(format!(
-                "LoadGen's QuerySamplesComplete failed for sample id {id}"
-            ));
+        self.send(id, Job::Complete(id, data.to_vec(), n_tokens));
+    }
+}
+
+/// A lane's call into LoadGen.
+fn lane_call(state: &Shared, job: Job) {
+    match job {
+        Job::FirstToken(id, data) => {
+            let mut response = response(id, &data, 0);
+            // SAFETY: `id` was outstanding when queued and its completion,
+            // if any, is queued behind this on the same lane; `data` lives
+            // through the call.
+            if !unsafe { ffi::first_token_complete(&mut response) } {
+                state.error(format!(
+                    "LoadGen's FirstTokenComplete failed for sample id {id}"
+                ));
+            }
+        }
+        Job::Complete(id, data, n_tokens) => {
+            let mut response = response(id, &data, n_tokens);
+            // SAFETY: `id` was removed from the outstanding set when queued,
+            // so it is completed exactly once; `data` lives through the call.
+            if !unsafe { ffi::query_samples_complete(&mut response) } {
+                state.error(format!(
+                    "LoadGen's QuerySamplesComplete failed for sample id {id}"
+                ));
+            }
         }
     }
 }
@@ -240,9 +300,7 @@ pub fn run_test(params: &Params, callbacks: &dyn Callbacks) -> Result<Outcome, E
     }
     let ctx = Context {
         callbacks,
-        completer: Completer {
-            state: Arc::new(Shared::default()),
-        },
+        completer: Completer::start(Arc::new(Shared::default())),
     };
     let raw = strings.raw(params);
     start(&raw, &ctx)?;
