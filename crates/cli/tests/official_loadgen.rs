@@ -446,3 +446,50 @@ fn compliance_runs_with_the_official_loadgen() {
         "the logs are the official LoadGen's"
     );
 }
+
+/// A server that dies mid-run: its samples fail, the official LoadGen still
+/// ends and writes its logs, and the exit status says so.
+#[test]
+fn a_server_dying_mid_run_still_ends_the_official_run_with_logs() {
+    let mut server = Server::start(&[
+        "--model",
+        "sim",
+        "--sim-ttft-ms",
+        "1",
+        "--sim-tpot-ms",
+        "50",
+    ]);
+    let dir = tempfile::tempdir().unwrap();
+    let data = write_dataset(dir.path(), 4);
+    let conf = dir.path().join("user.conf");
+    std::fs::write(
+        &conf,
+        "*.Offline.min_duration = 0\n*.Offline.min_query_count = 4\n\
+         *.*.performance_sample_count_override = 4\n",
+    )
+    .unwrap();
+    let run = std::process::Command::new(env!("CARGO_BIN_EXE_mlperf-gptoss"))
+        .args(["run", "--loadgen", "official", "--backend", "sglang"])
+        .args(["--endpoint", &server.url, "--dataset", &data])
+        .arg("--user-conf")
+        .arg(&conf)
+        .args(["--max-new-tokens", "400", "--output-dir", "out"])
+        .current_dir(dir.path())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // samples.jsonl appears just before LoadGen starts; 400 tokens take 20 s.
+    let records = dir.path().join("out/offline/performance/samples.jsonl");
+    let waited = std::time::Instant::now();
+    while !records.exists() && waited.elapsed() < std::time::Duration::from_secs(60) {
+        std::thread::yield_now();
+    }
+    server.child.kill().unwrap();
+    let output = run.wait_with_output().unwrap();
+    let err = stderr(&output);
+    assert!(!output.status.success(), "{err}");
+    assert!(err.contains("4 of 4 samples failed"), "{err}");
+    let logs = dir.path().join("out/offline/performance");
+    assert!(logs.join("mlperf_log_summary.txt").is_file());
+    assert_eq!(detail(&logs)["loadgen_version"], "6.0.17 @ d6147c7eb7");
+}
