@@ -493,3 +493,31 @@ fn a_server_dying_mid_run_still_ends_the_official_run_with_logs() {
     assert!(logs.join("mlperf_log_summary.txt").is_file());
     assert_eq!(detail(&logs)["loadgen_version"], "6.0.17 @ d6147c7eb7");
 }
+
+/// FindPeakPerformance (user.conf `mode = 3`) reaches the official LoadGen,
+/// which runs it only in Server: in Offline it logs its own error and issues
+/// nothing, and `run` reports that error.
+#[test]
+fn find_peak_performance_reaches_the_official_loadgen() {
+    let server = Server::start(&["--model", "sim", "--sim-ttft-ms", "0", "--sim-tpot-ms", "0"]);
+    let dir = tempfile::tempdir().unwrap();
+    let case = Case {
+        name: "find-peak",
+        scenario: "offline",
+        mode: "performance",
+        samples: 8,
+        user_conf: conf("offline", "*.Offline.mode = 3\n"),
+        audit_config: None,
+    };
+    let out = run_output(dir.path(), &server.url, &case, "official");
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert!(
+        err.contains("Finding peak performance is only supported in Server scenarios."),
+        "{err}"
+    );
+    let logs = dir
+        .path()
+        .join("out-find-peak-official/offline/performance");
+    assert_eq!(detail(&logs)["requested_test_mode"], "FindPeakPerformance");
+}
