@@ -86,6 +86,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         verify,
         run: run_args,
     } = args;
+    if verify_only.is_none() {
+        // Before anything is written: this build may lack the LoadGen asked for.
+        run_args.loadgen.loadgen()?;
+    }
     let test = match test {
         TestArg::Test07 => Test::Test07,
         TestArg::Test09 => Test::Test09,

@@ -57,6 +57,33 @@ pub struct Args {
     /// (the reference leaves the first token out of the final report).
     #[arg(long)]
     pub(crate) report_all_tokens: bool,
+    /// Which LoadGen runs the test: native (ours; identical by test, not valid for a
+    /// submission) or official (the MLPerf C++ LoadGen; needs a build with the
+    /// official-loadgen feature).
+    #[arg(long, value_enum, default_value = "native")]
+    pub(crate) loadgen: LoadGenArg,
+}
+
+/// `--loadgen`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum LoadGenArg {
+    /// The native LoadGen of the `loadgen` crate.
+    Native,
+    /// The official C++ LoadGen, compiled in with the official-loadgen feature.
+    Official,
+}
+
+impl LoadGenArg {
+    /// The LoadGen to run, or why this build cannot run it (with how to build it).
+    pub(crate) fn loadgen(self) -> anyhow::Result<&'static dyn LoadGen> {
+        Ok(match self {
+            LoadGenArg::Native => &NativeLoadGen,
+            LoadGenArg::Official if loadgen_official::BUILT => &loadgen_official::OfficialLoadGen,
+            LoadGenArg::Official => {
+                anyhow::bail!("--loadgen official: {}", loadgen_official::Error::NotBuilt)
+            }
+        })
+    }
 }
 
 /// What a finished run left behind.
@@ -118,6 +145,7 @@ impl Outcome {
 /// Runs LoadGen against the backend and writes everything under the output
 /// directory; failed samples are counted in the outcome, not an error.
 pub fn execute(args: Args) -> anyhow::Result<Outcome> {
+    let loadgen = args.loadgen.loadgen()?;
     let demo = args.dataset.is_none();
     let mut prompts = match &args.dataset {
         Some(path) => {
@@ -159,7 +187,6 @@ pub fn execute(args: Args) -> anyhow::Result<Outcome> {
         user_conf,
         audit_config: args.config.audit_config_or_cwd(),
     };
-    let loadgen: &dyn LoadGen = &NativeLoadGen;
 
     let streaming = !matches!(args.scenario, ScenarioArg::Offline);
     let slots = args.max_concurrency.unwrap_or(if streaming {
