@@ -6,12 +6,10 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
-use common::{
-    accuracy_log, assert_stderr_has, assert_success, completion, hex, log_entry, mlperf_gptoss,
-    ordinary, stderr, FAST_SIM,
-};
+use common::{assert_stderr_has, assert_success, mlperf_gptoss, stderr, FAST_SIM};
 use dataset::{Column, Table, Value};
 use serde_json::Value as Json;
+use testkit::{accuracy_log, answered, hex, log_entry, ordinary};
 
 /// A reference parquet (also usable by `run`: it has input_tokens).
 fn write_reference(dir: &Path, rows: &[(&str, &str)]) -> PathBuf {
@@ -138,12 +136,12 @@ fn repeat_weighted_score_and_official_output() {
     let think = "Let me reconsider the constraints before answering.";
     let outputs: Vec<Vec<u32>> = (0..13)
         .map(|i| match i {
-            0..6 => completion(think, "The count is \\boxed{204}."),
-            6 => completion(think, "\\boxed{205}"),
+            0..6 => answered(think, "The count is \\boxed{204}."),
+            6 => answered(think, "\\boxed{205}"),
             7 => vec![],
-            8..11 => completion(think, "**C**"),
-            11 => completion(think, "D"),
-            _ => completion(think, "I cannot decide."),
+            8..11 => answered(think, "**C**"),
+            11 => answered(think, "D"),
+            _ => answered(think, "I cannot decide."),
         })
         .collect();
     // Completion order differs from qsl order; one entry points past the reference.
@@ -237,7 +235,7 @@ fn repeat_weighted_score_and_official_output() {
 fn server_token_data_is_not_scored() {
     let dir = tempfile::tempdir().unwrap();
     let reference = write_reference(dir.path(), &[("gpqa_diamond", "A"), ("gpqa_diamond", "A")]);
-    let full = completion("thinking", "A");
+    let full = answered("thinking", "A");
     let bare_answer = ordinary("A");
     let log = format!(
         "[\n{{ \"seq_id\" : 0, \"qsl_idx\" : 0, \"data\" : \"{}\", \"token_data\" : \"{}\", \"token_count\" : {} }},\n\
@@ -277,8 +275,8 @@ fn livecodebench_needs_skip_lcb_and_then_prints_no_exact_match() {
         dir.path(),
         &[("livecodebench_v6", "abc123"), ("gpqa_diamond", "B")],
     );
-    let lcb = completion("plan", "```python\nprint(input())\n```");
-    let mcq = completion("plan", "B");
+    let lcb = answered("plan", "```python\nprint(input())\n```");
+    let mcq = answered("plan", "B");
     let entries = [log_entry(0, 0, &lcb), log_entry(1, 1, &mcq)];
     let log_path = write_log(dir.path(), "log.json", &entries);
     let refused = eval(dir.path(), &log_path, &reference, &[]);
@@ -334,18 +332,18 @@ fn livecodebench_code_is_run_with_lcb_dir() {
     let long_comment = format!("# {}\n", "x".repeat(250));
     let right = format!("```python\n{long_comment}n = int(input())\nprint(n * 2)\n```");
     let outputs: Vec<Vec<u32>> = vec![
-        completion("I will double it.", &right),
-        completion(
+        answered("I will double it.", &right),
+        answered(
             "Maybe add instead.",
             "```python\nprint(int(input()) + 2)\n```",
         ),
-        completion("No idea how to code this.", "Sorry."),
-        completion("plan", "```python\nprint(1)\n```"),
-        completion("plan", "B"),
-        completion("plan", "B"),
-        completion("plan", "**B**"),
-        completion("plan", "Answer: (B)"),
-        completion("plan", "C"),
+        answered("No idea how to code this.", "Sorry."),
+        answered("plan", "```python\nprint(1)\n```"),
+        answered("plan", "B"),
+        answered("plan", "B"),
+        answered("plan", "**B**"),
+        answered("plan", "Answer: (B)"),
+        answered("plan", "C"),
     ];
     let entries: Vec<String> = outputs
         .iter()

@@ -8,7 +8,8 @@ mod common;
 use std::path::Path;
 
 use common::corpus::{Case, A, CASES, CODE_CASES, G};
-use common::{completion, offline_log, reference};
+use common::reference;
+use testkit::{completion, offline_log};
 
 fn run(cases: &[Case], mutate: impl Fn(&Case, Vec<u32>) -> Vec<u32>) -> eval::Evaluation {
     let rows: Vec<(&str, &str)> = cases.iter().map(|c| (c.dataset, c.ground_truth)).collect();
@@ -82,7 +83,7 @@ fn junk_after_the_final_message_is_ignored() {
     assert!(cases.len() >= 3);
     for c in cases {
         let mut ids = completion(c.analysis, c.final_text, true);
-        ids.extend(common::ordinary(
+        ids.extend(testkit::ordinary(
             "<|channel|>final<|message|>D trailing junk",
         ));
         let text = harmony::decode(&ids).unwrap();

@@ -217,13 +217,13 @@ fn long() -> Vec<String> {
 fn subjects() -> Vec<String> {
     let mut all = Vec::new();
     for c in common::corpus::CASES {
-        let ids = common::completion(c.analysis, c.final_text, c.returned);
+        let ids = testkit::completion(c.analysis, c.final_text, c.returned);
         all.push(harmony::decode(&ids).unwrap());
         all.push(c.analysis.to_string());
         all.extend(c.final_text.map(str::to_string));
     }
     for (analysis, final_text, returned, _, _) in common::corpus::CODE_CASES {
-        let ids = common::completion(analysis, *final_text, *returned);
+        let ids = testkit::completion(analysis, *final_text, *returned);
         all.push(harmony::decode(&ids).unwrap());
         all.extend(final_text.map(str::to_string));
     }

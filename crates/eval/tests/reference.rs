@@ -2,12 +2,10 @@
 //! unknown extension tried as Parquet then pickle, the two required columns, and
 //! ground truths of other types than str.
 
-mod common;
-
 use std::path::Path;
 
-use common::{completion, offline_log};
 use dataset::{Column, Table, Value};
+use testkit::{completion, offline_log};
 
 fn table(ground_truth: Vec<Value>) -> Table {
     Table {

@@ -7,8 +7,6 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
-use harmony::tokens::{CHANNEL, END, MESSAGE, RETURN, START};
-
 pub fn shared_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared")
 }
@@ -82,53 +80,6 @@ pub fn write_dataset(dir: &Path, name: &str, lens: &[usize]) -> PathBuf {
     let path = dir.join(name);
     std::fs::write(&path, lines).unwrap();
     path
-}
-
-/// Ordinary token ids of `text` (no special tokens).
-pub fn ordinary(text: &str) -> Vec<u32> {
-    harmony::encoding()
-        .expect("harmony vocabulary")
-        .tokenizer()
-        .encode_ordinary(text)
-}
-
-/// A whole gpt-oss completion as the model emits it after `<|start|>assistant`:
-/// `<|channel|>analysis<|message|>A<|end|><|start|>assistant<|channel|>final<|message|>F<|return|>`.
-pub fn completion(analysis: &str, final_text: &str) -> Vec<u32> {
-    let mut ids = vec![CHANNEL];
-    ids.extend(ordinary("analysis"));
-    ids.push(MESSAGE);
-    ids.extend(ordinary(analysis));
-    ids.extend([END, START]);
-    ids.extend(ordinary("assistant"));
-    ids.push(CHANNEL);
-    ids.extend(ordinary("final"));
-    ids.push(MESSAGE);
-    ids.extend(ordinary(final_text));
-    ids.push(RETURN);
-    ids
-}
-
-/// Uppercase hex of little-endian int32 ids, as LoadGen writes `data`.
-pub fn hex(ids: &[u32]) -> String {
-    ids.iter()
-        .flat_map(|id| (*id as i32).to_le_bytes())
-        .map(|b| format!("{b:02X}"))
-        .collect()
-}
-
-/// One entry of `mlperf_log_accuracy.json`, laid out as LoadGen writes it.
-pub fn log_entry(seq_id: usize, qsl_idx: usize, ids: &[u32]) -> String {
-    format!(
-        "{{ \"seq_id\" : {seq_id}, \"qsl_idx\" : {qsl_idx}, \"data\" : \"{}\", \"token_count\" : {} }}",
-        hex(ids),
-        ids.len()
-    )
-}
-
-/// `mlperf_log_accuracy.json` holding `entries` (from [`log_entry`]) in order.
-pub fn accuracy_log(entries: &[String]) -> String {
-    format!("[\n{}\n]\n", entries.join(",\n"))
 }
 
 /// Fails loudly (never skips) when the Python side of a test is missing.
