@@ -197,7 +197,7 @@ fn reference_builder_vectors() {
                     "{id}"
                 );
                 assert_eq!(
-                    render_row_whole(&prompter, index, &row).unwrap(),
+                    render_row_whole(prompter, index, &row).unwrap(),
                     prompt.ids,
                     "{id}: prefix cache"
                 );
