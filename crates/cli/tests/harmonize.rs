@@ -293,17 +293,25 @@ const REJECTED_ON_PURPOSE: &[&str] = &[
     "default/query-none",
 ];
 
-fn sha256_of_ids(ids: &[i64]) -> String {
+fn sha256_hex(bytes: &[u8]) -> String {
     use sha2::Digest;
-    let mut hash = sha2::Sha256::new();
-    for &id in ids {
-        hash.update((id as u32).to_le_bytes());
-    }
-    hash.finalize().iter().map(|b| format!("{b:02x}")).collect()
+    sha2::Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// As the generator hashes ids: each as a little-endian u32.
+fn sha256_of_ids(ids: &[i64]) -> String {
+    let bytes: Vec<u8> = ids
+        .iter()
+        .flat_map(|&id| (id as u32).to_le_bytes())
+        .collect();
+    sha256_hex(&bytes)
 }
 
 /// The first line `harmonize` printed for row `index`, without the `row N: ` label.
-fn reported<'a>(stderr: &'a str, index: u64) -> Option<&'a str> {
+fn reported(stderr: &str, index: u64) -> Option<&str> {
     let label = format!("row {index}: ");
     stderr.lines().find_map(|line| line.strip_prefix(&label))
 }
@@ -366,14 +374,11 @@ fn edge_rows_give_the_reference_scripts_outcome() {
                     let Value::Str(text) = &texts[index as usize] else {
                         panic!("{what}: no text_input");
                     };
-                    let text_sha: String = {
-                        use sha2::Digest;
-                        sha2::Sha256::digest(text.as_bytes())
-                            .iter()
-                            .map(|b| format!("{b:02x}"))
-                            .collect()
-                    };
-                    assert_eq!(text_sha, reference["text_sha256"], "{what}");
+                    assert_eq!(
+                        sha256_hex(text.as_bytes()),
+                        reference["text_sha256"],
+                        "{what}"
+                    );
                     assert_eq!(ours, None, "{what}");
                     rendered += 1;
                 } else {
