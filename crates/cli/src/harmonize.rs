@@ -121,7 +121,7 @@ struct Rendered {
 
 fn render(prompter: &Prompter, table: &Table, index: usize) -> Result<Rendered, RowError> {
     let prompt = prompter.render_row(index, &TableRow { table, index })?;
-    let text = harmony::decode(&prompt.ids).map_err(|e| RowError::Render(e.to_string()))?;
+    let text = harmony::decode(&prompt.ids)?;
     Ok(Rendered {
         ids: prompt.ids,
         text,
@@ -163,6 +163,8 @@ impl Row for TableRow<'_> {
 fn to_cell(value: &Value) -> Cell {
     match value {
         Value::Str(text) => Cell::Text(text.clone()),
+        // Readers cannot tell `[]` from an empty id list: as a cell it is an empty history.
+        Value::Ints(ids) if ids.is_empty() => Cell::Chat(Vec::new()),
         Value::List(items) => match chat_turns(items) {
             Some(turns) => Cell::Chat(turns),
             None => Cell::Other(python_repr(value)),

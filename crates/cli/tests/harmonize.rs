@@ -275,3 +275,195 @@ fn reference_builder_rows_through_the_binary() {
     }
     assert_eq!(checked, 28);
 }
+
+/// Rows the reference renders and `harmonize` rejects on purpose (see the harmony
+/// crate's README, "Deliberate differences"): a query cell that is None.
+const REJECTED_ON_PURPOSE: &[&str] = &[
+    "aime1983/question-none",
+    "aime2025/question-none",
+    "arxiv_summarization/question-none",
+    "pubmed_summarization/question-none",
+    "gpqa/question-none",
+    "livecodebench/question-none",
+    "math500/question-none",
+    "mmlu_pro/question-none",
+    "mmlu/question-none",
+    "default/question-none",
+    "gpqa/question-none-prompt-text",
+    "default/query-none",
+];
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// As the generator hashes ids: each as a little-endian u32.
+fn sha256_of_ids(ids: &[i64]) -> String {
+    let bytes: Vec<u8> = ids
+        .iter()
+        .flat_map(|&id| (id as u32).to_le_bytes())
+        .collect();
+    sha256_hex(&bytes)
+}
+
+/// The first line `harmonize` printed for row `index`, without the `row N: ` label.
+fn reported(stderr: &str, index: u64) -> Option<&str> {
+    let label = format!("row {index}: ");
+    stderr.lines().find_map(|line| line.strip_prefix(&label))
+}
+
+/// Edge rows (empty, null and whitespace cells, odd message shapes, non-ASCII text,
+/// very long cells) for every builder, as pickles: `harmonize` must render what the
+/// unmodified reference script renders, to the same ids, and reject what it rejects.
+/// `data/harmonize_edge/make_edge_vectors.py` made the pickles and the outcomes.
+#[test]
+fn edge_rows_give_the_reference_scripts_outcome() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/harmonize_edge");
+    let vectors: Json =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("edge_vectors.json")).unwrap())
+            .unwrap();
+    let effort = vectors["reasoning_effort"].as_str().unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let (mut rendered, mut rejected) = (0, 0);
+    for frame in vectors["frames"].as_array().unwrap() {
+        let file = frame["file"].as_str().unwrap();
+        // A pickle, as the reference writes (these columns mix text, numbers and lists,
+        // which no Parquet column can hold).
+        for ext in ["pkl"] {
+            let output = out.path().join(format!("{file}.{ext}"));
+            let run = harmonize(
+                out.path(),
+                out.path(),
+                dir.join(file).to_str().unwrap(),
+                output.to_str().unwrap(),
+                &["--reasoning-effort", effort, "--allow-failures"],
+            );
+            let err = stderr(&run);
+            assert!(run.status.success(), "{file} -> {ext}: {err}");
+            let table = dataset::read_table(&output).unwrap();
+            let ids = &table.column("input_tokens").unwrap().values;
+            let texts = &table.column("text_input").unwrap().values;
+            for row in frame["rows"].as_array().unwrap() {
+                let id = row["id"].as_str().unwrap();
+                let index = row["index"].as_u64().unwrap();
+                let what = format!("{file} -> {ext}, {id} (row {index})");
+                let reference = &row["reference"];
+                let ours = reported(&err, index);
+                if let Some(n) = reference["n_tokens"].as_u64() {
+                    if REJECTED_ON_PURPOSE.contains(&id) {
+                        assert_eq!(ids[index as usize], Value::Null, "{what}");
+                        assert!(ours.is_some(), "{what}: not reported\n{err}");
+                        continue;
+                    }
+                    let Value::Ints(got) = &ids[index as usize] else {
+                        panic!("{what}: rejected, the reference renders it: {ours:?}");
+                    };
+                    assert_eq!(got.len() as u64, n, "{what}");
+                    let last: Vec<i64> = reference["last_ids"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .map(|v| v.as_i64().unwrap())
+                        .collect();
+                    assert_eq!(got[got.len() - last.len()..], last[..], "{what}");
+                    assert_eq!(sha256_of_ids(got), reference["ids_sha256"], "{what}");
+                    let Value::Str(text) = &texts[index as usize] else {
+                        panic!("{what}: no text_input");
+                    };
+                    assert_eq!(
+                        sha256_hex(text.as_bytes()),
+                        reference["text_sha256"],
+                        "{what}"
+                    );
+                    assert_eq!(ours, None, "{what}");
+                    rendered += 1;
+                } else {
+                    assert!(!REJECTED_ON_PURPOSE.contains(&id), "{what}");
+                    assert_eq!(ids[index as usize], Value::Null, "{what}");
+                    let ours = ours.unwrap_or_else(|| panic!("{what}: rendered\n{err}"));
+                    // The reference's crash (a KeyError outside its own `try`) is a
+                    // clear rejection of that row here.
+                    let expected = reference["error"].as_str().unwrap_or("Error processing ");
+                    match expected.split_once(": ") {
+                        Some((head, _)) if expected.starts_with("Error processing") => {
+                            assert!(ours.starts_with(head), "{what}: {ours} vs {expected}")
+                        }
+                        _ => assert!(ours.starts_with(expected), "{what}: {ours} vs {expected}"),
+                    }
+                    rejected += 1;
+                }
+            }
+        }
+    }
+    assert_eq!((rendered, rejected), (73, 96));
+}
+
+/// The reference's outcome for an edge row, by case id.
+fn edge_outcomes() -> std::collections::BTreeMap<String, (Json, Json)> {
+    let path =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/harmonize_edge/edge_vectors.json");
+    let vectors: Json = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    vectors["frames"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|f| f["rows"].as_array().unwrap())
+        .map(|r| {
+            (
+                r["id"].as_str().unwrap().to_string(),
+                (r["row"].clone(), r["reference"].clone()),
+            )
+        })
+        .collect()
+}
+
+/// healthbench histories, the empty one included, through JSON Lines into Parquet: the
+/// `prompt` column holds an empty list beside lists of messages, and the ids are the
+/// reference's.
+#[test]
+fn healthbench_histories_with_an_empty_one_are_written_to_parquet() {
+    let outcomes = edge_outcomes();
+    let is_text_turn = |t: &Json| {
+        t.as_object()
+            .is_some_and(|o| o.values().all(Json::is_string) && o.contains_key("role"))
+    };
+    let cases: Vec<(&String, &Json, &Json)> = outcomes
+        .iter()
+        .filter(|(id, (row, reference))| {
+            id.starts_with("healthbench/prompt-")
+                && reference["n_tokens"].is_u64()
+                && row["prompt"]
+                    .as_array()
+                    .is_some_and(|turns| turns.iter().all(is_text_turn))
+        })
+        .map(|(id, (row, reference))| (id, row, reference))
+        .collect();
+    assert!(cases
+        .iter()
+        .any(|(_, row, _)| row["prompt"] == Json::Array(vec![])));
+    let dir = tempfile::tempdir().unwrap();
+    let lines: String = cases.iter().map(|(_, row, _)| format!("{row}\n")).collect();
+    let input = write(dir.path(), "in.jsonl", &lines);
+    let output = dir.path().join("out.parquet");
+    let run = harmonize(
+        dir.path(),
+        dir.path(),
+        &input,
+        output.to_str().unwrap(),
+        &[],
+    );
+    assert!(run.status.success(), "{}", stderr(&run));
+    let table = dataset::read_table(&output).unwrap();
+    let ids = &table.column("input_tokens").unwrap().values;
+    for (i, (id, _, reference)) in cases.iter().enumerate() {
+        let Value::Ints(got) = &ids[i] else {
+            panic!("{id}: not rendered");
+        };
+        assert_eq!(sha256_of_ids(got), reference["ids_sha256"], "{id}");
+    }
+    assert_eq!(cases.len(), 11);
+}

@@ -269,6 +269,9 @@ enum Kind {
     Int,
     Float,
     Str,
+    /// The element of an empty list: readers cannot tell `[]` from an empty id list, so it
+    /// fits beside any element type and is Int64 when the whole column has no other.
+    Empty,
     List(Box<Kind>),
     Struct(Vec<(String, Kind)>),
 }
@@ -280,6 +283,7 @@ fn kind_of(v: &Value) -> Result<Kind, String> {
         Value::Int(_) => Kind::Int,
         Value::Float(_) => Kind::Float,
         Value::Str(_) => Kind::Str,
+        Value::Ints(ids) if ids.is_empty() => Kind::List(Box::new(Kind::Empty)),
         Value::Ints(_) => Kind::List(Box::new(Kind::Int)),
         Value::List(items) => {
             let mut k = Kind::Null;
@@ -297,12 +301,14 @@ fn kind_of(v: &Value) -> Result<Kind, String> {
     })
 }
 
-/// Joins two kinds: null fits anything, int+float is float, any scalars mixed with str
-/// (or bool with numbers) are str, lists and structs merge element-wise.
+/// Joins two kinds: null fits anything, an empty list's element fits anything but null,
+/// int+float is float, any scalars mixed with str (or bool with numbers) are str, lists and
+/// structs merge element-wise.
 fn merge(a: Kind, b: Kind) -> Result<Kind, String> {
     use Kind::*;
     Ok(match (a, b) {
         (Null, k) | (k, Null) => k,
+        (Empty, k) | (k, Empty) => k,
         (a, b) if a == b => a,
         (Int, Float) | (Float, Int) => Float,
         (List(x), List(y)) => List(Box::new(merge(*x, *y)?)),
@@ -324,11 +330,24 @@ fn merge(a: Kind, b: Kind) -> Result<Kind, String> {
     })
 }
 
+/// The column's final kind: an element seen only in empty lists is Int64, as the element
+/// of an id list.
+fn resolve(k: Kind) -> Kind {
+    match k {
+        Kind::Empty => Kind::Int,
+        Kind::List(inner) => Kind::List(Box::new(resolve(*inner))),
+        Kind::Struct(fields) => {
+            Kind::Struct(fields.into_iter().map(|(n, k)| (n, resolve(k))).collect())
+        }
+        k => k,
+    }
+}
+
 fn data_type(k: &Kind) -> DataType {
     match k {
         Kind::Null => DataType::Null,
         Kind::Bool => DataType::Boolean,
-        Kind::Int => DataType::Int64,
+        Kind::Int | Kind::Empty => DataType::Int64,
         Kind::Float => DataType::Float64,
         Kind::Str => DataType::Utf8,
         Kind::List(inner) => DataType::List(Arc::new(Field::new("item", data_type(inner), true))),
@@ -368,7 +387,7 @@ fn build(k: &Kind, vals: &[&Value]) -> ArrayRef {
                 })
                 .collect::<Vec<_>>(),
         )),
-        Kind::Int => Arc::new(Int64Array::from(
+        Kind::Int | Kind::Empty => Arc::new(Int64Array::from(
             vals.iter()
                 .map(|v| match v {
                     Value::Int(i) => Some(*i),
@@ -504,6 +523,7 @@ pub fn write(table: &Table, path: &Path, file: File) -> Result<(), DatasetError>
                 .and_then(|vk| merge(k, vk))
                 .map_err(|e| werr(format!("row {row}, column '{}': {e}", col.name)))?;
         }
+        let k = resolve(k);
         fields.push(Field::new(&col.name, data_type(&k), true));
         kinds.push(k);
     }
@@ -541,4 +561,74 @@ pub fn write(table: &Table, path: &Path, file: File) -> Result<(), DatasetError>
     }
     w.close().map_err(|e| werr(e.to_string()))?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn roundtrip(table: &Table) -> Table {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.parquet");
+        write(table, &path, File::create(&path).unwrap()).unwrap();
+        read(&path).unwrap()
+    }
+
+    fn turn(role: &str, content: &str) -> Value {
+        Value::Struct(vec![
+            ("role".into(), Value::Str(role.into())),
+            ("content".into(), Value::Str(content.into())),
+        ])
+    }
+
+    /// healthbench's `prompt`: readers give `[]` as an empty id list, which must sit
+    /// beside lists of messages (in either order) and come back as it went in.
+    #[test]
+    fn empty_lists_beside_lists_of_structs_or_strings() {
+        let columns = [
+            vec![Value::Ints(vec![]), Value::List(vec![turn("user", "hi")])],
+            vec![
+                Value::List(vec![turn("user", "hi")]),
+                Value::Ints(vec![]),
+                Value::Null,
+            ],
+            vec![
+                Value::Ints(vec![]),
+                Value::List(vec![Value::Str("a".into())]),
+            ],
+        ];
+        for values in columns {
+            let table = Table {
+                columns: vec![Column {
+                    name: "prompt".into(),
+                    values: values.clone(),
+                }],
+            };
+            assert_eq!(roundtrip(&table).columns[0].values, values);
+        }
+    }
+
+    /// A column of nothing but empty lists stays `list<int64>`, as before.
+    #[test]
+    fn a_column_of_empty_lists_is_a_list_of_int64() {
+        let table = Table {
+            columns: vec![Column {
+                name: "ids".into(),
+                values: vec![Value::Ints(vec![]), Value::Null, Value::Ints(vec![3])],
+            }],
+        };
+        let kinds: Vec<Kind> = table.columns[0]
+            .values
+            .iter()
+            .map(|v| kind_of(v).unwrap())
+            .collect();
+        let merged = kinds.into_iter().try_fold(Kind::Null, merge).unwrap();
+        assert_eq!(
+            data_type(&resolve(merged)),
+            DataType::List(Arc::new(Field::new("item", DataType::Int64, true)))
+        );
+        let only_empty = resolve(kind_of(&Value::Ints(vec![])).unwrap());
+        assert_eq!(only_empty, Kind::List(Box::new(Kind::Int)));
+        assert_eq!(roundtrip(&table).columns[0].values, table.columns[0].values);
+    }
 }

@@ -12,16 +12,21 @@ use openai_harmony::chat::{
 };
 
 use crate::prompts::{Builder, PromptTable};
+use crate::{HarmonyError, QUERY_COLUMNS};
 
 /// The reasoning effort written into the system message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ReasoningEffort {
+    /// `Reasoning: low`.
     Low,
+    /// `Reasoning: medium`.
     Medium,
+    /// `Reasoning: high`, the reference's default.
     High,
 }
 
 impl ReasoningEffort {
+    /// The word written into the system message and accepted on the command line.
     pub fn as_str(self) -> &'static str {
         match self {
             ReasoningEffort::Low => "low",
@@ -63,6 +68,7 @@ impl fmt::Display for ReasoningEffort {
 /// Settings shared by every row of a run.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PromptSettings {
+    /// The effort every row's system message names.
     pub reasoning_effort: ReasoningEffort,
     /// `Current date:` in the system message (the reference uses 2025-09-30).
     pub conversation_date: String,
@@ -81,13 +87,16 @@ impl Default for PromptSettings {
 /// One turn of a chat-history query (healthbench's `prompt` column).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ChatTurn {
+    /// `user` or `assistant`; anything else is rejected, as the reference asserts.
     pub role: String,
+    /// The turn's text.
     pub content: String,
 }
 
 /// A cell as the prompt builders see it.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Cell {
+    /// A string cell.
     Text(String),
     /// A list of `{role, content}` messages.
     Chat(Vec<ChatTurn>),
@@ -97,28 +106,41 @@ pub enum Cell {
 
 /// Read access to one dataset row; `None` means the column does not exist.
 pub trait Row {
+    /// The cell of `column` in this row.
     fn cell(&self, column: &str) -> Option<Cell>;
 }
-
-/// Columns tried for the query, in the reference's order.
-pub const QUERY_COLUMNS: [&str; 3] = ["question", "prompt", "query"];
 
 /// Why a row could not be turned into a prompt. The first line of each
 /// message is exactly the reference's; extra lines say what to do.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum RowError {
+    /// The `dataset` cell names no builder.
     #[error("Unknown dataset '{dataset}' at index {index}")]
-    UnknownDataset { dataset: String, index: usize },
+    UnknownDataset {
+        /// The cell as Python prints it.
+        dataset: String,
+        /// The row's label.
+        index: usize,
+    },
+    /// None of [`QUERY_COLUMNS`] exists.
     #[error("No query column found (tried: question, prompt, query) at index {index}")]
-    NoQueryColumn { index: usize },
+    NoQueryColumn {
+        /// The row's label.
+        index: usize,
+    },
+    /// The builder rejected the query cell (the reference's exception in `process_row`).
     #[error("Error processing {dataset} at index {index}: {reason}")]
     Builder {
+        /// The dataset name the builder was chosen by.
         dataset: String,
+        /// The row's label.
         index: usize,
+        /// The reference's exception text on the first line, then what to do.
         reason: String,
     },
-    #[error("{0}")]
-    Render(String),
+    /// The harmony layer failed on a row it accepted: a bug, not bad input.
+    #[error(transparent)]
+    Render(#[from] HarmonyError),
 }
 
 impl RowError {
@@ -139,16 +161,16 @@ impl RowError {
 }
 
 /// The builder chosen for a row, and the messages that follow the shared prefix.
-pub struct RowMessages<'t> {
-    pub builder_key: &'t str,
-    pub builder: &'t Builder,
-    pub dataset: String,
+pub(crate) struct RowMessages<'t> {
+    pub(crate) builder_key: &'t str,
+    pub(crate) builder: &'t Builder,
+    pub(crate) dataset: String,
     /// The query: one user message, or healthbench's whole history.
-    pub tail: Vec<Message>,
+    pub(crate) tail: Vec<Message>,
 }
 
 /// Pick the builder and turn the row's query into messages.
-pub fn row_messages<'t>(
+pub(crate) fn row_messages<'t>(
     table: &'t PromptTable,
     index: usize,
     row: &dyn Row,
@@ -192,6 +214,9 @@ pub fn row_messages<'t>(
     } else {
         match row.cell("prompt") {
             Some(Cell::Chat(turns)) => chat_messages(&turns).map_err(builder_error)?,
+            // The reference iterates the cell: an empty string, like an empty list, is a
+            // history of no messages, and the prompt is system and developer alone.
+            Some(Cell::Text(text)) if text.is_empty() => Vec::new(),
             Some(Cell::Text(_)) | Some(Cell::Other(_)) => {
                 return Err(builder_error(
                     "'prompt' must be a list of {role, content} messages".into(),
@@ -225,7 +250,7 @@ fn chat_messages(turns: &[ChatTurn]) -> Result<Vec<Message>, String> {
 
 /// System, developer and few-shot messages: the part of every prompt that
 /// depends only on the builder and the run's settings.
-pub fn prefix_messages(
+pub(crate) fn prefix_messages(
     table: &PromptTable,
     builder: &Builder,
     settings: &PromptSettings,

@@ -30,47 +30,29 @@
 
 mod conversation;
 mod decode;
+mod error;
 mod parse;
 mod prompts;
 mod render;
 mod vocab;
 
-pub use conversation::{
-    Cell, ChatTurn, PromptSettings, ReasoningEffort, Row, RowError, QUERY_COLUMNS,
-};
-pub use decode::decode;
+pub use conversation::{Cell, ChatTurn, PromptSettings, ReasoningEffort, Row, RowError};
+pub use decode::{decode, decode_with, TextDecoder, UnknownIds};
+pub use error::HarmonyError;
 pub use parse::{parse_completion, ParsedCompletion, ParsedMessage};
-pub use prompts::{Builder, FewShot, PromptTable, SystemSettings};
-pub use render::{render_completion, render_training, Prompter, RenderedPrompt};
+pub use render::{Prompter, RenderedPrompt};
 pub use vocab::encoding;
+
+/// The shared constants, re-exported so that callers of this crate name them here.
+pub use defs::{tokens, QUERY_COLUMNS, VOCAB_SIZE};
 
 /// The official crate, re-exported so callers build conversations with its types.
 pub use openai_harmony;
 
-/// Size of the model's vocabulary (o200k_harmony, padded): valid ids are below it.
-pub const VOCAB_SIZE: u32 = 201_088;
-
-/// Harmony token ids the benchmark refers to by name.
-pub mod tokens {
-    pub const RETURN: u32 = 200_002;
-    pub const CONSTRAIN: u32 = 200_003;
-    pub const CHANNEL: u32 = 200_005;
-    pub const START: u32 = 200_006;
-    pub const END: u32 = 200_007;
-    pub const MESSAGE: u32 = 200_008;
-    pub const CALL: u32 = 200_012;
-    pub const END_OF_TEXT: u32 = 199_999;
-}
-
-/// Failures of the harmony layer itself (not of a dataset row).
-#[derive(Debug, Clone, thiserror::Error)]
-pub enum HarmonyError {
-    #[error("harmony vocabulary: {0}")]
-    Vocabulary(String),
-    #[error("harmony render failed: {0}")]
-    Render(String),
-    #[error("cannot decode token ids: {0}")]
-    Decode(String),
-    #[error("cannot parse completion: {0}")]
-    Parse(String),
+/// For this crate's tests only: the embedded prompt data and the whole-conversation
+/// renders that the per-row fast path is checked against. Not a stable API.
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::prompts::{Builder, FewShot, PromptTable, SystemSettings};
+    pub use crate::render::{render_completion, render_row_whole, render_training};
 }

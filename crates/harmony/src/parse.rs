@@ -14,10 +14,15 @@ use crate::HarmonyError;
 /// One message of a completion.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ParsedMessage {
+    /// The author's role, normally `assistant`.
     pub role: String,
+    /// `analysis`, `commentary` or `final`, when the header named one.
     pub channel: Option<String>,
+    /// A tool call's recipient.
     pub recipient: Option<String>,
+    /// A tool call's content type (`<|constrain|>json`).
     pub content_type: Option<String>,
+    /// The message's text.
     pub text: String,
     /// False for a message the completion ended inside of.
     pub complete: bool,
@@ -26,6 +31,7 @@ pub struct ParsedMessage {
 /// The messages of a completion, and why parsing stopped early, if it did.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct ParsedCompletion {
+    /// The messages in order; the last may be incomplete.
     pub messages: Vec<ParsedMessage>,
     /// Set when a token did not fit the format; tokens after it are ignored.
     pub error: Option<String>,
@@ -50,7 +56,9 @@ pub fn parse_completion(ids: &[u32]) -> Result<ParsedCompletion, HarmonyError> {
         Some(Role::Assistant),
         ParseOptions { strict: false },
     )
-    .map_err(|e| HarmonyError::Parse(format!("{e:#}")))?;
+    .map_err(|e| HarmonyError::Parse {
+        detail: format!("{e:#}"),
+    })?;
     let mut error = None;
     for &id in ids {
         if let Err(e) = parser.process(id) {
@@ -72,11 +80,12 @@ fn open_message(parser: &StreamableParser) -> Result<Option<ParsedMessage>, Harm
         #[serde(default)]
         content_tokens: Vec<u32>,
     }
-    let json = parser
-        .state_json()
-        .map_err(|e| HarmonyError::Parse(format!("{e:#}")))?;
-    let state: State =
-        serde_json::from_str(&json).map_err(|e| HarmonyError::Parse(e.to_string()))?;
+    let json = parser.state_json().map_err(|e| HarmonyError::Parse {
+        detail: format!("{e:#}"),
+    })?;
+    let state: State = serde_json::from_str(&json).map_err(|e| HarmonyError::Parse {
+        detail: e.to_string(),
+    })?;
     if state.state != "Content" {
         return Ok(None);
     }

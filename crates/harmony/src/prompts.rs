@@ -16,7 +16,9 @@ const V4_DATASET_NAMES: &str = include_str!("../data/v4_dataset_names.json");
 /// One few-shot example: a user turn and the assistant's `final` answer.
 #[derive(Debug, Clone, Deserialize)]
 pub struct FewShot {
+    /// The example question.
     pub user: String,
+    /// The example answer, sent on the `final` channel.
     pub assistant_final: String,
 }
 
@@ -25,7 +27,9 @@ pub struct FewShot {
 pub struct Builder {
     /// The reference function's name, e.g. `create_gpqa_prompt`.
     pub function: String,
+    /// The developer message's instructions.
     pub instructions: String,
+    /// Example pairs sent between the developer message and the query.
     pub few_shot: Vec<FewShot>,
     /// False only for healthbench, whose query is a whole chat history.
     pub appends_user_query: bool,
@@ -34,18 +38,26 @@ pub struct Builder {
 /// The system message settings every builder shares.
 #[derive(Debug, Clone, Deserialize)]
 pub struct SystemSettings {
+    /// The first line of the system message.
     pub model_identity: String,
+    /// `Knowledge cutoff:`.
     pub knowledge_cutoff: String,
+    /// `Current date:` unless a run overrides it.
     pub conversation_start_date: String,
+    /// The channels every message must name.
     pub valid_channels: Vec<String>,
+    /// Whether a channel is required (always true for the reference).
     pub channel_required: bool,
 }
 
 /// All builders and the dataset-name → builder table.
 #[derive(Debug, Clone, Deserialize)]
 pub struct PromptTable {
+    /// The reference's `MOD_PROMPT`, already inside the builders' instructions.
     pub mod_prompt: String,
+    /// Settings of the shared system message.
     pub system: SystemSettings,
+    /// The builders by key (`aime`, `gpqa`, …).
     pub builders: BTreeMap<String, Builder>,
     /// The reference's names, plus the v4 names (see `data/v4_dataset_names.json`).
     pub dataset_to_builder: BTreeMap<String, String>,

@@ -20,7 +20,7 @@ use openai_harmony::HarmonyEncoding;
 use crate::conversation::{prefix_messages, row_messages, PromptSettings, Row, RowError};
 use crate::prompts::PromptTable;
 use crate::vocab::encoding;
-use crate::HarmonyError;
+use crate::{tokens, HarmonyError};
 
 /// Renders dataset rows to prompt token ids for one run's settings.
 pub struct Prompter {
@@ -31,58 +31,48 @@ pub struct Prompter {
     framing: Framing,
 }
 
-/// The ids that frame a plain text message, taken from the official encoding.
+/// Frames a row's plain text messages with the official encoding's tokenizer.
 struct Framing {
     enc: &'static HarmonyEncoding,
-    start: u32,
-    message: u32,
-    end: u32,
 }
 
 impl Framing {
     fn new() -> Result<Self, HarmonyError> {
-        let enc = encoding()?;
-        let special = |text: &str| match enc.tokenizer().encode_with_special_tokens(text)[..] {
-            [id] => Ok(id),
-            _ => Err(HarmonyError::Render(format!(
-                "{text} is not one special token"
-            ))),
-        };
-        Ok(Framing {
-            enc,
-            start: special("<|start|>")?,
-            message: special("<|message|>")?,
-            end: special("<|end|>")?,
-        })
+        Ok(Framing { enc: encoding()? })
     }
 
     /// `messages` (plain text, no channel or recipient) then `<|start|>assistant`.
     fn render_tail(&self, messages: &[Message], out: &mut Vec<u32>) -> Result<(), HarmonyError> {
         let tokenizer = self.enc.tokenizer();
-        for message in messages {
-            let plain = message.channel.is_none()
-                && message.recipient.is_none()
-                && message.content_type.is_none()
-                && message.author.name.is_none();
-            if !plain {
-                return Err(HarmonyError::Render(
-                    "a row's own messages must be plain text".into(),
-                ));
+        for (index, message) in messages.iter().enumerate() {
+            let not_plain = |what| HarmonyError::NotPlainText {
+                message: index,
+                what,
+            };
+            if message.channel.is_some() {
+                return Err(not_plain("channel"));
             }
-            out.push(self.start);
+            if message.recipient.is_some() {
+                return Err(not_plain("recipient"));
+            }
+            if message.content_type.is_some() {
+                return Err(not_plain("content type"));
+            }
+            if message.author.name.is_some() {
+                return Err(not_plain("author name"));
+            }
+            out.push(tokens::START);
             out.extend(tokenizer.encode_ordinary(message.author.role.as_str()));
-            out.push(self.message);
+            out.push(tokens::MESSAGE);
             for content in &message.content {
                 let Content::Text(text) = content else {
-                    return Err(HarmonyError::Render(
-                        "a row's own messages must be plain text".into(),
-                    ));
+                    return Err(not_plain("non-text content"));
                 };
                 out.extend(tokenizer.encode_ordinary(&text.text));
             }
-            out.push(self.end);
+            out.push(tokens::END);
         }
-        out.push(self.start);
+        out.push(tokens::START);
         out.extend(tokenizer.encode_ordinary(Role::Assistant.as_str()));
         Ok(())
     }
@@ -91,6 +81,7 @@ impl Framing {
 /// A rendered row.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RenderedPrompt {
+    /// The prompt's token ids, ending in `<|start|>assistant`.
     pub ids: Vec<u32>,
     /// The dataset name the row was looked up under.
     pub dataset: String,
@@ -99,6 +90,7 @@ pub struct RenderedPrompt {
 }
 
 impl Prompter {
+    /// Renders every builder's shared prefix for `settings`, once.
     pub fn new(settings: PromptSettings) -> Result<Self, HarmonyError> {
         let table = PromptTable::get();
         let mut prefixes = HashMap::new();
@@ -114,6 +106,7 @@ impl Prompter {
         })
     }
 
+    /// The settings every prompt is rendered with.
     pub fn settings(&self) -> &PromptSettings {
         &self.settings
     }
@@ -124,25 +117,29 @@ impl Prompter {
         let prefix = &self.prefixes[parts.builder_key];
         let mut ids = Vec::with_capacity(prefix.len() + 1024);
         ids.extend_from_slice(prefix);
-        self.framing
-            .render_tail(&parts.tail, &mut ids)
-            .map_err(|e| RowError::Render(e.to_string()))?;
+        self.framing.render_tail(&parts.tail, &mut ids)?;
         Ok(RenderedPrompt {
             ids,
             dataset: parts.dataset,
             builder: parts.builder_key.to_string(),
         })
     }
+}
 
-    /// The same prompt rendered as one conversation, without the prefix cache.
-    /// Slower; it exists so tests can prove [`Prompter::render_row`] equal to it.
-    pub fn render_row_whole(&self, index: usize, row: &dyn Row) -> Result<Vec<u32>, RowError> {
-        let parts = row_messages(self.table, index, row)?;
-        let mut messages = prefix_messages(self.table, parts.builder, &self.settings);
-        messages.extend(parts.tail);
-        render_completion(&Conversation::from_messages(messages), true)
-            .map_err(|e| RowError::Render(e.to_string()))
-    }
+/// The prompt [`Prompter::render_row`] gives, rendered as one conversation without
+/// the prefix cache. Slower; it exists so tests can prove the fast path equal to it.
+pub fn render_row_whole(
+    prompter: &Prompter,
+    index: usize,
+    row: &dyn Row,
+) -> Result<Vec<u32>, RowError> {
+    let parts = row_messages(prompter.table, index, row)?;
+    let mut messages = prefix_messages(prompter.table, parts.builder, &prompter.settings);
+    messages.extend(parts.tail);
+    Ok(render_completion(
+        &Conversation::from_messages(messages),
+        true,
+    )?)
 }
 
 /// `render_conversation_for_completion(convo, Role.ASSISTANT)` with Python's
@@ -162,19 +159,25 @@ pub fn render_completion(
         // openai-harmony 0.0.8 does not export its config type; `None` means "drop nothing".
         enc.render_conversation_for_completion(conversation, Role::Assistant, None)
     };
-    result.map_err(|e| HarmonyError::Render(format!("{e:#}")))
+    result.map_err(|e| HarmonyError::Render {
+        detail: format!("{e:#}"),
+    })
 }
 
 /// `render_conversation_for_training(convo)` with Python's default config.
 pub fn render_training(conversation: &Conversation) -> Result<Vec<u32>, HarmonyError> {
     encoding()?
         .render_conversation_for_training(conversation, Some(&Default::default()))
-        .map_err(|e| HarmonyError::Render(format!("{e:#}")))
+        .map_err(|e| HarmonyError::Render {
+            detail: format!("{e:#}"),
+        })
 }
 
 /// Messages only, with Python's default config.
 fn render_messages(messages: &[Message]) -> Result<Vec<u32>, HarmonyError> {
     encoding()?
         .render_conversation(messages, Some(&Default::default()))
-        .map_err(|e| HarmonyError::Render(format!("{e:#}")))
+        .map_err(|e| HarmonyError::Render {
+            detail: format!("{e:#}"),
+        })
 }

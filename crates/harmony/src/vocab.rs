@@ -26,11 +26,8 @@ const ORDINARY_TOKENS: u32 = 199_998;
 
 /// The harmony encoding (o200k_harmony), loaded once per process.
 pub fn encoding() -> Result<&'static HarmonyEncoding, HarmonyError> {
-    static ENCODING: OnceLock<Result<HarmonyEncoding, String>> = OnceLock::new();
-    ENCODING
-        .get_or_init(|| load().map_err(|e| e.to_string()))
-        .as_ref()
-        .map_err(|e| HarmonyError::Vocabulary(e.clone()))
+    static ENCODING: OnceLock<Result<HarmonyEncoding, HarmonyError>> = OnceLock::new();
+    ENCODING.get_or_init(load).as_ref().map_err(Clone::clone)
 }
 
 fn load() -> Result<HarmonyEncoding, HarmonyError> {
@@ -40,9 +37,9 @@ fn load() -> Result<HarmonyEncoding, HarmonyError> {
         provision_cache_file()?;
     }
     load_harmony_encoding(HarmonyEncodingName::HarmonyGptOss).map_err(|e| {
-        HarmonyError::Vocabulary(format!(
-            "openai-harmony could not load o200k_harmony: {e:#}"
-        ))
+        HarmonyError::VocabularyLoad {
+            detail: format!("{e:#}"),
+        }
     })
 }
 
@@ -63,17 +60,11 @@ fn provision_cache_file() -> Result<(), HarmonyError> {
     }
     let bytes = rebuild_vocab_file()?;
     if sha256_hex(&bytes) != VOCAB_SHA256 {
-        return Err(HarmonyError::Vocabulary(
-            "the o200k vocabulary rebuilt from tiktoken-rs does not match the official file's sha256; \
-             this build has an incompatible tiktoken-rs"
-                .into(),
-        ));
+        return Err(HarmonyError::VocabularyChecksum);
     }
-    write_atomically(&dir, &path, &bytes).map_err(|e| {
-        HarmonyError::Vocabulary(format!(
-            "cannot write the harmony vocabulary cache {}: {e}; set TIKTOKEN_RS_CACHE_DIR to a writable directory",
-            path.display()
-        ))
+    write_atomically(&dir, &path, &bytes).map_err(|e| HarmonyError::VocabularyCache {
+        detail: e.to_string(),
+        path,
     })
 }
 
@@ -82,9 +73,12 @@ fn rebuild_vocab_file() -> Result<Vec<u8>, HarmonyError> {
     let bpe = tiktoken_rs::o200k_base_singleton();
     let mut out = Vec::with_capacity(3_700_000);
     for rank in 0..ORDINARY_TOKENS {
-        let bytes = bpe.decode_bytes(&[rank]).map_err(|e| {
-            HarmonyError::Vocabulary(format!("tiktoken-rs has no token {rank}: {e}"))
-        })?;
+        let bytes = bpe
+            .decode_bytes(&[rank])
+            .map_err(|e| HarmonyError::VocabularyRank {
+                rank,
+                detail: e.to_string(),
+            })?;
         let line = format!(
             "{} {rank}\n",
             base64::engine::general_purpose::STANDARD.encode(&bytes)

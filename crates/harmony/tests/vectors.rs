@@ -3,6 +3,7 @@
 
 use std::path::PathBuf;
 
+use harmony::__private::{render_completion, render_row_whole, render_training, PromptTable};
 use harmony::openai_harmony::chat::Conversation;
 use harmony::{Cell, ChatTurn, PromptSettings, Prompter, ReasoningEffort, Row, RowError};
 use serde_json::Value;
@@ -26,24 +27,27 @@ fn ids(value: &Value) -> Vec<u32> {
         .collect()
 }
 
+/// The `generic.json` vectors of one kind (`render` or `parse`).
+fn generic_vectors(kind: &str) -> Vec<Value> {
+    let vectors = load("generic.json");
+    let all = vectors["vectors"].as_array().unwrap();
+    all.iter().filter(|v| v["kind"] == kind).cloned().collect()
+}
+
 #[test]
 fn generic_render_vectors() {
-    let vectors = load("generic.json");
     let mut rendered = 0;
-    for v in vectors["vectors"].as_array().unwrap() {
-        if v["kind"] != "render" {
-            continue;
-        }
+    for v in &generic_vectors("render") {
         let name = v["name"].as_str().unwrap();
         let convo: Conversation = serde_json::from_value(v["conversation_json"].clone()).unwrap();
         let call = &v["render_call"];
         let got = match call["function"].as_str().unwrap() {
-            "render_conversation_for_completion" => harmony::render_completion(
+            "render_conversation_for_completion" => render_completion(
                 &convo,
                 call["config"]["auto_drop_analysis"].as_bool().unwrap(),
             )
             .unwrap(),
-            "render_conversation_for_training" => harmony::render_training(&convo).unwrap(),
+            "render_conversation_for_training" => render_training(&convo).unwrap(),
             other => panic!("{name}: unexpected call {other}"),
         };
         assert_eq!(got, ids(&v["ids"]), "vector {name}");
@@ -64,12 +68,8 @@ fn generic_render_vectors() {
 
 #[test]
 fn generic_parse_vectors() {
-    let vectors = load("generic.json");
     let mut parsed = 0;
-    for v in vectors["vectors"].as_array().unwrap() {
-        if v["kind"] != "parse" {
-            continue;
-        }
+    for v in &generic_vectors("parse") {
         let name = v["name"].as_str().unwrap();
         let got = harmony::parse_completion(&ids(&v["ids"])).unwrap();
         assert_eq!(got.error, None, "vector {name}");
@@ -197,7 +197,7 @@ fn reference_builder_vectors() {
                     "{id}"
                 );
                 assert_eq!(
-                    prompter.render_row_whole(index, &row).unwrap(),
+                    render_row_whole(prompter, index, &row).unwrap(),
                     prompt.ids,
                     "{id}: prefix cache"
                 );
@@ -222,19 +222,62 @@ fn reference_builder_vectors() {
     }
 }
 
+/// One row given as a JSON object, rendered.
+fn render_json(
+    prompter: &Prompter,
+    index: usize,
+    row: Value,
+) -> Result<harmony::RenderedPrompt, RowError> {
+    let row = JsonRow {
+        row: row.as_object().unwrap(),
+        nan_fields: vec![],
+    };
+    prompter.render_row(index, &row)
+}
+
+/// healthbench with an empty history (an empty list, or an empty string, which the
+/// reference iterates as no messages): system and developer only, then the assistant.
+#[test]
+fn healthbench_without_messages_is_system_and_developer_only() {
+    let prompter = Prompter::new(PromptSettings::default()).unwrap();
+    for prompt in [serde_json::json!([]), serde_json::json!("")] {
+        let ids = render_json(
+            &prompter,
+            0,
+            serde_json::json!({"dataset": "healthbench", "prompt": prompt}),
+        )
+        .unwrap()
+        .ids;
+        let text = harmony::decode(&ids).unwrap();
+        assert!(
+            text.ends_with("clinical standards.<|end|><|start|>assistant"),
+            "{text}"
+        );
+        let row = serde_json::json!({"dataset": "healthbench", "prompt": prompt});
+        let row = JsonRow {
+            row: row.as_object().unwrap(),
+            nan_fields: vec![],
+        };
+        assert_eq!(render_row_whole(&prompter, 0, &row).unwrap(), ids);
+    }
+    let err = render_json(
+        &prompter,
+        3,
+        serde_json::json!({"dataset": "healthbench", "prompt": " "}),
+    )
+    .unwrap_err();
+    assert!(matches!(err, RowError::Builder { index: 3, .. }), "{err}");
+}
+
 #[test]
 fn reference_rejections_of_unknown_names_are_kept() {
     let prompter = Prompter::new(PromptSettings::default()).unwrap();
-    let row = serde_json::json!({"dataset": "gsm8k", "question": "1+1?"});
-    let err = prompter
-        .render_row(
-            7,
-            &JsonRow {
-                row: row.as_object().unwrap(),
-                nan_fields: vec![],
-            },
-        )
-        .unwrap_err();
+    let err = render_json(
+        &prompter,
+        7,
+        serde_json::json!({"dataset": "gsm8k", "question": "1+1?"}),
+    )
+    .unwrap_err();
     assert_eq!(err.to_string(), "Unknown dataset 'gsm8k' at index 7");
     assert!(err.hint().contains("livecodebench_v6"), "{}", err.hint());
 }
@@ -246,16 +289,12 @@ fn conversation_date_is_configurable() {
         ..PromptSettings::default()
     };
     let prompter = Prompter::new(settings).unwrap();
-    let row = serde_json::json!({"dataset": "default", "question": "hi"});
-    let prompt = prompter
-        .render_row(
-            0,
-            &JsonRow {
-                row: row.as_object().unwrap(),
-                nan_fields: vec![],
-            },
-        )
-        .unwrap();
+    let prompt = render_json(
+        &prompter,
+        0,
+        serde_json::json!({"dataset": "default", "question": "hi"}),
+    )
+    .unwrap();
     let text = harmony::decode(&prompt.ids).unwrap();
     assert!(text.contains("Current date: 2026-01-02\n"), "{text}");
 }
@@ -263,7 +302,7 @@ fn conversation_date_is_configurable() {
 #[test]
 fn embedded_prompt_data_keeps_the_reference_pitfalls() {
     let reference = load("reference_prompts.json");
-    let table = harmony::PromptTable::get();
+    let table = PromptTable::get();
     for pitfall in reference["pitfalls_verified"].as_array().unwrap() {
         let builder = &table.builders[pitfall["builder"].as_str().unwrap()];
         let substring = pitfall["substring"].as_str().unwrap();
@@ -301,7 +340,7 @@ fn row_framing_equals_the_official_render_for_awkward_texts() {
         "\\boxed{42} $x^2$ Answer: D",
     ];
     let prompter = Prompter::new(PromptSettings::default()).unwrap();
-    let table = harmony::PromptTable::get();
+    let table = PromptTable::get();
     for dataset in table.dataset_to_builder.keys() {
         for text in texts {
             let row = if dataset == "healthbench" {
@@ -317,7 +356,7 @@ fn row_framing_equals_the_official_render_for_awkward_texts() {
             let fast = prompter.render_row(0, &row).unwrap().ids;
             assert_eq!(
                 fast,
-                prompter.render_row_whole(0, &row).unwrap(),
+                render_row_whole(&prompter, 0, &row).unwrap(),
                 "{dataset}: {text:?}"
             );
         }

@@ -2,6 +2,7 @@
 //! `text` prompts and the `text` fields of replies. Token counts never come
 //! from here: they are the engine's ids.
 
+use harmony::UnknownIds;
 use tiktoken_rs::o200k_harmony_singleton;
 
 /// Encodes a prompt; harmony markers such as `<|start|>` become their special ids.
@@ -10,47 +11,33 @@ pub fn encode(text: &str) -> Vec<u32> {
 }
 
 /// Decodes ids arriving in pieces into text, holding back bytes of a UTF-8
-/// character split across pieces. Ids outside the tokenizer (reserved ids,
-/// a fixture's toy vocabulary) decode to nothing.
-#[derive(Default)]
-pub struct TextDecoder {
-    pending: Vec<u8>,
+/// character split across pieces: harmony's decoder, with ids outside the
+/// tokenizer (a fixture's toy vocabulary) decoding to nothing.
+pub struct TextDecoder(harmony::TextDecoder);
+
+impl Default for TextDecoder {
+    fn default() -> Self {
+        TextDecoder(harmony::TextDecoder::new(UnknownIds::Skip))
+    }
 }
 
 impl TextDecoder {
+    /// The text of `ids`, less an incomplete character at the end.
     pub fn push(&mut self, ids: &[u32]) -> String {
-        let bpe = o200k_harmony_singleton();
-        for &id in ids {
-            if let Ok(bytes) = bpe.decode_bytes(&[id]) {
-                self.pending.extend_from_slice(&bytes);
-            }
-        }
-        let valid = match std::str::from_utf8(&self.pending) {
-            Ok(_) => self.pending.len(),
-            // An error with no error_len is an incomplete tail: keep it for later.
-            Err(e) if e.error_len().is_none() => e.valid_up_to(),
-            Err(_) => self.pending.len(),
-        };
-        let rest = self.pending.split_off(valid);
-        let text = String::from_utf8_lossy(&self.pending).into_owned();
-        self.pending = rest;
-        text
+        // Under `UnknownIds::Skip` no id is an error.
+        self.0.push(ids).unwrap_or_default()
     }
 
     /// Whatever is still held back, lossily.
     pub fn finish(&mut self) -> String {
-        let text = String::from_utf8_lossy(&self.pending).into_owned();
-        self.pending.clear();
-        text
+        self.0.finish()
     }
 }
 
 /// Decodes a complete id list.
 pub fn decode(ids: &[u32]) -> String {
-    let mut d = TextDecoder::default();
-    let mut s = d.push(ids);
-    s.push_str(&d.finish());
-    s
+    // Under `UnknownIds::Skip` no id is an error.
+    harmony::decode_with(ids, UnknownIds::Skip).unwrap_or_default()
 }
 
 #[cfg(test)]
