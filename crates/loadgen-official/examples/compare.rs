@@ -205,10 +205,10 @@ fn run_scenario(args: &Args) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
-    let sim = engine::sim::SimModel::new(engine::sim::SimConfig {
+    let sim = engine::SimModel::new(engine::SimConfig {
         ttft: Duration::from_secs_f64(args.sim_ttft_ms / 1e3),
         tpot: Duration::from_secs_f64(args.sim_tpot_ms / 1e3),
-        output_len: engine::sim::OutputLen::Fixed(args.output_tokens),
+        output_len: engine::OutputLen::Fixed(args.output_tokens),
         stream_interval: 1,
         max_concurrency: 4096,
         max_context: 32768,
@@ -216,7 +216,7 @@ fn run_scenario(args: &Args) -> anyhow::Result<()> {
     let info = sim.info();
     let listener = runtime.block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))?;
     let url = format!("http://{}", listener.local_addr()?);
-    runtime.spawn(engine::server::serve(
+    runtime.spawn(engine::serve(
         listener,
         Arc::new(sim),
         info,
