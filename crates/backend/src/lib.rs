@@ -140,6 +140,18 @@ pub struct GenerateRequest {
     pub stream: bool,
 }
 
+impl GenerateRequest {
+    /// `input_ids` continued with the reference's sampling
+    /// ([`settings::reference_sampling`]) for at most `max_new_tokens`.
+    pub fn reference(input_ids: Vec<u32>, max_new_tokens: u32, stream: bool) -> Self {
+        GenerateRequest {
+            input_ids,
+            sampling: settings::reference_sampling(max_new_tokens),
+            stream,
+        }
+    }
+}
+
 /// Why a generation ended (SGLang/OpenAI spelling: "stop", "length", "abort").
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]

@@ -7,30 +7,20 @@ mod common;
 use std::path::{Path, PathBuf};
 
 use common::{assert_stderr_has, assert_success, mlperf_gptoss, stderr, FAST_SIM};
-use dataset::{Column, Table, Value};
+use dataset::{Column, Value};
 use serde_json::Value as Json;
 use testkit::{accuracy_log, answered, hex, log_entry, ordinary};
 
 /// A reference parquet (also usable by `run`: it has input_tokens).
 fn write_reference(dir: &Path, rows: &[(&str, &str)]) -> PathBuf {
-    let table = Table {
-        columns: vec![
-            Column {
-                name: "input_tokens".into(),
-                values: (0..rows.len())
-                    .map(|i| Value::Ints(vec![1000 + i as i64, 2000, 3000]))
-                    .collect(),
-            },
-            Column {
-                name: "dataset".into(),
-                values: rows.iter().map(|r| Value::Str(r.0.into())).collect(),
-            },
-            Column {
-                name: "ground_truth".into(),
-                values: rows.iter().map(|r| Value::Str(r.1.into())).collect(),
-            },
-        ],
+    let mut table = testkit::reference_table(rows);
+    let prompts = Column {
+        name: "input_tokens".into(),
+        values: (0..rows.len())
+            .map(|i| Value::Ints(vec![1000 + i as i64, 2000, 3000]))
+            .collect(),
     };
+    table.columns.insert(0, prompts);
     let path = dir.join("ref.parquet");
     dataset::write_table(&path, &table).unwrap();
     path

@@ -9,19 +9,12 @@ use std::time::Duration;
 
 use backend::{
     Backend, BackendError, EndpointPool, Event, GenerateOutput, GenerateRequest, Generation,
-    HttpConfig, OpenAiBackend, SamplingParams, SglangBackend,
+    HttpConfig, OpenAiBackend, SglangBackend,
 };
 use engine::{OutputLen, SimConfig, SimModel};
 
 fn request(prompt: &[u32], max_new_tokens: u32, stream: bool) -> GenerateRequest {
-    GenerateRequest {
-        input_ids: prompt.to_vec(),
-        sampling: SamplingParams {
-            max_new_tokens,
-            ..backend::settings::reference_sampling(max_new_tokens)
-        },
-        stream,
-    }
+    GenerateRequest::reference(prompt.to_vec(), max_new_tokens, stream)
 }
 
 /// Every event of a generation: the streamed id batches, then the output or error.

@@ -8,8 +8,7 @@ mod common;
 use std::path::Path;
 
 use common::corpus::{Case, A, CASES, CODE_CASES, G};
-use common::reference;
-use testkit::{completion, offline_log};
+use testkit::{completion, offline_log, reference_table as reference};
 
 fn run(cases: &[Case], mutate: impl Fn(&Case, Vec<u32>) -> Vec<u32>) -> eval::Evaluation {
     let rows: Vec<(&str, &str)> = cases.iter().map(|c| (c.dataset, c.ground_truth)).collect();

@@ -76,3 +76,16 @@ pub fn offline_log(entries: &[(usize, Vec<u32>)]) -> String {
 pub fn answered(analysis: &str, final_text: &str) -> Vec<u32> {
     completion(analysis, Some(final_text), true)
 }
+
+/// A reference table as the accuracy scorer reads it: `dataset` and
+/// `ground_truth` string columns, one row per `(dataset, ground_truth)`.
+pub fn reference_table(rows: &[(&str, &str)]) -> dataset::Table {
+    use dataset::{Column, Table, Value};
+    let column = |name: &str, cell: fn(&(&str, &str)) -> &str| Column {
+        name: name.into(),
+        values: rows.iter().map(|r| Value::Str(cell(r).into())).collect(),
+    };
+    Table {
+        columns: vec![column("dataset", |r| r.0), column("ground_truth", |r| r.1)],
+    }
+}

@@ -212,17 +212,10 @@ pub async fn dead_url() -> String {
 
 // ---- Reading generations ----
 
-use backend::{Event, GenerateOutput, GenerateRequest, Generation, SamplingParams};
+use backend::{Event, GenerateOutput, GenerateRequest, Generation};
 
 pub fn request(prompt: &[u32], max_new_tokens: u32, stream: bool) -> GenerateRequest {
-    GenerateRequest {
-        input_ids: prompt.to_vec(),
-        sampling: SamplingParams {
-            max_new_tokens,
-            ..backend::settings::reference_sampling(max_new_tokens)
-        },
-        stream,
-    }
+    GenerateRequest::reference(prompt.to_vec(), max_new_tokens, stream)
 }
 
 /// Every event of a generation: the streamed id batches, then the output or error.
