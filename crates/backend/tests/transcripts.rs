@@ -12,8 +12,8 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use backend::{
-    Backend, BackendError, EndpointPool, FinishReason, GenerateRequest, HttpConfig,
-    OpenAiBackend, SglangBackend, TransportKind,
+    Backend, BackendError, EndpointPool, FinishReason, GenerateRequest, HttpConfig, OpenAiBackend,
+    SglangBackend, TransportKind,
 };
 use common::*;
 use serde_json::Value;

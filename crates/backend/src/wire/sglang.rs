@@ -84,8 +84,8 @@ pub struct GenerateReply {
 }
 
 /// `meta_info` of a reply or chunk: the fields SGLang always sends, in its
-/// order; the optional ones (`e2e_latency` on the last chunk) are left out
-/// when `None`.
+/// order; the ones it sends on some chunks only (`e2e_latency`,
+/// `response_sent_to_client_ts`) are left out when `None`.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct MetaInfo {
     /// The request id (`rid`).
@@ -115,6 +115,10 @@ pub struct MetaInfo {
     /// Seconds from arrival to the end, on the finished reply only.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub e2e_latency: Option<f64>,
+    /// Unix time the first reply of the request was sent: on the first
+    /// chunk of a stream, and on a non-streamed reply.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub response_sent_to_client_ts: Option<f64>,
 }
 
 /// `meta_info.finish_reason`: an object in SGLang, a string elsewhere.

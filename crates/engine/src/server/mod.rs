@@ -70,11 +70,23 @@ impl AppState {
     }
 }
 
-/// An error reply: `{"error": {"message", "type", "code"}}` with a 4xx/5xx status.
+/// An error reply with a 4xx/5xx status, in the shape of the route's server.
 #[derive(Debug)]
 struct ApiError {
     status: StatusCode,
     message: String,
+    shape: ErrorShape,
+}
+
+/// How a server writes its error replies.
+#[derive(Debug, Clone, Copy)]
+enum ErrorShape {
+    /// OpenAI's, as vLLM writes it: `{"error": {"message", "type", "param", "code"}}`.
+    OpenAi,
+    /// SGLang's `/generate`: `{"error": {"message"}}` for a refused request,
+    /// its OpenAI-style `{"object": "error", "message", "type", "param",
+    /// "code"}` for a 503.
+    Sglang,
 }
 
 impl ApiError {
@@ -83,6 +95,15 @@ impl ApiError {
         ApiError {
             status: StatusCode::BAD_REQUEST,
             message: message.into(),
+            shape: ErrorShape::OpenAi,
+        }
+    }
+
+    /// The same error in SGLang's `/generate` shape.
+    fn sglang(self) -> ApiError {
+        ApiError {
+            shape: ErrorShape::Sglang,
+            ..self
         }
     }
 }
@@ -92,26 +113,37 @@ impl From<BackendError> for ApiError {
         let status = match e {
             BackendError::InvalidRequest(_) => StatusCode::BAD_REQUEST,
             // SGLang (a full queue) and vLLM (a retryable error) both say 503.
-            BackendError::Overloaded(_) => StatusCode::SERVICE_UNAVAILABLE,
-            BackendError::ShuttingDown => StatusCode::SERVICE_UNAVAILABLE,
+            BackendError::Overloaded(_) | BackendError::ShuttingDown => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             _ => StatusCode::INTERNAL_SERVER_ERROR,
         };
         ApiError {
             status,
             message: e.to_string(),
+            shape: ErrorShape::OpenAi,
         }
     }
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let kind = if self.status.is_client_error() {
-            "invalid_request_error"
-        } else {
-            "server_error"
+        let code = self.status.as_u16();
+        let body = match self.shape {
+            ErrorShape::Sglang if self.status.is_client_error() => {
+                json!({"error": {"message": self.message}})
+            }
+            ErrorShape::Sglang => json!({"object": "error", "message": self.message,
+                "type": code.to_string(), "param": null, "code": code}),
+            ErrorShape::OpenAi => {
+                let kind = if self.status.is_client_error() {
+                    "invalid_request_error"
+                } else {
+                    "server_error"
+                };
+                json!({"error": {"message": self.message, "type": kind, "param": null, "code": code}})
+            }
         };
-        let body =
-            json!({"error": {"message": self.message, "type": kind, "code": self.status.as_u16()}});
         (self.status, Json(body)).into_response()
     }
 }

@@ -105,10 +105,13 @@ fn usage(out: &GenerateOutput) -> Usage {
 }
 
 /// vLLM's `stop_reason`: the id from the request's `stop_token_ids` that
-/// ended the generation; null for any other end.
-fn stop_reason(out: &GenerateOutput, stop_token_ids: &[u32]) -> Option<Value> {
+/// ended the generation; null for any other end, and for the model's own
+/// end-of-sequence id (the first of `eos_token_ids`), which vLLM checks
+/// before the stop ids.
+fn stop_reason(out: &GenerateOutput, stop_token_ids: &[u32], eos: Option<u32>) -> Option<Value> {
     let last = *out.output_ids.last()?;
-    (out.finish_reason == FinishReason::Stop && stop_token_ids.contains(&last)).then(|| json!(last))
+    let matched = stop_token_ids.contains(&last) && Some(last) != eos;
+    (out.finish_reason == FinishReason::Stop && matched).then(|| json!(last))
 }
 
 /// A choice in vLLM's shape: every field written, null where it does not apply.
@@ -151,6 +154,7 @@ pub(super) async fn completions(
     let created = now();
     let prompt_ids = body.return_token_ids.then(|| req.input_ids.clone());
     let stop_ids = req.sampling.stop_token_ids.clone();
+    let eos = state.info.eos_token_ids.first().copied();
     let stops = stop_candidates(&state, &req);
     let (generation, running) = submit(&state, req).await?;
     let reply = move |choices: Vec<Choice>, usage: Option<Usage>| CompletionReply {
@@ -165,7 +169,7 @@ pub(super) async fn completions(
     };
     let finished = move |text: String, ids: Vec<u32>, out: &GenerateOutput| Choice {
         finish_reason: Some(out.finish_reason.as_str().into()),
-        stop_reason: stop_reason(out, &stop_ids),
+        stop_reason: stop_reason(out, &stop_ids, eos),
         ..choice(text, ids)
     };
     if !body.stream {

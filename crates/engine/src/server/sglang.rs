@@ -127,7 +127,15 @@ fn meta(id: &str, prompt_tokens: usize, completion_tokens: usize) -> MetaInfo {
         completion_tokens: Some(completion_tokens),
         cached_tokens: Some(0),
         e2e_latency: None,
+        response_sent_to_client_ts: None,
     }
+}
+
+/// Now as Unix seconds, SGLang's `response_sent_to_client_ts`.
+fn unix_now() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64())
 }
 
 /// The finished reply's `meta_info`: the reason, the counts, the latency.
@@ -147,10 +155,14 @@ fn finish_reason(out: &GenerateOutput) -> WireFinishReason {
     }
 }
 
-pub(super) async fn generate(
-    State(state): State<Arc<AppState>>,
-    body: Bytes,
-) -> Result<Response, ApiError> {
+pub(super) async fn generate(state: State<Arc<AppState>>, body: Bytes) -> Response {
+    match reply(state, body).await {
+        Ok(reply) => reply,
+        Err(e) => e.sglang().into_response(),
+    }
+}
+
+async fn reply(State(state): State<Arc<AppState>>, body: Bytes) -> Result<Response, ApiError> {
     let start = Instant::now();
     let body: Body = parse_body(&state, &body)?;
     let rid = body.rid.clone().unwrap_or_else(|| state.request_id("gen"));
@@ -160,9 +172,13 @@ pub(super) async fn generate(
     let (generation, running) = submit(&state, req).await?;
     if !stream {
         let out = finish_plain(generation, running).await?;
+        let meta = MetaInfo {
+            response_sent_to_client_ts: Some(unix_now()),
+            ..finished_meta(&rid, &out, start)
+        };
         return Ok(Json(GenerateReply {
             text: Some(reply_text(&out)),
-            meta_info: Some(finished_meta(&rid, &out, start)),
+            meta_info: Some(meta),
             output_ids: Some(out.output_ids),
             error: None,
         })
@@ -183,12 +199,17 @@ pub(super) async fn generate(
         move |mut stream| {
             let rid = rid.clone();
             async move {
+                let first = stream.streamed() == 0;
                 let data = match stream.next().await? {
                     Piece::Tokens { ids, text, .. } => {
-                        chunk(text, ids, meta(&rid, prompt_tokens, stream.streamed()))
+                        let mut meta = meta(&rid, prompt_tokens, stream.streamed());
+                        meta.response_sent_to_client_ts = first.then(unix_now);
+                        chunk(text, ids, meta)
                     }
                     Piece::Finished { rest, text, out } => {
-                        chunk(text, rest, finished_meta(&rid, &out, start))
+                        let mut meta = finished_meta(&rid, &out, start);
+                        meta.response_sent_to_client_ts = first.then(unix_now);
+                        chunk(text, rest, meta)
                     }
                     Piece::Failed(error) => error,
                 };
