@@ -43,6 +43,7 @@ pub mod settings;
 mod sglang;
 mod sse;
 mod stream;
+pub mod wire;
 
 pub use accounting::IdsMode;
 pub use error::{BackendError, RequestLabel, TransportError, TransportKind};

@@ -1,5 +1,6 @@
-//! OpenAI-compatible `POST /v1/completions` with a token-id prompt: the wire
-//! types, and [`OpenAiBackend`], a [`Backend`] over an [`EndpointPool`].
+//! OpenAI-compatible `POST /v1/completions` with a token-id prompt:
+//! [`OpenAiBackend`], a [`Backend`] over an [`EndpointPool`]. The wire
+//! shapes are [`crate::wire::openai`].
 //!
 //! The generated ids come from vLLM's `return_token_ids: true`, which adds
 //! `choices[i].token_ids` (and `prompt_token_ids`) to replies and to every
@@ -7,88 +8,14 @@
 //! no ids is an error that says so: counting tokens by re-tokenizing text is
 //! what the unmerged reference vLLM backend does, and it is not faithful.
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use crate::client::{self, Protocol};
 use crate::error::Fault;
 use crate::pool::EndpointPool;
 use crate::stream::{error_text, parse_chunk, parse_json, Reply};
+use crate::wire::openai::{CompletionBody, CompletionReply, StreamOptions, Usage};
 use crate::{Backend, BackendError, FinishReason, GenerateOutput, GenerateRequest, Generation};
-
-/// The request body of `POST /v1/completions`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct CompletionBody {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub model: Option<String>,
-    /// Token ids, not text: the prompt is already rendered by Harmony.
-    pub prompt: Vec<u32>,
-    pub max_tokens: u32,
-    pub temperature: f32,
-    pub top_p: f32,
-    /// A vLLM/SGLang extension; -1 disables it.
-    pub top_k: i32,
-    pub stream: bool,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub stream_options: Option<StreamOptions>,
-    /// vLLM's switch for `choices[i].token_ids`.
-    pub return_token_ids: bool,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub stop_token_ids: Vec<u32>,
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub ignore_eos: bool,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub seed: Option<u64>,
-    pub skip_special_tokens: bool,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct StreamOptions {
-    pub include_usage: bool,
-}
-
-/// A reply or one streamed chunk. Unknown fields are ignored.
-#[derive(Debug, Clone, PartialEq, Default, Deserialize)]
-pub struct CompletionReply {
-    #[serde(default)]
-    pub choices: Vec<Choice>,
-    #[serde(default)]
-    pub usage: Option<Usage>,
-    /// `{"error": {...}}` (OpenAI, SGLang) in a chunk or a 200 reply.
-    #[serde(default)]
-    pub error: Option<serde_json::Value>,
-    /// vLLM's error shape: `{"object": "error", "message": ...}`.
-    #[serde(default)]
-    pub object: Option<String>,
-    #[serde(default)]
-    pub message: Option<String>,
-}
-
-#[derive(Debug, Clone, PartialEq, Default, Deserialize)]
-pub struct Choice {
-    #[serde(default)]
-    pub index: u32,
-    #[serde(default)]
-    pub text: Option<String>,
-    /// Generated ids (vLLM with `return_token_ids`).
-    #[serde(default)]
-    pub token_ids: Option<Vec<u32>>,
-    #[serde(default)]
-    pub prompt_token_ids: Option<Vec<u32>>,
-    /// `"stop"`, `"length"`, `"abort"`, or null until the end.
-    #[serde(default)]
-    pub finish_reason: Option<String>,
-    /// vLLM: the stop id or string that matched.
-    #[serde(default)]
-    pub stop_reason: Option<serde_json::Value>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
-pub struct Usage {
-    #[serde(default)]
-    pub prompt_tokens: usize,
-    #[serde(default)]
-    pub completion_tokens: usize,
-}
 
 /// A [`Backend`] speaking OpenAI-compatible `/v1/completions` to a pool.
 #[derive(Debug, Clone)]

@@ -1,176 +1,17 @@
-//! SGLang's native `POST /generate` with `input_ids`: the wire types, and
-//! [`SglangBackend`], a [`Backend`] over an [`EndpointPool`].
-//!
-//! Replies carry `output_ids`, `text` and `meta_info` (`prompt_tokens`,
-//! `completion_tokens`, `finish_reason`). `finish_reason` is null until the
-//! end, then an object: `{"type": "stop", "matched": 200002}`, `{"type":
-//! "length", "length": 10240}` or `{"type": "abort", "message": ...}` (a
-//! plain string is accepted too). Streamed replies are SSE `data:` lines
-//! ended by `data: [DONE]`; their `output_ids` are cumulative or incremental
-//! depending on the server ([`crate::accounting`]).
+//! SGLang's native `POST /generate` with `input_ids`: [`SglangBackend`], a
+//! [`Backend`] over an [`EndpointPool`]. The wire shapes are
+//! [`crate::wire::sglang`]; streamed `output_ids` are cumulative or
+//! incremental depending on the server ([`crate::accounting`]).
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use crate::accounting::{IdsMode, StreamedIds};
 use crate::client::{self, Protocol};
 use crate::error::Fault;
 use crate::pool::EndpointPool;
 use crate::stream::{error_text, parse_chunk, parse_json, Reply};
-use crate::{
-    Backend, BackendError, FinishReason, GenerateOutput, GenerateRequest, Generation,
-    SamplingParams,
-};
-
-/// The request body of `POST /generate`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct GenerateBody {
-    pub input_ids: Vec<u32>,
-    pub sampling_params: WireSampling,
-    pub stream: bool,
-}
-
-/// `sampling_params` as SGLang names them.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct WireSampling {
-    pub max_new_tokens: u32,
-    pub temperature: f32,
-    pub top_p: f32,
-    pub top_k: i32,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub stop_token_ids: Vec<u32>,
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub ignore_eos: bool,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub sampling_seed: Option<u64>,
-    /// The reference sends false; it only changes `text`, never the ids.
-    pub skip_special_tokens: bool,
-}
-
-impl From<&SamplingParams> for WireSampling {
-    fn from(s: &SamplingParams) -> Self {
-        WireSampling {
-            max_new_tokens: s.max_new_tokens,
-            temperature: s.temperature,
-            top_p: s.top_p,
-            top_k: s.top_k,
-            stop_token_ids: s.stop_token_ids.clone(),
-            ignore_eos: s.ignore_eos,
-            sampling_seed: s.seed,
-            skip_special_tokens: false,
-        }
-    }
-}
-
-/// A reply, or one streamed chunk of it. Unknown fields are ignored.
-#[derive(Debug, Clone, PartialEq, Default, Deserialize)]
-pub struct GenerateReply {
-    #[serde(default)]
-    pub text: Option<String>,
-    #[serde(default)]
-    pub output_ids: Option<Vec<u32>>,
-    #[serde(default)]
-    pub meta_info: Option<MetaInfo>,
-    /// Servers report some failures in a 200 reply or an SSE chunk.
-    #[serde(default)]
-    pub error: Option<serde_json::Value>,
-}
-
-#[derive(Debug, Clone, PartialEq, Default, Deserialize)]
-pub struct MetaInfo {
-    #[serde(default)]
-    pub prompt_tokens: Option<usize>,
-    /// The running total of generated tokens.
-    #[serde(default)]
-    pub completion_tokens: Option<usize>,
-    #[serde(default)]
-    pub finish_reason: Option<WireFinishReason>,
-}
-
-/// `meta_info.finish_reason`: an object in SGLang, a string elsewhere.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(untagged)]
-pub enum WireFinishReason {
-    Object {
-        #[serde(rename = "type")]
-        kind: String,
-        /// The stop id (a number) or stop string that matched.
-        #[serde(default)]
-        matched: Option<serde_json::Value>,
-        #[serde(default)]
-        length: Option<u64>,
-        #[serde(default)]
-        message: Option<String>,
-    },
-    Text(String),
-}
-
-impl WireFinishReason {
-    /// Our reason; an unknown type is an error rather than a guess.
-    pub fn reason(&self) -> Result<FinishReason, String> {
-        let kind = match self {
-            WireFinishReason::Object { kind, .. } => kind,
-            WireFinishReason::Text(kind) => kind,
-        };
-        match kind.as_str() {
-            "stop" => Ok(FinishReason::Stop),
-            "length" => Ok(FinishReason::Length),
-            "abort" => {
-                if let WireFinishReason::Object {
-                    message: Some(m), ..
-                } = self
-                {
-                    tracing::warn!("SGLang aborted a request: {m}");
-                }
-                Ok(FinishReason::Abort)
-            }
-            other => Err(format!("unknown finish_reason type {other:?}")),
-        }
-    }
-}
-
-/// One streamed chunk as the client reads it: like [`GenerateReply`], but
-/// without copying `text` (only whether there was any matters). Chunks are
-/// the client's hot path, one per token at stream interval 1.
-#[derive(Debug, Default, Deserialize)]
-struct StreamChunk {
-    #[serde(default)]
-    text: HasText,
-    #[serde(default)]
-    output_ids: Option<Vec<u32>>,
-    #[serde(default)]
-    meta_info: Option<MetaInfo>,
-    #[serde(default)]
-    error: Option<serde_json::Value>,
-}
-
-/// Whether a string field (or null) holds any text, read without copying it.
-#[derive(Debug, Default, Clone, Copy, PartialEq)]
-pub(crate) struct HasText(pub bool);
-
-impl<'de> Deserialize<'de> for HasText {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = HasText;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a string or null")
-            }
-            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<HasText, E> {
-                Ok(HasText(!v.is_empty()))
-            }
-            fn visit_unit<E: serde::de::Error>(self) -> Result<HasText, E> {
-                Ok(HasText(false))
-            }
-            fn visit_none<E: serde::de::Error>(self) -> Result<HasText, E> {
-                Ok(HasText(false))
-            }
-            fn visit_some<D: serde::Deserializer<'de>>(self, d: D) -> Result<HasText, D::Error> {
-                d.deserialize_any(V)
-            }
-        }
-        d.deserialize_any(V)
-    }
-}
+use crate::wire::sglang::{GenerateBody, GenerateReply, MetaInfo, StreamChunk, WireSampling};
+use crate::{Backend, BackendError, FinishReason, GenerateOutput, GenerateRequest, Generation};
 
 /// A [`Backend`] speaking SGLang's `/generate` to a pool of servers.
 #[derive(Debug, Clone)]
@@ -345,6 +186,8 @@ impl Reply for SglangReply {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::wire::sglang::{HasText, WireFinishReason};
+    use crate::SamplingParams;
     use serde_json::json;
 
     #[test]

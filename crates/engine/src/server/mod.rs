@@ -70,11 +70,23 @@ impl AppState {
     }
 }
 
-/// An error reply: `{"error": {"message", "type", "code"}}` with a 4xx/5xx status.
+/// An error reply with a 4xx/5xx status, in the shape of the route's server.
 #[derive(Debug)]
 struct ApiError {
     status: StatusCode,
     message: String,
+    shape: ErrorShape,
+}
+
+/// How a server writes its error replies.
+#[derive(Debug, Clone, Copy)]
+enum ErrorShape {
+    /// OpenAI's, as vLLM writes it: `{"error": {"message", "type", "param", "code"}}`.
+    OpenAi,
+    /// SGLang's `/generate`: `{"error": {"message"}}` for a refused request,
+    /// its OpenAI-style `{"object": "error", "message", "type", "param",
+    /// "code"}` for a 503.
+    Sglang,
 }
 
 impl ApiError {
@@ -83,6 +95,15 @@ impl ApiError {
         ApiError {
             status: StatusCode::BAD_REQUEST,
             message: message.into(),
+            shape: ErrorShape::OpenAi,
+        }
+    }
+
+    /// The same error in SGLang's `/generate` shape.
+    fn sglang(self) -> ApiError {
+        ApiError {
+            shape: ErrorShape::Sglang,
+            ..self
         }
     }
 }
@@ -91,26 +112,38 @@ impl From<BackendError> for ApiError {
     fn from(e: BackendError) -> ApiError {
         let status = match e {
             BackendError::InvalidRequest(_) => StatusCode::BAD_REQUEST,
-            BackendError::Overloaded(_) => StatusCode::TOO_MANY_REQUESTS,
-            BackendError::ShuttingDown => StatusCode::SERVICE_UNAVAILABLE,
+            // SGLang (a full queue) and vLLM (a retryable error) both say 503.
+            BackendError::Overloaded(_) | BackendError::ShuttingDown => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             _ => StatusCode::INTERNAL_SERVER_ERROR,
         };
         ApiError {
             status,
             message: e.to_string(),
+            shape: ErrorShape::OpenAi,
         }
     }
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let kind = if self.status.is_client_error() {
-            "invalid_request_error"
-        } else {
-            "server_error"
+        let code = self.status.as_u16();
+        let body = match self.shape {
+            ErrorShape::Sglang if self.status.is_client_error() => {
+                json!({"error": {"message": self.message}})
+            }
+            ErrorShape::Sglang => json!({"object": "error", "message": self.message,
+                "type": code.to_string(), "param": null, "code": code}),
+            ErrorShape::OpenAi => {
+                let kind = if self.status.is_client_error() {
+                    "invalid_request_error"
+                } else {
+                    "server_error"
+                };
+                json!({"error": {"message": self.message, "type": kind, "param": null, "code": code}})
+            }
         };
-        let body =
-            json!({"error": {"message": self.message, "type": kind, "code": self.status.as_u16()}});
         (self.status, Json(body)).into_response()
     }
 }
@@ -190,6 +223,17 @@ async fn submit(
     Ok((generation, running))
 }
 
+/// The ids that may end `request`'s generation: its stop ids and, unless it
+/// ignores them, the model's end-of-sequence ids. Their text is held back
+/// in a stream until it is known whether the generation stopped on them.
+fn stop_candidates(state: &AppState, request: &GenerateRequest) -> Vec<u32> {
+    let mut ids = request.sampling.stop_token_ids.clone();
+    if !request.sampling.ignore_eos {
+        ids.extend_from_slice(&state.info.eos_token_ids);
+    }
+    ids
+}
+
 /// Waits for a non-streamed generation's output and counts it.
 async fn finish_plain(
     generation: Generation,
@@ -210,6 +254,10 @@ struct TokenStream {
     streamed: usize,
     done: bool,
     running: Running,
+    /// Ids that may be the matched stop: both servers leave it out of `text`.
+    stops: Vec<u32>,
+    /// A streamed stop candidate whose text waits for the next piece.
+    held: Option<u32>,
 }
 
 /// One piece of a streamed reply.
@@ -221,7 +269,8 @@ enum Piece {
         first: bool,
     },
     /// The end: the ids not streamed yet (from a backend that does not
-    /// stream) with the rest of the text, and the whole output.
+    /// stream) with the rest of the text (without the matched stop token),
+    /// and the whole output.
     Finished {
         rest: Vec<u32>,
         text: String,
@@ -232,14 +281,27 @@ enum Piece {
 }
 
 impl TokenStream {
-    fn new(generation: Generation, running: Running) -> TokenStream {
+    fn new(generation: Generation, running: Running, stops: Vec<u32>) -> TokenStream {
         TokenStream {
             generation,
             decoder: TextDecoder::default(),
             streamed: 0,
             done: false,
             running,
+            stops,
+            held: None,
         }
+    }
+
+    /// The text of `ids` after any held id, holding back a trailing stop
+    /// candidate.
+    fn text(&mut self, ids: &[u32]) -> String {
+        let mut pending: Vec<u32> = self.held.take().into_iter().collect();
+        pending.extend_from_slice(ids);
+        if pending.last().is_some_and(|id| self.stops.contains(id)) {
+            self.held = pending.pop();
+        }
+        self.decoder.push(&pending)
     }
 
     /// Ids streamed so far.
@@ -256,14 +318,20 @@ impl TokenStream {
             Some(Ok(Event::Tokens(ids))) => {
                 let first = self.streamed == 0;
                 self.streamed += ids.len();
-                let text = self.decoder.push(&ids);
+                let text = self.text(&ids);
                 Piece::Tokens { ids, text, first }
             }
             Some(Ok(Event::Finished(out))) => {
                 self.done = true;
                 self.running.0.metrics.finished.record(&out);
                 let rest = out.output_ids[self.streamed.min(out.output_ids.len())..].to_vec();
-                let mut text = self.decoder.push(&rest);
+                let mut text = self.text(&rest);
+                // The held id is the matched stop unless the reason says otherwise.
+                if let Some(id) = self.held.take() {
+                    if out.finish_reason != backend::FinishReason::Stop {
+                        text.push_str(&self.decoder.push(&[id]));
+                    }
+                }
                 text.push_str(&self.decoder.finish());
                 Piece::Finished { rest, text, out }
             }

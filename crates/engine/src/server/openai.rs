@@ -1,8 +1,10 @@
 //! OpenAI-compatible `POST /v1/completions` (and `GET /v1/models`), with
-//! vLLM's extensions: `top_k`, `stop_token_ids`, `ignore_eos`, `seed`, and
-//! the generated ids in `choices[0].token_ids` (always present, as vLLM
-//! returns them with `return_token_ids`), plus `prompt_token_ids` when
-//! `return_token_ids` is set.
+//! vLLM's extensions: `top_k`, `stop_token_ids`, `ignore_eos`, `seed`,
+//! `return_token_ids`. Requests are read leniently here; replies have the
+//! shapes of [`backend::wire::openai`], every choice field vLLM writes
+//! included (`stop_reason`, `logprobs`, `prompt_token_ids` null when they do
+//! not apply). Unlike vLLM, `choices[0].token_ids` is always filled, asked
+//! for or not: a client that reads it works either way.
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -12,15 +14,16 @@ use axum::extract::State;
 use axum::response::sse::Event as SseEvent;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use backend::{GenerateOutput, GenerateRequest, SamplingParams};
+use backend::wire::openai::{Choice, CompletionReply, StreamOptions, Usage};
+use backend::{FinishReason, GenerateOutput, GenerateRequest, SamplingParams};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::sglang::ids_from_json;
-use super::text::{decode, encode};
+use super::text::{encode, reply_text};
 use super::{
-    count_bad, finish_plain, parse_body, sse_with_done, submit, ApiError, AppState, Piece,
-    TokenStream,
+    count_bad, finish_plain, parse_body, sse_with_done, stop_candidates, submit, ApiError,
+    AppState, Piece, TokenStream,
 };
 
 #[derive(Deserialize)]
@@ -44,12 +47,6 @@ struct Body {
     n: Option<u32>,
     stop: Option<Value>,
     echo: Option<bool>,
-}
-
-#[derive(Deserialize)]
-struct StreamOptions {
-    #[serde(default)]
-    include_usage: bool,
 }
 
 /// The prompt: a string, a list of ids, or a one-element list of either.
@@ -99,9 +96,35 @@ fn request(b: &Body) -> Result<GenerateRequest, ApiError> {
     })
 }
 
-fn usage(out: &GenerateOutput) -> Value {
-    json!({"prompt_tokens": out.prompt_tokens, "completion_tokens": out.completion_tokens,
-           "total_tokens": out.prompt_tokens + out.completion_tokens})
+fn usage(out: &GenerateOutput) -> Usage {
+    Usage {
+        prompt_tokens: out.prompt_tokens,
+        total_tokens: out.prompt_tokens + out.completion_tokens,
+        completion_tokens: out.completion_tokens,
+    }
+}
+
+/// vLLM's `stop_reason`: the id from the request's `stop_token_ids` that
+/// ended the generation; null for any other end, and for the model's own
+/// end-of-sequence id (the first of `eos_token_ids`), which vLLM checks
+/// before the stop ids.
+fn stop_reason(out: &GenerateOutput, stop_token_ids: &[u32], eos: Option<u32>) -> Option<Value> {
+    let last = *out.output_ids.last()?;
+    let matched = stop_token_ids.contains(&last) && Some(last) != eos;
+    (out.finish_reason == FinishReason::Stop && matched).then(|| json!(last))
+}
+
+/// A choice in vLLM's shape: every field written, null where it does not apply.
+fn choice(text: String, ids: Vec<u32>) -> Choice {
+    Choice {
+        index: 0,
+        text: Some(text),
+        logprobs: None,
+        finish_reason: None,
+        stop_reason: None,
+        token_ids: Some(ids),
+        prompt_token_ids: None,
+    }
 }
 
 fn now() -> u64 {
@@ -130,57 +153,68 @@ pub(super) async fn completions(
         .unwrap_or_else(|| state.info.model_name.clone());
     let created = now();
     let prompt_ids = body.return_token_ids.then(|| req.input_ids.clone());
+    let stop_ids = req.sampling.stop_token_ids.clone();
+    let eos = state.info.eos_token_ids.first().copied();
+    let stops = stop_candidates(&state, &req);
     let (generation, running) = submit(&state, req).await?;
+    let reply = move |choices: Vec<Choice>, usage: Option<Usage>| CompletionReply {
+        id: Some(id.clone()),
+        object: Some("text_completion".into()),
+        created: Some(created),
+        model: Some(model.clone()),
+        choices,
+        usage,
+        error: None,
+        message: None,
+    };
+    let finished = move |text: String, ids: Vec<u32>, out: &GenerateOutput| Choice {
+        finish_reason: Some(out.finish_reason.as_str().into()),
+        stop_reason: stop_reason(out, &stop_ids, eos),
+        ..choice(text, ids)
+    };
     if !body.stream {
         let out = finish_plain(generation, running).await?;
-        let mut choice = json!({"index": 0, "text": decode(&out.output_ids), "logprobs": null,
-            "finish_reason": out.finish_reason.as_str(), "token_ids": out.output_ids});
-        if let Some(p) = prompt_ids {
-            choice["prompt_token_ids"] = json!(p);
-        }
-        return Ok(Json(
-            json!({"id": id, "object": "text_completion", "created": created,
-            "model": model, "choices": [choice], "usage": usage(&out)}),
-        )
-        .into_response());
+        let choice = Choice {
+            prompt_token_ids: prompt_ids,
+            ..finished(reply_text(&out), out.output_ids.clone(), &out)
+        };
+        return Ok(Json(reply(vec![choice], Some(usage(&out)))).into_response());
     }
     let include_usage = body
         .stream_options
         .as_ref()
         .is_some_and(|o| o.include_usage);
-    let chunk = move |choices: Value, usage: Option<Value>| {
-        let mut c = json!({"id": id, "object": "text_completion", "created": created, "model": model, "choices": choices});
-        if let Some(u) = usage {
-            c["usage"] = u;
-        }
-        c.to_string()
-    };
+    let to_json = |r: &CompletionReply| serde_json::to_string(r).unwrap_or_default();
     // The usage chunk, when asked for, follows the final one.
-    let state = (TokenStream::new(generation, running), None::<String>);
+    let state = (TokenStream::new(generation, running, stops), None::<String>);
     let events = futures::stream::unfold(state, move |(mut stream, mut pending)| {
-        let chunk = chunk.clone();
+        let reply = reply.clone();
+        let finished = finished.clone();
         let prompt_ids = prompt_ids.clone();
         async move {
             let data = match pending.take() {
                 Some(usage) => usage,
                 None => match stream.next().await? {
                     Piece::Tokens { ids, text, first } => {
-                        let mut choice = json!({"index": 0, "text": text, "logprobs": null,
-                            "finish_reason": null, "token_ids": ids});
-                        if first {
-                            if let Some(p) = &prompt_ids {
-                                choice["prompt_token_ids"] = json!(p);
-                            }
-                        }
-                        chunk(json!([choice]), None)
+                        let c = Choice {
+                            prompt_token_ids: if first { prompt_ids } else { None },
+                            ..choice(text, ids)
+                        };
+                        to_json(&reply(vec![c], None))
                     }
                     Piece::Finished { rest, text, out } => {
-                        let choice = json!({"index": 0, "text": text, "logprobs": null,
-                            "finish_reason": out.finish_reason.as_str(), "token_ids": rest});
                         if include_usage {
-                            pending = Some(chunk(json!([]), Some(usage(&out))));
+                            pending = Some(to_json(&reply(vec![], Some(usage(&out)))));
                         }
-                        chunk(json!([choice]), None)
+                        let c = Choice {
+                            prompt_token_ids: if stream.streamed() == 0 {
+                                prompt_ids
+                            } else {
+                                None
+                            },
+                            ..finished(text, rest, &out)
+                        };
+                        to_json(&reply(vec![c], None))
                     }
                     Piece::Failed(error) => error,
                 },

@@ -1,10 +1,11 @@
 //! SGLang's native `POST /generate`: `input_ids` or `text`,
-//! `sampling_params`, `stream`. Replies mirror SGLang's: `text`,
-//! `output_ids`, `meta_info` with `prompt_tokens`, `completion_tokens` and
-//! `finish_reason` (`{"type": "stop", "matched": id}` or
-//! `{"type": "length", "length": n}`, null until the end). Streamed chunks
-//! are SSE `data:` lines carrying the new ids and their text, with
-//! cumulative `completion_tokens`, ended by `data: [DONE]`.
+//! `sampling_params`, `stream`, read leniently here and answered in the
+//! shapes of [`backend::wire::sglang`]: `text` (without the matched stop
+//! token), `output_ids` (with it), `meta_info` with SGLang's fields and
+//! `finish_reason` null until the end. Streams behave like SGLang's
+//! `--incremental-streaming-output`: each SSE `data:` chunk carries the new
+//! ids and their text, with the running `completion_tokens`, and `data:
+//! [DONE]` ends them.
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -15,14 +16,15 @@ use axum::extract::State;
 use axum::response::sse::Event as SseEvent;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use backend::wire::sglang::{GenerateReply, MetaInfo, WireFinishReason};
 use backend::{FinishReason, GenerateOutput, GenerateRequest, SamplingParams};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::text::{decode, encode};
+use super::text::{encode, reply_text};
 use super::{
-    count_bad, finish_plain, parse_body, sse_with_done, submit, ApiError, AppState, Piece,
-    TokenStream,
+    count_bad, finish_plain, parse_body, sse_with_done, stop_candidates, submit, ApiError,
+    AppState, Piece, TokenStream,
 };
 
 #[derive(Deserialize)]
@@ -112,88 +114,108 @@ fn request(b: Body) -> Result<GenerateRequest, ApiError> {
     })
 }
 
-#[derive(Serialize)]
-struct Chunk<'a> {
-    text: &'a str,
-    output_ids: &'a [u32],
-    meta_info: Meta<'a>,
-}
-
-#[derive(Serialize)]
-struct Meta<'a> {
-    id: &'a str,
-    finish_reason: Value,
-    prompt_tokens: usize,
-    completion_tokens: usize,
-    cached_tokens: usize,
-}
-
-fn finish_reason(out: &GenerateOutput) -> Value {
-    match out.finish_reason {
-        FinishReason::Stop => json!({"type": "stop", "matched": out.output_ids.last()}),
-        FinishReason::Length => json!({"type": "length", "length": out.completion_tokens}),
-        FinishReason::Abort => json!({"type": "abort", "message": "aborted"}),
+/// The `meta_info` SGLang sends with every reply and chunk. We never
+/// retract requests, cache prefixes or parse reasoning, so those counts are 0.
+fn meta(id: &str, prompt_tokens: usize, completion_tokens: usize) -> MetaInfo {
+    MetaInfo {
+        id: Some(id.to_owned()),
+        finish_reason: None,
+        prompt_tokens: Some(prompt_tokens),
+        weight_version: Some("default".into()),
+        num_retractions: Some(0),
+        reasoning_tokens: Some(0),
+        completion_tokens: Some(completion_tokens),
+        cached_tokens: Some(0),
+        e2e_latency: None,
+        response_sent_to_client_ts: None,
     }
 }
 
-pub(super) async fn generate(
-    State(state): State<Arc<AppState>>,
-    body: Bytes,
-) -> Result<Response, ApiError> {
+/// Now as Unix seconds, SGLang's `response_sent_to_client_ts`.
+fn unix_now() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64())
+}
+
+/// The finished reply's `meta_info`: the reason, the counts, the latency.
+fn finished_meta(id: &str, out: &GenerateOutput, start: Instant) -> MetaInfo {
+    MetaInfo {
+        finish_reason: Some(finish_reason(out)),
+        e2e_latency: Some(start.elapsed().as_secs_f64()),
+        ..meta(id, out.prompt_tokens, out.completion_tokens)
+    }
+}
+
+fn finish_reason(out: &GenerateOutput) -> WireFinishReason {
+    match out.finish_reason {
+        FinishReason::Stop => WireFinishReason::stop(out.output_ids.last().copied()),
+        FinishReason::Length => WireFinishReason::length(out.completion_tokens as u64),
+        FinishReason::Abort => WireFinishReason::abort("Aborted"),
+    }
+}
+
+pub(super) async fn generate(state: State<Arc<AppState>>, body: Bytes) -> Response {
+    match reply(state, body).await {
+        Ok(reply) => reply,
+        Err(e) => e.sglang().into_response(),
+    }
+}
+
+async fn reply(State(state): State<Arc<AppState>>, body: Bytes) -> Result<Response, ApiError> {
     let start = Instant::now();
     let body: Body = parse_body(&state, &body)?;
     let rid = body.rid.clone().unwrap_or_else(|| state.request_id("gen"));
     let req = request(body).map_err(|e| count_bad(&state, e))?;
     let (stream, prompt_tokens) = (req.stream, req.input_ids.len());
+    let stops = stop_candidates(&state, &req);
     let (generation, running) = submit(&state, req).await?;
     if !stream {
         let out = finish_plain(generation, running).await?;
-        return Ok(Json(json!({
-            "text": decode(&out.output_ids),
-            "output_ids": out.output_ids,
-            "meta_info": {
-                "id": rid,
-                "finish_reason": finish_reason(&out),
-                "prompt_tokens": out.prompt_tokens,
-                "completion_tokens": out.completion_tokens,
-                "cached_tokens": 0,
-                "e2e_latency": start.elapsed().as_secs_f64(),
-            }
-        }))
+        let meta = MetaInfo {
+            response_sent_to_client_ts: Some(unix_now()),
+            ..finished_meta(&rid, &out, start)
+        };
+        return Ok(Json(GenerateReply {
+            text: Some(reply_text(&out)),
+            meta_info: Some(meta),
+            output_ids: Some(out.output_ids),
+            error: None,
+        })
         .into_response());
     }
     let rid: Arc<str> = rid.into();
-    // Typed chunks serialize several times faster than `json!` maps, which
-    // matters for the sim model's hundreds of thousands of chunks a second.
-    let chunk = move |text: &str, ids: &[u32], completion: usize, reason: Value| {
-        serde_json::to_string(&Chunk {
-            text,
-            output_ids: ids,
-            meta_info: Meta {
-                id: &rid,
-                finish_reason: reason,
-                prompt_tokens,
-                completion_tokens: completion,
-                cached_tokens: 0,
-            },
+    let chunk = move |text: String, ids: Vec<u32>, meta: MetaInfo| {
+        serde_json::to_string(&GenerateReply {
+            text: Some(text),
+            output_ids: Some(ids),
+            meta_info: Some(meta),
+            error: None,
         })
         .unwrap_or_default()
     };
-    let events =
-        futures::stream::unfold(TokenStream::new(generation, running), move |mut stream| {
-            let chunk = chunk.clone();
+    let events = futures::stream::unfold(
+        TokenStream::new(generation, running, stops),
+        move |mut stream| {
+            let rid = rid.clone();
             async move {
+                let first = stream.streamed() == 0;
                 let data = match stream.next().await? {
                     Piece::Tokens { ids, text, .. } => {
-                        chunk(&text, &ids, stream.streamed(), Value::Null)
+                        let mut meta = meta(&rid, prompt_tokens, stream.streamed());
+                        meta.response_sent_to_client_ts = first.then(unix_now);
+                        chunk(text, ids, meta)
                     }
                     Piece::Finished { rest, text, out } => {
-                        chunk(&text, &rest, out.completion_tokens, finish_reason(&out))
+                        let mut meta = finished_meta(&rid, &out, start);
+                        meta.response_sent_to_client_ts = first.then(unix_now);
+                        chunk(text, rest, meta)
                     }
                     Piece::Failed(error) => error,
                 };
                 Some((Ok::<_, Infallible>(SseEvent::default().data(data)), stream))
             }
-        });
+        },
+    );
     Ok(sse_with_done(events))
 }

@@ -34,6 +34,16 @@ impl TextDecoder {
     }
 }
 
+/// The `text` of a finished reply: SGLang and vLLM both leave the matched
+/// stop token out of it (it stays in the ids).
+pub fn reply_text(out: &backend::GenerateOutput) -> String {
+    let ids = &out.output_ids;
+    match out.finish_reason {
+        backend::FinishReason::Stop if !ids.is_empty() => decode(&ids[..ids.len() - 1]),
+        _ => decode(ids),
+    }
+}
+
 /// Decodes a complete id list.
 pub fn decode(ids: &[u32]) -> String {
     // Under `UnknownIds::Skip` no id is an error.
