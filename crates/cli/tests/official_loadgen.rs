@@ -143,8 +143,17 @@ fn run(dir: &Path, url: &str, case: &Case, loadgen: &str) -> PathBuf {
         .join(format!("out-{}-{loadgen}", case.name))
         .join(case.scenario)
         .join(case.mode);
-    let results: Json =
-        serde_json::from_str(&std::fs::read_to_string(logs.join("results.json")).unwrap()).unwrap();
+    let results = results_json(&logs);
+    // results.json carries the verdict the LoadGen logged, whichever ran.
+    let validity = detail(&logs)
+        .get("result_validity")
+        .map(|v| Json::Bool(v == "VALID"))
+        .unwrap_or(Json::Null);
+    assert_eq!(
+        results["loadgen"]["result_valid"], validity,
+        "{} with the {loadgen} LoadGen",
+        case.name
+    );
     assert!(
         results["loadgen"]["version"]
             .as_str()
@@ -153,6 +162,10 @@ fn run(dir: &Path, url: &str, case: &Case, loadgen: &str) -> PathBuf {
         "{results}"
     );
     logs
+}
+
+fn results_json(logs: &Path) -> Json {
+    serde_json::from_str(&std::fs::read_to_string(logs.join("results.json")).unwrap()).unwrap()
 }
 
 /// `mlperf-gptoss run --loadgen <loadgen>` for `case`, as a process of its own.
@@ -219,6 +232,12 @@ fn compare(case: &Case, native: &Path, official: &Path) {
         issue_order(native),
         issue_order(official),
         "{}: issue order",
+        case.name
+    );
+    assert_eq!(
+        results_json(native)["loadgen"]["result_valid"],
+        results_json(official)["loadgen"]["result_valid"],
+        "{}: the LoadGens' verdicts",
         case.name
     );
     assert_eq!(
@@ -294,6 +313,18 @@ fn both_loadgens_issue_and_log_the_same() {
             user_conf: conf("server", &format!("{seeds}{subset}")),
             audit_config: None,
         },
+        // The duration, not min_query_count, decides how many queries are
+        // generated and issued: 400 QPS for at least 1 s.
+        Case {
+            name: "server-perf-duration-bound",
+            scenario: "server",
+            mode: "performance",
+            samples: 20,
+            user_conf: "*.Server.min_duration = 1000\n*.Server.target_qps = 400\n\
+                        *.Server.min_query_count = 1\n"
+                .into(),
+            audit_config: None,
+        },
         Case {
             name: "server-accuracy",
             scenario: "server",
@@ -335,6 +366,16 @@ fn both_loadgens_issue_and_log_the_same() {
         let native = run(dir.path(), &server.url, case, "native");
         let official = run(dir.path(), &server.url, case, "official");
         compare(case, &native, &official);
+        if case.name == "server-perf-duration-bound" {
+            // More queries than min_query_count's one equal-issue block of
+            // 20: the 1 s schedule decided the count.
+            let generated = &detail(&official)["generated_query_count"];
+            assert!(
+                generated.as_u64().unwrap() > 20,
+                "{}: {generated}",
+                case.name
+            );
+        }
     }
 }
 

@@ -66,6 +66,7 @@ impl LoadGen for OfficialLoadGen {
         let mut report = TestReport {
             errors: detail.errors,
             warnings: detail.warnings,
+            result_valid: detail.result_valid(),
             first_error: detail.first_error,
             loadgen_version: self.version(),
             ..TestReport::default()

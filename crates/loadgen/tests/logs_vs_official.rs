@@ -221,11 +221,23 @@ fn run_both(
         enable_trace: false,
         ..Default::default()
     };
-    start_test(&sut, &Qsl(total), &resolved, &ls).map_err(|e| e.to_string())?;
+    let report = start_test(&sut, &Qsl(total), &resolved, &ls).map_err(|e| e.to_string())?;
 
     let read = |d: &Path, f: &str| {
         std::fs::read_to_string(d.join(f)).unwrap_or_else(|e| panic!("{}/{f}: {e}", d.display()))
     };
+    // The report carries the verdict the official LoadGen logged for the
+    // same run (none without a performance series).
+    let official_verdict = detail_pairs(&read(&official_dir, "mlperf_log_detail.txt"))
+        .into_iter()
+        .find(|(key, _)| key == "result_validity")
+        .map(|(_, value)| value == "\"VALID\"");
+    if report.result_valid != official_verdict {
+        return Err(format!(
+            "{tag}: result_valid {:?}, the official detail log says {official_verdict:?}",
+            report.result_valid
+        ));
+    }
     compare_summaries(
         &read(&official_dir, "mlperf_log_summary.txt"),
         &read(&ours_dir, "mlperf_log_summary.txt"),

@@ -70,7 +70,7 @@ pub fn write_results(
             "version": report.loadgen_version,
             "errors": report.errors,
             "warnings": report.warnings,
-            "result_valid": perf.map(|p| p.min_duration_met && p.min_queries_met && p.perf_constraints_met && p.early_stopping_met),
+            "result_valid": report.result_valid,
             "min_duration_met": perf.map(|p| p.min_duration_met),
             "min_queries_met": perf.map(|p| p.min_queries_met),
             "perf_constraints_met": perf.map(|p| p.perf_constraints_met),

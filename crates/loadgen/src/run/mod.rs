@@ -79,6 +79,10 @@ pub enum RunError {
 pub struct TestReport {
     /// The performance result (performance and submission runs).
     pub performance: Option<PerformanceSummary>,
+    /// LoadGen's verdict, its `result_validity` (VALID is `true`);
+    /// `None` when no performance series ran. Each LoadGen fills it from
+    /// its own verdict, so callers report either the same way.
+    pub result_valid: Option<bool>,
     /// Actual issue − scheduled issue per query of the performance series
     /// (ns); how closely the schedule was kept.
     pub issue_lateness_ns: Vec<i64>,
@@ -277,6 +281,7 @@ impl Run<'_> {
                 .summary
                 .push_str(&summary::write_summary(&summary));
             log_results(d, &summary);
+            self.report.result_valid = Some(summary.valid());
             self.report.performance = Some(summary);
             self.report.issue_lateness_ns = issued.lateness_ns;
         }
