@@ -81,11 +81,17 @@ pub fn answered(analysis: &str, final_text: &str) -> Vec<u32> {
 /// `ground_truth` string columns, one row per `(dataset, ground_truth)`.
 pub fn reference_table(rows: &[(&str, &str)]) -> dataset::Table {
     use dataset::{Column, Table, Value};
-    let column = |name: &str, cell: fn(&(&str, &str)) -> &str| Column {
-        name: name.into(),
-        values: rows.iter().map(|r| Value::Str(cell(r).into())).collect(),
-    };
+    let strings = |values: Vec<&str>| values.into_iter().map(|v| Value::Str(v.into())).collect();
     Table {
-        columns: vec![column("dataset", |r| r.0), column("ground_truth", |r| r.1)],
+        columns: vec![
+            Column {
+                name: "dataset".into(),
+                values: strings(rows.iter().map(|r| r.0).collect()),
+            },
+            Column {
+                name: "ground_truth".into(),
+                values: strings(rows.iter().map(|r| r.1).collect()),
+            },
+        ],
     }
 }

@@ -122,6 +122,9 @@ pub struct MetaInfo {
 }
 
 /// `meta_info.finish_reason`: an object in SGLang, a string elsewhere.
+// One per reply, read once: boxing the object would only complicate serde.
+// (serde_json's `Value` grows with features other crates enable.)
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(untagged)]
 pub enum WireFinishReason {
