@@ -70,11 +70,7 @@ impl BackendArgs {
             "--backend {:?} needs at least one --endpoint URL",
             self.backend
         );
-        let config = HttpConfig {
-            request_timeout: timeout,
-            ca_certs: self.ca_cert.clone(),
-            ..HttpConfig::default()
-        };
+        let config = http_config(timeout, &self.ca_cert);
         let pool = runtime.block_on(async {
             let pool = EndpointPool::new(&self.endpoint, config)?;
             for ready in pool.check_ready(Duration::from_secs(10)).await? {
@@ -82,9 +78,24 @@ impl BackendArgs {
             }
             anyhow::Ok(pool)
         })?;
-        Ok(match self.backend {
-            BackendArg::Openai => Arc::new(OpenAiBackend::new(pool)),
-            _ => Arc::new(SglangBackend::new(pool)),
-        })
+        Ok(http_backend(self.backend, pool))
+    }
+}
+
+/// The HTTP settings of `--timeout` and `--ca-cert`.
+pub fn http_config(timeout: Duration, ca_certs: &[std::path::PathBuf]) -> HttpConfig {
+    HttpConfig {
+        request_timeout: timeout,
+        ca_certs: ca_certs.to_vec(),
+        ..HttpConfig::default()
+    }
+}
+
+/// The client `kind` names over `pool`: OpenAI's protocol for `openai`,
+/// SGLang's otherwise.
+pub fn http_backend(kind: BackendArg, pool: EndpointPool) -> Arc<dyn Backend> {
+    match kind {
+        BackendArg::Openai => Arc::new(OpenAiBackend::new(pool)),
+        _ => Arc::new(SglangBackend::new(pool)),
     }
 }

@@ -16,6 +16,7 @@ mod harmonize;
 mod infer;
 mod model_args;
 mod plan;
+mod preflight;
 mod progress;
 mod request;
 mod run;
@@ -44,6 +45,8 @@ enum Command {
     Infer(infer::Args),
     /// Print what LoadGen would load and issue for these settings, without running a SUT.
     Plan(plan::Args),
+    /// Check a server in under a minute before hours of runs: each check PASS/WARN/FAIL with evidence.
+    Preflight(preflight::Args),
     /// A LoadGen run (Offline / Server / Interactive) against a backend, writing the official logs.
     Run(run::Args),
     /// Serve the embedded GPT-OSS engine over SGLang- and OpenAI-compatible HTTP APIs.
@@ -65,6 +68,7 @@ fn main() -> std::process::ExitCode {
         Command::Harmonize(args) => harmonize::run(args),
         Command::Infer(args) => infer::run(args),
         Command::Plan(args) => plan::run(args),
+        Command::Preflight(args) => preflight::run(args),
         Command::Run(args) => run::run(args),
         Command::Serve(args) => serve::run(args),
     };

@@ -14,8 +14,26 @@ pub struct Outcome {
     pub sent: Option<Instant>,
     /// When the first generated token arrived.
     pub first_token: Option<Instant>,
+    /// When the last streamed token arrived (the first token's time for a
+    /// one-chunk stream; `None` when nothing was streamed).
+    pub last_token: Option<Instant>,
+    /// How many events carried streamed ids, and how many ids they carried.
+    pub streamed: (usize, usize),
     /// The final result, or why there is none.
     pub output: Result<GenerateOutput, String>,
+}
+
+impl Outcome {
+    /// A request that was never sent, and why.
+    pub fn not_sent(error: String) -> Outcome {
+        Outcome {
+            sent: None,
+            first_token: None,
+            last_token: None,
+            streamed: (0, 0),
+            output: Err(error),
+        }
+    }
 }
 
 /// Sends `request` once a slot in `slots` is free and waits at most `timeout`
@@ -28,15 +46,10 @@ pub async fn generate_once(
     timeout: Duration,
     on_first_token: impl FnMut(&[u32]),
 ) -> Outcome {
-    let mut outcome = Outcome {
-        sent: None,
-        first_token: None,
-        output: Err(String::new()),
-    };
     let Ok(_slot) = slots.acquire().await else {
-        outcome.output = Err("shutting down before the request was sent".into());
-        return outcome;
+        return Outcome::not_sent("shutting down before the request was sent".into());
     };
+    let mut outcome = Outcome::not_sent(String::new());
     outcome.sent = Some(Instant::now());
     let followed = follow(backend, request, &mut outcome, on_first_token);
     if tokio::time::timeout(timeout, followed).await.is_err() {
@@ -65,12 +78,17 @@ async fn follow(
     outcome.output = Err("the backend ended the stream without a final result".into());
     while let Some(event) = generation.next().await {
         match event {
-            Ok(Event::Tokens(ids)) => {
-                if outcome.first_token.is_none() && !ids.is_empty() {
-                    outcome.first_token = Some(Instant::now());
+            Ok(Event::Tokens(ids)) if !ids.is_empty() => {
+                let now = Instant::now();
+                if outcome.first_token.is_none() {
+                    outcome.first_token = Some(now);
                     on_first_token(&ids);
                 }
+                outcome.last_token = Some(now);
+                outcome.streamed.0 += 1;
+                outcome.streamed.1 += ids.len();
             }
+            Ok(Event::Tokens(_)) => {}
             Ok(Event::Finished(out)) if out.finish_reason == FinishReason::Abort => {
                 outcome.output = Err(format!(
                     "the server aborted the request after {} tokens",
@@ -145,7 +163,9 @@ mod tests {
         assert_eq!(seen.len(), 1, "{seen:?}");
         assert!(output.output_ids.starts_with(&seen[0]), "{seen:?}");
         let (sent, first) = (outcome.sent.unwrap(), outcome.first_token.unwrap());
-        assert!(sent <= first);
+        assert!(sent <= first && first <= outcome.last_token.unwrap());
+        // The sim streams one id per event (its stream interval is 1).
+        assert_eq!(outcome.streamed, (6, 6));
     }
 
     #[test]

@@ -62,6 +62,9 @@ pub struct Args {
     /// official-loadgen feature).
     #[arg(long, value_enum, default_value = "native")]
     pub(crate) loadgen: LoadGenArg,
+    /// Check the server first (`mlperf-gptoss preflight`); stop before LoadGen on a FAIL.
+    #[arg(long)]
+    pub(crate) preflight: bool,
 }
 
 /// `--loadgen`.
@@ -169,6 +172,9 @@ pub fn execute(args: Args) -> anyhow::Result<Outcome> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
+    if args.preflight {
+        crate::preflight::before_run(&args, &runtime)?;
+    }
     let backend = args.backend.build(timeout, &runtime)?;
     let (scenario_dir, mode_dir) = (args.scenario.dir_name(), mode_name(args.mode));
     let outdir = args.output_dir.join(scenario_dir).join(mode_dir);

@@ -117,14 +117,10 @@ impl SampleTask {
     async fn generate(&self) -> Outcome {
         let sut = &self.sut;
         let Some(prompt) = sut.prompts.get(self.sample.index) else {
-            return Outcome {
-                sent: None,
-                first_token: None,
-                output: Err(format!(
-                    "QSL index {} is outside the dataset",
-                    self.sample.index
-                )),
-            };
+            return Outcome::not_sent(format!(
+                "QSL index {} is outside the dataset",
+                self.sample.index
+            ));
         };
         let request = GenerateRequest {
             input_ids: prompt.clone(),
