@@ -562,7 +562,11 @@ fn harmony(answers: &[Probe], models: &[String]) -> Check {
                 ),
             )
         };
-        return check(status, format!("{}; {why}", some_of(&bad)));
+        let more = match bad.len() {
+            1 => String::new(),
+            n => format!(" (and {} more replies)", n - 1),
+        };
+        return check(status, format!("{}{more}; {why}", bad[0]));
     }
     if let Some(final_text) = good.first() {
         return check(
