@@ -39,9 +39,14 @@ fn preflight(dir: &Path, args: &[&str]) -> (bool, String, Value) {
     )
 }
 
-/// Each check's (status, evidence) by name, for the first endpoint.
+/// Each check's (name, status, evidence), for the first endpoint.
 fn checks(report: &Value) -> Vec<(String, String, String)> {
-    report["endpoints"][0]["checks"]
+    checks_of(&report["endpoints"][0])
+}
+
+/// Each check's (name, status, evidence) of one endpoint's report.
+fn checks_of(endpoint: &Value) -> Vec<(String, String, String)> {
+    endpoint["checks"]
         .as_array()
         .unwrap()
         .iter()
@@ -63,7 +68,13 @@ fn status_of(report: &Value, name: &str) -> String {
 /// Asserts every check's status: `expected` names the ones that are not PASS.
 #[track_caller]
 fn assert_statuses(report: &Value, expected: &[(&str, &str)]) {
-    let all = checks(report);
+    assert_endpoint_statuses(report, 0, expected)
+}
+
+/// [`assert_statuses`] for endpoint `i` of the report.
+#[track_caller]
+fn assert_endpoint_statuses(report: &Value, i: usize, expected: &[(&str, &str)]) {
+    let all = checks_of(&report["endpoints"][i]);
     assert_eq!(all.len(), 10, "{report:#}");
     for (name, status, evidence) in &all {
         let want = expected
@@ -93,6 +104,8 @@ enum Fault {
     IgnoresMaxNewTokens,
     /// `meta_info.completion_tokens` of the final reply is not the ids.
     CountsDisagree,
+    /// Answers plain requests, but a stream never gets past its headers.
+    StreamHangs,
 }
 
 const TTFT: Duration = Duration::from_millis(20);
@@ -195,6 +208,9 @@ fn script(shapes: &Shapes, fault: Fault, seen: &Seen, n: usize) -> Vec<Step> {
     if body["stream"] != json!(true) {
         let reply = fill(&shapes.plain, &ids, finish, count(ids.len()), fault);
         return [vec![Step::Sleep(generating)], json(200, &reply)].concat();
+    }
+    if fault == Fault::StreamHangs {
+        return vec![sse_head(), Step::Hang];
     }
     // SGLang's default stream: each chunk repeats every id so far.
     let mut events = Vec::new();
@@ -346,6 +362,62 @@ fn each_broken_server_fails_exactly_its_check_with_the_reason() {
         assert!(stdout.contains(&format!("FAIL  {check}")), "{stdout}");
         assert_eq!(report["verdict"], "FAIL", "{fault:?}");
     }
+}
+
+#[test]
+fn a_hanging_stream_costs_one_timeout_and_fails_streaming() {
+    let server = Scripted::start(Fault::StreamHangs);
+    let dir = tempfile::tempdir().unwrap();
+    let args = ["--endpoint", &server.server.url, "--timeout", "2"];
+    let (ok, stdout, report) = preflight(dir.path(), &args);
+    assert!(!ok, "{stdout}");
+    assert_statuses(
+        &report,
+        &[
+            ("streaming", "FAIL"),
+            ("latency", "SKIP"),
+            ("concurrency", "SKIP"),
+            // Only the plain answer came back: nothing to compare it with.
+            ("sampling", "WARN"),
+        ],
+    );
+    let evidence = evidence_of(&report, "streaming");
+    // The request path's --timeout or the client's own request timeout,
+    // whichever fires first: both are the 2 s given.
+    assert!(
+        evidence.contains("answer, streamed #1") && evidence.contains("timeout"),
+        "{evidence}"
+    );
+    // One stream was tried, not one per streamed probe.
+    let streams = server
+        .server
+        .seen()
+        .iter()
+        .filter(|s| s.body["stream"] == json!(true))
+        .count();
+    assert_eq!(streams, 1);
+}
+
+#[test]
+fn each_endpoint_is_checked_on_its_own() {
+    let good = Scripted::start(Fault::None);
+    let broken = Scripted::start(Fault::IgnoresMaxNewTokens);
+    let dir = tempfile::tempdir().unwrap();
+    let args = [
+        "--endpoint",
+        &good.server.url,
+        "--endpoint",
+        &broken.server.url,
+    ];
+    let (ok, stdout, report) = preflight(dir.path(), &args);
+    assert!(!ok, "{stdout}");
+    assert_eq!(report["endpoints"][0]["endpoint"], good.server.url.as_str());
+    assert_endpoint_statuses(&report, 0, &[]);
+    assert_endpoint_statuses(&report, 1, &[("max_new_tokens", "FAIL")]);
+    assert!(
+        stdout.contains("verdict: FAIL (1 FAIL, 0 WARN, 19 PASS, 0 SKIP)"),
+        "{stdout}"
+    );
 }
 
 #[test]

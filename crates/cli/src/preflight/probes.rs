@@ -77,7 +77,7 @@ pub struct Probes {
     pub answers: Vec<Probe>,
     /// Capped at [`CAP`]: plain, then streamed.
     pub capped: Vec<Probe>,
-    /// The concurrent requests.
+    /// The concurrent requests; none when a streamed answer failed.
     pub parallel: Vec<Probe>,
     /// From sending the first concurrent request to the last one's end.
     pub parallel_wall: Duration,
@@ -119,7 +119,8 @@ pub fn prompt() -> anyhow::Result<Vec<u32>> {
 }
 
 /// Sends every probe to `backend`. When the first request fails, nothing
-/// more is sent: the same failure would only repeat.
+/// more is sent, and after a failed stream no more streams: the same
+/// failure would only repeat.
 pub async fn run(backend: Arc<dyn Backend>, prompt: Arc<Vec<u32>>, plan: &Plan) -> Probes {
     let one_at_a_time = Semaphore::new(1);
     let send = |label: String, max_new_tokens: u32, stream: bool| {
@@ -138,16 +139,27 @@ pub async fn run(backend: Arc<dyn Backend>, prompt: Arc<Vec<u32>>, plan: &Plan) 
     if failed {
         return probes;
     }
+    // A failed stream is not retried, so a server whose streams hang costs
+    // one timeout, not one per streamed probe.
     for i in 1..=STREAMS {
         let label = format!("answer, streamed #{i}");
+        let probe = send(label, plan.answer_tokens, true).await;
+        let failed = probe.output.is_err();
+        probes.answers.push(probe);
+        if failed {
+            break;
+        }
+    }
+    let streams_work = probes.streams().all(|p| p.output.is_ok());
+    probes
+        .capped
+        .push(send("capped, plain".into(), CAP, false).await);
+    if streams_work {
         probes
-            .answers
-            .push(send(label, plan.answer_tokens, true).await);
+            .capped
+            .push(send("capped, streamed".into(), CAP, true).await);
+        (probes.parallel, probes.parallel_wall) = parallel(backend.clone(), prompt, plan).await;
     }
-    for (label, stream) in [("capped, plain", false), ("capped, streamed", true)] {
-        probes.capped.push(send(label.into(), CAP, stream).await);
-    }
-    (probes.parallel, probes.parallel_wall) = parallel(backend.clone(), prompt, plan).await;
     probes
 }
 

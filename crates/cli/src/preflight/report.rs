@@ -70,6 +70,10 @@ pub struct EndpointReport {
 /// The whole report: what was checked against which limits, and the verdicts.
 #[derive(Debug, Clone, Serialize)]
 pub struct Report {
+    /// The `mlperf-gptoss` version that checked.
+    pub version: &'static str,
+    /// When the report was made, in seconds since the Unix epoch.
+    pub unix_time: u64,
     /// `sglang` or `openai`.
     pub backend: String,
     /// The limits the probes' latencies were held to.
@@ -96,7 +100,12 @@ impl Report {
         } else {
             Status::Pass
         };
+        let unix_time = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
         Report {
+            version: env!("CARGO_PKG_VERSION"),
+            unix_time,
             backend: backend.to_owned(),
             limits,
             endpoints,
