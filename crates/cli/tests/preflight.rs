@@ -583,3 +583,20 @@ fn run_with_preflight_stops_before_loadgen_on_a_fail_and_goes_on_after_a_pass() 
     assert!(stderr(&run).contains("verdict: WARN"), "{}", stderr(&run));
     assert!(summary.exists());
 }
+
+#[test]
+fn only_server_protocols_are_accepted() {
+    let dir = tempfile::tempdir().unwrap();
+    for backend in ["embedded", "grpc"] {
+        let args = [
+            "preflight",
+            "--endpoint",
+            "http://127.0.0.1:9",
+            "--backend",
+            backend,
+        ];
+        let out = mlperf_gptoss(dir.path(), dir.path(), &args);
+        assert!(!out.status.success(), "{backend}");
+        common::assert_stderr_has(&out, &["preflight checks a server: use sglang or openai"]);
+    }
+}

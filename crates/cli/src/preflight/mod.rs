@@ -35,8 +35,9 @@ pub struct Args {
     /// Server URL; repeat to check several (each on its own).
     #[arg(long, required = true)]
     endpoint: Vec<String>,
-    /// The server's protocol: SGLang's /generate or OpenAI's /v1/completions.
-    #[arg(long, value_enum, default_value = "sglang")]
+    /// The server's protocol: sglang (SGLang's /generate) or openai
+    /// (/v1/completions: vLLM, TensorRT-LLM, SGLang).
+    #[arg(long, default_value = "sglang", value_parser = server_protocol)]
     backend: BackendArg,
     /// Whose TTFT/TPOT limits (from mlperf.conf) the probes are held to.
     #[arg(long, value_enum, default_value = "server")]
@@ -59,6 +60,17 @@ pub struct Args {
     /// mlperf.conf to read the latency limits from instead of the built-in one.
     #[arg(long)]
     mlperf_conf: Option<PathBuf>,
+}
+
+/// `--backend`: the HTTP kinds only, since preflight checks a server.
+fn server_protocol(text: &str) -> Result<BackendArg, String> {
+    use clap::ValueEnum;
+    match BackendArg::from_str(text, true) {
+        Ok(BackendArg::Embedded) | Err(_) => {
+            Err("preflight checks a server: use sglang or openai".into())
+        }
+        Ok(kind) => Ok(kind),
+    }
 }
 
 /// What to check and how hard: from `preflight`'s flags or from `run`'s.
