@@ -866,6 +866,68 @@ mod tests {
     }
 
     #[test]
+    fn harmony_is_required_only_of_a_server_that_names_gpt_oss() {
+        use FinishReason::{Length, Stop};
+        let answered = testkit::completion("Add them.", Some("42"), true);
+        let cut = testkit::completion("Add them and then", None, false);
+        let not_harmony = testkit::ordinary("42");
+        let gpt_oss = ["openai/gpt-oss-120b".to_owned()];
+        let tiny = ["gpt-oss-tiny".to_owned()];
+        // (case, reply, finish, served models, status, evidence holds)
+        let cases: [(&str, &[u32], FinishReason, &[String], Status, &str); 5] = [
+            (
+                "answered",
+                &answered,
+                Stop,
+                &gpt_oss,
+                Status::Pass,
+                "final: \"42\"",
+            ),
+            (
+                "not harmony, gpt-oss",
+                &not_harmony,
+                Stop,
+                &gpt_oss,
+                Status::Fail,
+                "must answer in harmony",
+            ),
+            (
+                "not harmony, a test model",
+                &not_harmony,
+                Stop,
+                &tiny,
+                Status::Warn,
+                "not required",
+            ),
+            (
+                "cut in its analysis",
+                &cut,
+                Length,
+                &gpt_oss,
+                Status::Warn,
+                "raise --max-new-tokens",
+            ),
+            (
+                "cut at <|end|>",
+                &[5, END],
+                Stop,
+                &gpt_oss,
+                Status::Skip,
+                "see stop_ids",
+            ),
+        ];
+        for (case, ids, finish, models, status, needle) in cases {
+            let check = harmony(&[probe(ids, finish, false)], models);
+            assert_eq!(check.status, status, "{case}: {}", check.evidence);
+            assert!(
+                check.evidence.contains(needle),
+                "{case}: {}",
+                check.evidence
+            );
+        }
+    }
+
+    #[test]
     fn max_new_tokens_needs_one_reply_cut_exactly_at_the_limit() {
         let mut at = probe(&[1; 8], FinishReason::Length, false);
         at.max_new_tokens = 8;
