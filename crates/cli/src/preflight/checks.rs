@@ -874,7 +874,15 @@ mod tests {
         let gpt_oss = ["openai/gpt-oss-120b".to_owned()];
         let tiny = ["gpt-oss-tiny".to_owned()];
         // (case, reply, finish, served models, status, evidence holds)
-        let cases: [(&str, &[u32], FinishReason, &[String], Status, &str); 5] = [
+        type Case<'a> = (
+            &'a str,
+            &'a [u32],
+            FinishReason,
+            &'a [String],
+            Status,
+            &'a str,
+        );
+        let cases: [Case; 5] = [
             (
                 "answered",
                 &answered,
