@@ -21,6 +21,7 @@ use tokio::sync::Semaphore;
 
 use crate::backend_args::BackendArgs;
 use crate::plan::{ConfigArgs, ModeArg, ScenarioArg};
+use crate::telemetry_args::{self, TelemetryArgs};
 use records::Records;
 use sut::{GenerationSut, SutMode, SutState};
 
@@ -62,6 +63,8 @@ pub struct Args {
     /// official-loadgen feature).
     #[arg(long, value_enum, default_value = "native")]
     pub(crate) loadgen: LoadGenArg,
+    #[command(flatten)]
+    pub(crate) telemetry: TelemetryArgs,
 }
 
 /// `--loadgen`.
@@ -198,6 +201,7 @@ pub fn execute(args: Args) -> anyhow::Result<Outcome> {
 
     let origin = Instant::now();
     let records = Arc::new(Records::create(&outdir.join("samples.jsonl"), origin)?);
+    let telemetry = args.telemetry.start(&args.backend, origin, &outdir, "")?;
     let prompts = Arc::new(prompts);
     let sut = GenerationSut {
         runtime: runtime.handle().clone(),
@@ -238,6 +242,8 @@ pub fn execute(args: Args) -> anyhow::Result<Outcome> {
     };
     let report = loadgen.start_test(&sut, &qsl, &spec, &log_settings);
     ticker.stop();
+    let live = records.live();
+    let energy = telemetry_args::finish(telemetry, live.window_ns, live.output_tokens);
     drop(sut);
     runtime.shutdown_timeout(Duration::from_secs(5));
     let report = match report {
@@ -249,14 +255,17 @@ pub fn execute(args: Args) -> anyhow::Result<Outcome> {
         tracing::warn!("{e}");
     }
 
-    let live = records.live();
     live::write_results(
         &outdir.join("results.json"),
         &live,
         &report,
         origin.elapsed(),
+        energy.as_ref(),
     )?;
     live::print_summary(&outdir);
+    for line in energy.iter().flat_map(|e| e.summary_lines()) {
+        eprintln!("  {line}");
+    }
     Ok(Outcome {
         outdir,
         errors: live.errors,
