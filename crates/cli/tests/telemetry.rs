@@ -51,7 +51,7 @@ fn outdir(dir: &Path) -> std::path::PathBuf {
 
 #[test]
 fn server_metrics_follow_the_load_of_an_overloaded_sim() {
-    // Two requests at a time, 20 tokens in ~115 ms each: 24 requests queue.
+    // Two requests at a time, 20 tokens in ~115 ms each: 30 of 32 queue.
     let server = Server::start(&[
         "--model",
         "sim",
@@ -63,18 +63,17 @@ fn server_metrics_follow_the_load_of_an_overloaded_sim() {
         "2",
     ]);
     let dir = tempfile::tempdir().unwrap();
-    let out = run(dir.path(), &server.url, 24, &["--metrics-interval", "0.1", "--power", "none"]);
+    let out = run(dir.path(), &server.url, 32, &["--metrics-interval", "0.25", "--power", "none"]);
     assert_success(&out, "run");
     let records = jsonl(&outdir(dir.path()).join("server_metrics.jsonl"));
     let samples = jsonl(&outdir(dir.path()).join("samples.jsonl"));
-    assert_eq!(samples.len(), 24);
-    assert!(records.len() >= 5, "{records:?}");
+    assert_eq!(samples.len(), 32);
     let url = format!("{}/metrics", server.url);
-    for r in &records {
-        assert_eq!(r["url"], url.as_str());
-        assert!(r.get("gap").is_none(), "{r}");
-        assert_eq!(r["server"], "sglang");
-    }
+    assert!(records.iter().all(|r| r["url"] == url.as_str()));
+    // A scrape slower than the interval is a gap (a loaded machine has some).
+    let records: Vec<Value> = records.into_iter().filter(|r| r.get("gap").is_none()).collect();
+    assert!(records.len() >= 4, "{records:?}");
+    assert!(records.iter().all(|r| r["server"] == "sglang"));
     // Requests in flight per the client's own records while the scrape ran.
     let in_flight = |r: &Value| {
         let t0 = r["t_ns"].as_u64().unwrap();
@@ -139,7 +138,7 @@ fn a_power_command_gives_the_energy_of_the_measured_window() {
     assert_eq!(f("peak_watts"), 250.0);
     assert!(close(f("joules_per_output_token"), f("joules") / tokens as f64), "{e}");
     assert!(close(f("tokens_per_s_per_kw"), tokens as f64 / f("covered_s") / 0.25), "{e}");
-    assert_eq!(e["gpus"][0]["avg_watts"], 150.0);
+    assert!(close(e["gpus"][0]["avg_watts"].as_f64().unwrap(), 150.0), "{e}");
     assert_eq!(e["gpus"][1]["peak_watts"], 100.0);
     assert!(e["run"]["window_s"].as_f64().unwrap() >= f("covered_s"));
     let readings = jsonl(&outdir.join("power.jsonl"));
@@ -202,7 +201,7 @@ fn bad_telemetry_flags_are_named() {
     let server = Server::start(&FAST_SIM);
     for (flags, needle) in [
         (&["--metrics-keep", "("][..], "--metrics-keep"),
-        (&["--metrics-interval", "-1"][..], "--metrics-interval"),
+        (&["--metrics-interval=-1"][..], "--metrics-interval"),
         (&["--power", "nvml", "--power-cmd", "echo 1"][..], "two power sources"),
         (&["--power-interval-ms", "0"][..], "--power-interval-ms"),
     ] {

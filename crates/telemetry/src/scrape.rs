@@ -43,6 +43,9 @@ pub struct ScrapeConfig {
     pub http: HttpConfig,
 }
 
+/// The timeout of the scrape taken after the run, when it is above the interval.
+const LAST_TIMEOUT: Duration = Duration::from_secs(2);
+
 /// A pattern that must match a series' whole name to keep it raw.
 pub fn keep_pattern(re: &str) -> Result<Regex, Error> {
     Regex::new(&format!("^(?:{re})$"))
@@ -113,7 +116,13 @@ impl Scraper {
                     let mut tick = 0u32;
                     loop {
                         let last = *stopped.borrow();
-                        for record in pages.scrape_all(&mut previous).await {
+                        // The last scrape, after the run, may take longer: it shows the end state.
+                        let timeout = if last {
+                            pages.config.interval.max(LAST_TIMEOUT)
+                        } else {
+                            pages.config.interval
+                        };
+                        for record in pages.scrape_all(&mut previous, timeout).await {
                             out.append(&record);
                         }
                         if last {
@@ -168,6 +177,7 @@ impl Pages {
     async fn scrape_all(
         self: &Arc<Self>,
         previous: &mut [Option<(Page, Instant)>],
+        timeout: Duration,
     ) -> Vec<ScrapeRecord> {
         let mut tasks = tokio::task::JoinSet::new();
         for (i, url) in self.config.urls.iter().enumerate() {
@@ -175,7 +185,7 @@ impl Pages {
             let url = url.clone();
             tasks.spawn(async move {
                 let sent = Instant::now();
-                let body = pages.client.get(&url, pages.config.interval).await;
+                let body = pages.client.get(&url, timeout).await;
                 (i, url, sent, Instant::now(), body)
             });
         }

@@ -11,4 +11,10 @@ with open(sys.argv[1]) as f:
     text = f.read()
 for family in text_string_to_metric_families(text):
     for s in family.samples:
-        print(json.dumps([s.name, s.labels, repr(float(s.value))]))
+        name = s.name
+        # The parser names a counter's sample `<family>_total` even where the
+        # page wrote it without the suffix (dcgm-exporter's counters): the
+        # page's own name is what a scraper sees.
+        if family.type == "counter" and name.endswith("_total") and name + "{" not in text:
+            name = name[: -len("_total")]
+        print(json.dumps([name, s.labels, repr(float(s.value))]))
