@@ -34,7 +34,11 @@ impl PageClient {
         };
         let fail = |kind, detail: String| label.error(endpoint.as_str(), Fault::new(kind, detail));
         // The URL's path is the endpoint's prefix; a bare host gets `/`.
-        let path = if endpoint.prefix().is_empty() { "/" } else { "" };
+        let path = if endpoint.prefix().is_empty() {
+            "/"
+        } else {
+            ""
+        };
         match tokio::time::timeout(timeout, get(&self.connector, &endpoint, path)).await {
             Err(_) => Err(fail(
                 TransportKind::Timeout,

@@ -158,11 +158,14 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     };
     let prefix = format!(
         "{}.",
-        args.output.file_name().unwrap_or_default().to_string_lossy()
+        args.output
+            .file_name()
+            .unwrap_or_default()
+            .to_string_lossy()
     );
-    let telemetry = args
-        .telemetry
-        .start(&args.backend, std::time::Instant::now(), &dir, &prefix)?;
+    let telemetry =
+        args.telemetry
+            .start(&args.backend, std::time::Instant::now(), &dir, &prefix)?;
     let (tx, rx) = mpsc::unbounded_channel();
     let job = Job {
         backend,

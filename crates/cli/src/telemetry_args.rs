@@ -132,6 +132,7 @@ pub fn finish(
     output_tokens: usize,
 ) -> Option<EnergyReport> {
     let trace = telemetry.stop().power?;
-    let window = window.or_else(|| Some((trace.samples.first()?.t_ns, trace.samples.last()?.t_ns)))?;
+    let window =
+        window.or_else(|| Some((trace.samples.first()?.t_ns, trace.samples.last()?.t_ns)))?;
     Some(EnergyReport::new(&trace, window, output_tokens))
 }

@@ -63,7 +63,12 @@ fn server_metrics_follow_the_load_of_an_overloaded_sim() {
         "2",
     ]);
     let dir = tempfile::tempdir().unwrap();
-    let out = run(dir.path(), &server.url, 32, &["--metrics-interval", "0.25", "--power", "none"]);
+    let out = run(
+        dir.path(),
+        &server.url,
+        32,
+        &["--metrics-interval", "0.25", "--power", "none"],
+    );
     assert_success(&out, "run");
     let records = jsonl(&outdir(dir.path()).join("server_metrics.jsonl"));
     let samples = jsonl(&outdir(dir.path()).join("samples.jsonl"));
@@ -71,7 +76,10 @@ fn server_metrics_follow_the_load_of_an_overloaded_sim() {
     let url = format!("{}/metrics", server.url);
     assert!(records.iter().all(|r| r["url"] == url.as_str()));
     // A scrape slower than the interval is a gap (a loaded machine has some).
-    let records: Vec<Value> = records.into_iter().filter(|r| r.get("gap").is_none()).collect();
+    let records: Vec<Value> = records
+        .into_iter()
+        .filter(|r| r.get("gap").is_none())
+        .collect();
     assert!(records.len() >= 4, "{records:?}");
     assert!(records.iter().all(|r| r["server"] == "sglang"));
     // Requests in flight per the client's own records while the scrape ran.
@@ -80,27 +88,43 @@ fn server_metrics_follow_the_load_of_an_overloaded_sim() {
         let t1 = t0 + (r["scrape_ms"].as_f64().unwrap() * 1e6) as u64;
         samples
             .iter()
-            .filter(|s| s["sent_ns"].as_u64().unwrap() <= t1 && s["done_ns"].as_u64().unwrap() >= t0)
+            .filter(|s| {
+                s["sent_ns"].as_u64().unwrap() <= t1 && s["done_ns"].as_u64().unwrap() >= t0
+            })
             .count()
     };
     let queued: Vec<&Value> = records
         .iter()
         .filter(|r| r["metrics"]["queued"].as_f64().unwrap() > 0.0)
         .collect();
-    assert!(!queued.is_empty(), "the sim never reported a queue: {records:?}");
+    assert!(
+        !queued.is_empty(),
+        "the sim never reported a queue: {records:?}"
+    );
     for r in &queued {
         // The sim runs 2; a queue means the client had more than 2 out.
-        assert!(in_flight(r) > 2, "queued {} with {} in flight", r["metrics"]["queued"], in_flight(r));
+        assert!(
+            in_flight(r) > 2,
+            "queued {} with {} in flight",
+            r["metrics"]["queued"],
+            in_flight(r)
+        );
         assert!(r["metrics"]["running"].as_f64().unwrap() <= 2.0, "{r}");
     }
     // The last scrape is taken after LoadGen finished: nothing left.
     let last = records.last().unwrap();
     assert_eq!(last["metrics"]["queued"], 0.0, "{last}");
     assert_eq!(last["metrics"]["running"], 0.0, "{last}");
-    let done = samples.iter().map(|s| s["done_ns"].as_u64().unwrap()).max().unwrap();
+    let done = samples
+        .iter()
+        .map(|s| s["done_ns"].as_u64().unwrap())
+        .max()
+        .unwrap();
     assert!(last["t_ns"].as_u64().unwrap() >= done);
     // The sim generated tokens while scraped.
-    assert!(records.iter().any(|r| r["metrics"]["gen_tokens_per_s"].as_f64().unwrap_or(0.0) > 0.0));
+    assert!(records
+        .iter()
+        .any(|r| r["metrics"]["gen_tokens_per_s"].as_f64().unwrap_or(0.0) > 0.0));
 }
 
 #[test]
@@ -111,9 +135,21 @@ fn a_power_command_gives_the_energy_of_the_measured_window() {
     let script = dir.path().join("power.sh");
     std::fs::write(&script, "while :; do echo '150 100'; sleep 0.05; done\n").unwrap();
     let cmd = format!("sh {}", script.display());
-    let out = run(dir.path(), &server.url, 16, &["--power-cmd", &cmd, "--metrics-interval", "0"]);
+    let out = run(
+        dir.path(),
+        &server.url,
+        16,
+        &["--power-cmd", &cmd, "--metrics-interval", "0"],
+    );
     assert_success(&out, "run");
-    assert_stderr_has(&out, &["energy (command sh ", "GPU 0: avg 150.0 W", "GPU 1: avg 100.0 W"]);
+    assert_stderr_has(
+        &out,
+        &[
+            "energy (command sh ",
+            "GPU 0: avg 150.0 W",
+            "GPU 1: avg 100.0 W",
+        ],
+    );
     let outdir = outdir(dir.path());
     assert!(!outdir.join("server_metrics.jsonl").exists());
     let results: Value =
@@ -123,10 +159,21 @@ fn a_power_command_gives_the_energy_of_the_measured_window() {
     assert_eq!(e["source"], format!("command {cmd}").as_str());
     // The window from the client's own records: first issue to last completion.
     let samples = jsonl(&outdir.join("samples.jsonl"));
-    let first = samples.iter().map(|s| s["issued_ns"].as_u64().unwrap()).min().unwrap();
-    let last = samples.iter().map(|s| s["done_ns"].as_u64().unwrap()).max().unwrap();
+    let first = samples
+        .iter()
+        .map(|s| s["issued_ns"].as_u64().unwrap())
+        .min()
+        .unwrap();
+    let last = samples
+        .iter()
+        .map(|s| s["done_ns"].as_u64().unwrap())
+        .max()
+        .unwrap();
     let window = (last - first) as f64 / 1e9;
-    let tokens: u64 = samples.iter().map(|s| s["output_tokens"].as_u64().unwrap()).sum();
+    let tokens: u64 = samples
+        .iter()
+        .map(|s| s["output_tokens"].as_u64().unwrap())
+        .sum();
     let f = |k: &str| e[k].as_f64().unwrap_or_else(|| panic!("{k}: {e}"));
     let close = |a: f64, b: f64| (a - b).abs() <= 1e-6 * b.abs().max(1.0);
     assert!(close(f("window_s"), window), "{e}");
@@ -136,14 +183,28 @@ fn a_power_command_gives_the_energy_of_the_measured_window() {
     }
     assert!(close(f("avg_watts"), 250.0), "{e}");
     assert_eq!(f("peak_watts"), 250.0);
-    assert!(close(f("joules_per_output_token"), f("joules") / tokens as f64), "{e}");
-    assert!(close(f("tokens_per_s_per_kw"), tokens as f64 / f("covered_s") / 0.25), "{e}");
-    assert!(close(e["gpus"][0]["avg_watts"].as_f64().unwrap(), 150.0), "{e}");
+    assert!(
+        close(f("joules_per_output_token"), f("joules") / tokens as f64),
+        "{e}"
+    );
+    assert!(
+        close(
+            f("tokens_per_s_per_kw"),
+            tokens as f64 / f("covered_s") / 0.25
+        ),
+        "{e}"
+    );
+    assert!(
+        close(e["gpus"][0]["avg_watts"].as_f64().unwrap(), 150.0),
+        "{e}"
+    );
     assert_eq!(e["gpus"][1]["peak_watts"], 100.0);
     assert!(e["run"]["window_s"].as_f64().unwrap() >= f("covered_s"));
     let readings = jsonl(&outdir.join("power.jsonl"));
     assert!(!readings.is_empty());
-    assert!(readings.iter().all(|r| r["watts"]["0"] == 150.0 && r["watts"]["1"] == 100.0));
+    assert!(readings
+        .iter()
+        .all(|r| r["watts"]["0"] == 150.0 && r["watts"]["1"] == 100.0));
 }
 
 #[test]
@@ -157,14 +218,24 @@ fn a_metrics_page_that_never_answers_is_a_gap_and_delays_nothing() {
         dir.path(),
         &server.url,
         8,
-        &["--metrics-url", &silent_url, "--metrics-interval", "0.2", "--power", "none"],
+        &[
+            "--metrics-url",
+            &silent_url,
+            "--metrics-interval",
+            "0.2",
+            "--power",
+            "none",
+        ],
     );
     assert_success(&out, "run");
     let records = jsonl(&outdir(dir.path()).join("server_metrics.jsonl"));
     assert!(!records.is_empty());
     for r in &records {
         let gap = r["gap"].as_str().unwrap_or_else(|| panic!("{r}"));
-        assert!(gap.contains(&silent_url) && gap.contains("no answer within"), "{gap}");
+        assert!(
+            gap.contains(&silent_url) && gap.contains("no answer within"),
+            "{gap}"
+        );
     }
     assert_eq!(jsonl(&outdir(dir.path()).join("samples.jsonl")).len(), 8);
     drop(silent);
@@ -202,7 +273,10 @@ fn bad_telemetry_flags_are_named() {
     for (flags, needle) in [
         (&["--metrics-keep", "("][..], "--metrics-keep"),
         (&["--metrics-interval=-1"][..], "--metrics-interval"),
-        (&["--power", "nvml", "--power-cmd", "echo 1"][..], "two power sources"),
+        (
+            &["--power", "nvml", "--power-cmd", "echo 1"][..],
+            "two power sources",
+        ),
         (&["--power-interval-ms", "0"][..], "--power-interval-ms"),
     ] {
         let out = run(dir.path(), &server.url, 1, flags);

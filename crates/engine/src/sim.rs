@@ -289,3 +289,52 @@ impl Backend for SimModel {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use backend::SamplingParams;
+
+    fn request() -> GenerateRequest {
+        GenerateRequest {
+            input_ids: vec![1000; 10],
+            sampling: SamplingParams {
+                max_new_tokens: 4,
+                ..SamplingParams::greedy()
+            },
+            stream: false,
+        }
+    }
+
+    #[tokio::test]
+    async fn requests_beyond_max_concurrency_are_reported_queued_until_they_run() {
+        let sim = SimModel::new(SimConfig {
+            ttft: Duration::from_millis(50),
+            tpot: Duration::from_millis(10),
+            max_concurrency: 2,
+            max_context: 100,
+            ..SimConfig::default()
+        });
+        let generations: Vec<Generation> = {
+            let mut g = Vec::new();
+            for _ in 0..5 {
+                g.push(sim.generate(request()).await.unwrap());
+            }
+            g
+        };
+        // Let the spawned tasks take their slots or queue.
+        while sim.load().unwrap().running + sim.load().unwrap().queued < 5 {
+            tokio::task::yield_now().await;
+        }
+        let load = sim.load().unwrap();
+        assert_eq!((load.running, load.queued), (2, 3));
+        assert_eq!(load.kv_tokens, 20, "two prompts of 10 tokens held");
+        assert_eq!(load.kv_capacity, 200);
+        for g in generations {
+            assert_eq!(g.finish().await.unwrap().completion_tokens, 4);
+        }
+        let load = sim.load().unwrap();
+        assert_eq!((load.running, load.queued, load.kv_tokens), (0, 0, 0));
+        assert_eq!(load.generated_tokens, 20);
+    }
+}

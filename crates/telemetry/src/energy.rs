@@ -56,7 +56,9 @@ pub fn integrate(points: &[(f64, f64)], a: f64, b: f64) -> (f64, f64) {
         return (0.0, 0.0);
     }
     let at = |t: f64| -> f64 {
-        let i = points.partition_point(|p| p.0 <= t).clamp(1, points.len() - 1);
+        let i = points
+            .partition_point(|p| p.0 <= t)
+            .clamp(1, points.len() - 1);
         let ((t0, w0), (t1, w1)) = (points[i - 1], points[i]);
         if t1 <= t0 {
             return w1;

@@ -50,10 +50,12 @@ use std::time::{Duration, Instant};
 
 pub use backend::HttpConfig;
 pub use energy::{energy, integrate, Energy, GpuEnergy};
-pub use power::{dcgm_watts, parse_watts_line, Power, PowerSample, PowerSampler, PowerSource, PowerTrace};
+pub use power::{
+    dcgm_watts, parse_watts_line, Power, PowerSample, PowerSampler, PowerSource, PowerTrace,
+};
 pub use prom::{Page, Series};
-pub use report::EnergyReport;
 pub use regex::Regex;
+pub use report::EnergyReport;
 pub use scrape::{keep_pattern, ScrapeConfig, ScrapeRecord, Scraper};
 
 /// What went wrong starting telemetry.

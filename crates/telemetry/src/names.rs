@@ -36,7 +36,12 @@ pub enum Server {
 impl Server {
     /// The server whose names the page uses most, if any.
     pub fn detect(page: &Page) -> Option<Server> {
-        let count = |prefix: &str| page.series.iter().filter(|s| s.name.starts_with(prefix)).count();
+        let count = |prefix: &str| {
+            page.series
+                .iter()
+                .filter(|s| s.name.starts_with(prefix))
+                .count()
+        };
         [
             (Server::Sglang, count("sglang:")),
             (Server::Vllm, count("vllm:")),
@@ -92,12 +97,27 @@ pub const COMMON: [(&str, &str); 9] = [
     ("running", "requests in the running batch"),
     ("queued", "requests waiting to be scheduled"),
     ("kv_usage", "fraction of the KV-cache pool in use (0 to 1)"),
-    ("prefix_hit_rate", "fraction of prompt tokens (or blocks) served from the prefix cache (0 to 1)"),
+    (
+        "prefix_hit_rate",
+        "fraction of prompt tokens (or blocks) served from the prefix cache (0 to 1)",
+    ),
     ("gen_tokens_per_s", "generated tokens per second"),
-    ("spec_accept_length", "tokens per verify step, the bonus token included"),
-    ("spec_accept_rate", "accepted draft tokens over proposed draft tokens (0 to 1)"),
-    ("preemptions", "requests preempted (SGLang: retracted) since the server started"),
-    ("paused", "requests paused now (TensorRT-LLM's in-flight batching)"),
+    (
+        "spec_accept_length",
+        "tokens per verify step, the bonus token included",
+    ),
+    (
+        "spec_accept_rate",
+        "accepted draft tokens over proposed draft tokens (0 to 1)",
+    ),
+    (
+        "preemptions",
+        "requests preempted (SGLang: retracted) since the server started",
+    ),
+    (
+        "paused",
+        "requests paused now (TensorRT-LLM's in-flight batching)",
+    ),
 ];
 
 use Rule::*;
@@ -112,18 +132,33 @@ pub const TABLE: &[Mapping] = &[
     row(Sglang, "kv_usage", Mean("sglang:token_usage")),
     row(Sglang, "prefix_hit_rate", Mean("sglang:cache_hit_rate")),
     row(Sglang, "gen_tokens_per_s", Sum("sglang:gen_throughput")),
-    row(Sglang, "spec_accept_length", Mean("sglang:spec_accept_length")),
+    row(
+        Sglang,
+        "spec_accept_length",
+        Mean("sglang:spec_accept_length"),
+    ),
     row(Sglang, "spec_accept_rate", Mean("sglang:spec_accept_rate")),
-    row(Sglang, "preemptions", Total("sglang:num_retracted_requests_total")),
+    row(
+        Sglang,
+        "preemptions",
+        Total("sglang:num_retracted_requests_total"),
+    ),
     row(Vllm, "running", Sum("vllm:num_requests_running")),
     row(Vllm, "queued", Sum("vllm:num_requests_waiting")),
     row(Vllm, "kv_usage", Mean("vllm:kv_cache_usage_perc")),
     row(
         Vllm,
         "prefix_hit_rate",
-        Ratio("vllm:prefix_cache_hits_total", "vllm:prefix_cache_queries_total"),
+        Ratio(
+            "vllm:prefix_cache_hits_total",
+            "vllm:prefix_cache_queries_total",
+        ),
     ),
-    row(Vllm, "gen_tokens_per_s", Rate("vllm:generation_tokens_total")),
+    row(
+        Vllm,
+        "gen_tokens_per_s",
+        Rate("vllm:generation_tokens_total"),
+    ),
     row(
         Vllm,
         "spec_accept_length",
@@ -145,8 +180,16 @@ pub const TABLE: &[Mapping] = &[
     row(Trtllm, "queued", Sum("trtllm_num_requests_waiting")),
     row(Trtllm, "kv_usage", Mean("trtllm_kv_cache_utilization")),
     row(Trtllm, "prefix_hit_rate", Mean("trtllm_kv_cache_hit_rate")),
-    row(Trtllm, "gen_tokens_per_s", Rate("trtllm_generation_tokens_total")),
-    row(Trtllm, "spec_accept_length", Mean("trtllm_spec_decode_acceptance_length")),
+    row(
+        Trtllm,
+        "gen_tokens_per_s",
+        Rate("trtllm_generation_tokens_total"),
+    ),
+    row(
+        Trtllm,
+        "spec_accept_length",
+        Mean("trtllm_spec_decode_acceptance_length"),
+    ),
     row(
         Trtllm,
         "spec_accept_rate",
@@ -219,7 +262,10 @@ mod tests {
     fn each_server_maps_a_common_name_once() {
         for (i, a) in TABLE.iter().enumerate() {
             for b in &TABLE[i + 1..] {
-                assert!(!(a.server == b.server && a.common == b.common), "{a:?} twice");
+                assert!(
+                    !(a.server == b.server && a.common == b.common),
+                    "{a:?} twice"
+                );
             }
         }
     }

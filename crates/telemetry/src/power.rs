@@ -162,7 +162,9 @@ pub fn parse_watts_line(line: &str) -> Result<BTreeMap<String, f64>, String> {
                 .parse()
                 .map_err(|_| format!("{f:?} is not a number of watts in line {line:?}"))?;
             if !w.is_finite() || w < 0.0 {
-                return Err(format!("{f:?} is not a power reading in watts (line {line:?})"));
+                return Err(format!(
+                    "{f:?} is not a power reading in watts (line {line:?})"
+                ));
             }
             Ok((i.to_string(), w))
         })
@@ -204,7 +206,9 @@ impl Power {
             PowerSource::Dcgm(url) => format!("dcgm {url}"),
             _ => "nvml".to_string(),
         };
-        Ok(Power::Sampling(PowerSampler::polled(name, poll, interval, origin, path)?))
+        Ok(Power::Sampling(PowerSampler::polled(
+            name, poll, interval, origin, path,
+        )?))
     }
 
     fn start_command(cmd: &str, origin: Instant, path: &Path) -> Result<Power, Error> {
@@ -244,7 +248,12 @@ impl Power {
                 // Its stdout closed: it exits now (wait briefly, never block stop()).
                 let mut status = None;
                 for _ in 0..50 {
-                    status = c.lock().unwrap_or_else(|p| p.into_inner()).try_wait().ok().flatten();
+                    status = c
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .try_wait()
+                        .ok()
+                        .flatten();
                     if status.is_some() {
                         break;
                     }
@@ -293,7 +302,9 @@ impl PowerSampler {
         path: &Path,
     ) -> Result<PowerSampler, Error> {
         if interval.is_zero() {
-            return Err(Error::Config("the power interval must be above zero".into()));
+            return Err(Error::Config(
+                "the power interval must be above zero".into(),
+            ));
         }
         let trace = Arc::new(Mutex::new(Vec::new()));
         let mut out = JsonLines::create(path)?;
@@ -376,9 +387,15 @@ mod tests {
     #[test]
     fn watts_lines_take_one_number_per_gpu() {
         let w = parse_watts_line("312.5").unwrap();
-        assert_eq!(w.into_iter().collect::<Vec<_>>(), [("0".to_string(), 312.5)]);
+        assert_eq!(
+            w.into_iter().collect::<Vec<_>>(),
+            [("0".to_string(), 312.5)]
+        );
         let w = parse_watts_line(" 300.0, 250W  10 ").unwrap();
-        assert_eq!(w.values().copied().collect::<Vec<_>>(), [300.0, 250.0, 10.0]);
+        assert_eq!(
+            w.values().copied().collect::<Vec<_>>(),
+            [300.0, 250.0, 10.0]
+        );
         for bad in ["", "hot", "-3", "NaN"] {
             assert!(parse_watts_line(bad).is_err(), "{bad:?}");
         }

@@ -62,7 +62,12 @@ impl Page {
                 page.push(metrics);
                 if let Some(ScrapeParseError::Collect(errors)) = error {
                     page.problems.extend(errors.iter().map(|e| {
-                        format!("lines {}..{}: {}", e.line_no.start + 1, e.line_no.end + 1, e.error)
+                        format!(
+                            "lines {}..{}: {}",
+                            e.line_no.start + 1,
+                            e.line_no.end + 1,
+                            e.error
+                        )
                     }));
                 }
             }
@@ -178,7 +183,11 @@ mod tests {
         let names: Vec<&str> = page.series.iter().map(|s| s.name.as_str()).collect();
         assert_eq!(names, ["a", "b"]);
         assert_eq!(page.problems.len(), 1, "{:?}", page.problems);
-        assert!(page.problems[0].starts_with("line 2:"), "{:?}", page.problems);
+        assert!(
+            page.problems[0].starts_with("line 2:"),
+            "{:?}",
+            page.problems
+        );
         assert!(Page::parse("").series.is_empty());
     }
 

@@ -45,7 +45,8 @@ impl EnergyReport {
             _ => energy(&[], 0, 0),
         };
         let seconds = w.covered_s;
-        let per_token = (output_tokens > 0 && w.joules > 0.0).then(|| w.joules / output_tokens as f64);
+        let per_token =
+            (output_tokens > 0 && w.joules > 0.0).then(|| w.joules / output_tokens as f64);
         let per_kw = (seconds > 0.0 && w.avg_watts > 0.0)
             .then(|| output_tokens as f64 / seconds / (w.avg_watts / 1000.0));
         EnergyReport {
@@ -58,7 +59,11 @@ impl EnergyReport {
             tokens_per_s_per_kw: per_kw,
             covered_s: w.covered_s,
             samples: w.samples,
-            sample_hz: if w.window_s > 0.0 { w.samples as f64 / w.window_s } else { 0.0 },
+            sample_hz: if w.window_s > 0.0 {
+                w.samples as f64 / w.window_s
+            } else {
+                0.0
+            },
             gpus: w.gpus,
             run,
         }
@@ -76,7 +81,8 @@ impl EnergyReport {
             self.peak_watts,
             self.joules_per_output_token
                 .map_or("-".into(), |v| format!("{v:.4}")),
-            self.tokens_per_s_per_kw.map_or("-".into(), |v| format!("{v:.1}")),
+            self.tokens_per_s_per_kw
+                .map_or("-".into(), |v| format!("{v:.1}")),
             self.samples,
             self.sample_hz,
         )];

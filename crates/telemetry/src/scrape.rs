@@ -87,7 +87,9 @@ impl Scraper {
     /// Starts scraping into `path`, ticks at `origin + k·interval`.
     pub fn start(config: ScrapeConfig, origin: Instant, path: &Path) -> Result<Scraper, Error> {
         if config.interval.is_zero() {
-            return Err(Error::Config("the scrape interval must be above zero".into()));
+            return Err(Error::Config(
+                "the scrape interval must be above zero".into(),
+            ));
         }
         let client = PageClient::new(&config.http).map_err(|e| Error::Config(e.to_string()))?;
         let mut out = JsonLines::create(path)?;
@@ -235,7 +237,10 @@ impl Pages {
                  SGLang needs --enable-metrics)"
                     .to_string()
             } else {
-                format!("the page is not Prometheus text: {}", page.problems.join("; "))
+                format!(
+                    "the page is not Prometheus text: {}",
+                    page.problems.join("; ")
+                )
             };
             record.gap = Some(text);
             return;

@@ -59,7 +59,9 @@ fn exact1(a: f64, b: f64) -> f64 {
 fn trace(period: f64, jitter: f64, seed: u64) -> Vec<PowerSample> {
     let mut x = seed;
     let mut next = || {
-        x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        x = x
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         (x >> 11) as f64 / (1u64 << 53) as f64
     };
     let n = (8.0 / period).round() as usize;
@@ -101,7 +103,11 @@ fn jittered_10hz_and_100hz_traces_give_the_analytic_joules_within_the_step_bound
         let e = energy(&samples, (a * 1e9) as u64, (b * 1e9) as u64);
         let err = (e.joules - want).abs();
         let allowed = bound(&samples) + 1e-6;
-        assert!(err <= allowed, "period {period}: {} J vs {want} J, error {err} > {allowed}", e.joules);
+        assert!(
+            err <= allowed,
+            "period {period}: {} J vs {want} J, error {err} > {allowed}",
+            e.joules
+        );
         assert!((e.window_s - 7.0).abs() < 1e-9);
         assert!((e.covered_s - 7.0).abs() < 1e-9);
         assert!((e.avg_watts - e.joules / 7.0).abs() < 1e-9);
@@ -110,7 +116,11 @@ fn jittered_10hz_and_100hz_traces_give_the_analytic_joules_within_the_step_bound
         assert!((g0.joules - exact0(a, b)).abs() <= bound(&samples) + 1e-6);
         assert!((e.gpus.iter().map(|g| g.joules).sum::<f64>() - e.joules).abs() < 1e-9);
         // Peaks: GPU 0's ramp tops out just before 5 s; together, the highest summed reading.
-        let peak0 = samples.iter().filter(|s| (500_000_000..=7_500_000_000).contains(&s.t_ns)).map(|s| s.watts["0"]).fold(0.0, f64::max);
+        let peak0 = samples
+            .iter()
+            .filter(|s| (500_000_000..=7_500_000_000).contains(&s.t_ns))
+            .map(|s| s.watts["0"])
+            .fold(0.0, f64::max);
         assert_eq!(g0.peak_watts, peak0);
         assert!(peak0 > 680.0 && peak0 < 700.0, "{peak0}");
         let peak = samples
@@ -138,7 +148,10 @@ fn ramps_alone_are_integrated_exactly_even_with_jitter() {
         .collect();
     let (a, b) = (samples[0].t_ns, samples.last().unwrap().t_ns);
     let e = energy(&samples, a + 123_456_789, b - 98_765_432);
-    let want = exact1((a + 123_456_789) as f64 / 1e9, (b - 98_765_432) as f64 / 1e9);
+    let want = exact1(
+        (a + 123_456_789) as f64 / 1e9,
+        (b - 98_765_432) as f64 / 1e9,
+    );
     assert!((e.joules - want).abs() < 1e-6, "{} vs {want}", e.joules);
 }
 

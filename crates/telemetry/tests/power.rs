@@ -36,7 +36,12 @@ fn a_power_command_is_read_line_by_line_and_stopped_with_what_it_started() {
         panic!("a command always samples")
     };
     let file = dir.path().join("power.jsonl");
-    let lines = || std::fs::read_to_string(&file).unwrap_or_default().lines().count();
+    let lines = || {
+        std::fs::read_to_string(&file)
+            .unwrap_or_default()
+            .lines()
+            .count()
+    };
     let begin = Instant::now();
     while lines() < 6 {
         assert!(begin.elapsed() < Duration::from_secs(20), "no readings");
@@ -46,12 +51,21 @@ fn a_power_command_is_read_line_by_line_and_stopped_with_what_it_started() {
     assert_eq!(trace.source, format!("command {cmd}"));
     assert!(trace.samples.len() >= 5, "{}", trace.samples.len());
     for s in &trace.samples {
-        assert_eq!(s.watts.values().copied().collect::<Vec<_>>(), [150.0, 100.0]);
+        assert_eq!(
+            s.watts.values().copied().collect::<Vec<_>>(),
+            [150.0, 100.0]
+        );
     }
     assert!(trace.samples.windows(2).all(|w| w[0].t_ns <= w[1].t_ns));
     let text = std::fs::read_to_string(&file).unwrap();
     let first: serde_json::Value = serde_json::from_str(text.lines().next().unwrap()).unwrap();
-    assert!(first["gap"].as_str().unwrap().contains("\"not\" is not a number of watts"), "{first}");
+    assert!(
+        first["gap"]
+            .as_str()
+            .unwrap()
+            .contains("\"not\" is not a number of watts"),
+        "{first}"
+    );
     let readings = text.lines().filter(|l| l.contains("\"watts\"")).count();
     assert_eq!(readings, trace.samples.len());
     // The inner shell (a grandchild) is gone with the rest of the group.
@@ -59,7 +73,10 @@ fn a_power_command_is_read_line_by_line_and_stopped_with_what_it_started() {
     let proc = std::path::PathBuf::from(format!("/proc/{}", pid.trim()));
     let begin = Instant::now();
     while proc.exists() {
-        assert!(begin.elapsed() < Duration::from_secs(5), "{proc:?} still runs");
+        assert!(
+            begin.elapsed() < Duration::from_secs(5),
+            "{proc:?} still runs"
+        );
         std::thread::sleep(Duration::from_millis(20));
     }
 }
@@ -74,8 +91,14 @@ fn a_command_that_cannot_run_ends_the_trace_with_a_gap() {
     };
     let file = dir.path().join("power.jsonl");
     let begin = Instant::now();
-    while !std::fs::read_to_string(&file).unwrap_or_default().contains("exited") {
-        assert!(begin.elapsed() < Duration::from_secs(20), "no gap for the exit");
+    while !std::fs::read_to_string(&file)
+        .unwrap_or_default()
+        .contains("exited")
+    {
+        assert!(
+            begin.elapsed() < Duration::from_secs(20),
+            "no gap for the exit"
+        );
         std::thread::sleep(Duration::from_millis(20));
     }
     assert!(sampler.stop().samples.is_empty());
@@ -92,9 +115,14 @@ fn nvml_is_read_where_there_is_a_driver_and_noted_in_one_line_where_not() {
     match (start(&PowerSource::Auto, dir.path()).unwrap(), has_driver()) {
         (Power::Off(note), false) => {
             assert_eq!(note.lines().count(), 1, "{note}");
-            assert!(note.starts_with("note: no GPU power readings (NVML: "), "{note}");
+            assert!(
+                note.starts_with("note: no GPU power readings (NVML: "),
+                "{note}"
+            );
             // Asked for explicitly, it is an error that says why.
-            let err = start(&PowerSource::Nvml, dir.path()).err().expect("no NVML here");
+            let err = start(&PowerSource::Nvml, dir.path())
+                .err()
+                .expect("no NVML here");
             assert!(err.to_string().contains("--power nvml"), "{err}");
         }
         (Power::Sampling(sampler), true) => {
@@ -102,7 +130,10 @@ fn nvml_is_read_where_there_is_a_driver_and_noted_in_one_line_where_not() {
             let trace = sampler.stop();
             assert_eq!(trace.source, "nvml");
             assert!(trace.samples.len() >= 2, "{}", trace.samples.len());
-            assert!(trace.samples.iter().all(|s| s.watts.values().all(|w| *w > 0.0)));
+            assert!(trace
+                .samples
+                .iter()
+                .all(|s| s.watts.values().all(|w| *w > 0.0)));
         }
         (Power::Off(note), true) => panic!("a driver is loaded but NVML is not: {note}"),
         (Power::Sampling(_), false) => panic!("NVML answered without /proc/driver/nvidia"),

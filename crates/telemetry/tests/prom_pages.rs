@@ -13,7 +13,9 @@ use telemetry::names::{common_values, Server};
 use telemetry::{dcgm_watts, Page};
 
 fn data(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data")
+        .join(name)
 }
 
 fn page(name: &str) -> Page {
@@ -35,7 +37,11 @@ fn official(name: &str) -> BTreeMap<String, f64> {
         .arg(data(name))
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8(out.stdout)
         .unwrap()
         .lines()
@@ -43,7 +49,10 @@ fn official(name: &str) -> BTreeMap<String, f64> {
             let (name, labels, value): (String, BTreeMap<String, String>, String) =
                 serde_json::from_str(line).unwrap();
             let labels: Vec<String> = labels.iter().map(|(k, v)| format!("{k}={v:?}")).collect();
-            (format!("{name}{{{}}}", labels.join(",")), value.parse().unwrap())
+            (
+                format!("{name}{{{}}}", labels.join(",")),
+                value.parse().unwrap(),
+            )
         })
         .collect()
 }
@@ -102,7 +111,9 @@ fn each_server_is_told_by_its_names() {
 
 /// One series of the official reading by name (its only label set).
 fn value(page: &BTreeMap<String, f64>, name: &str) -> f64 {
-    let mut hits = page.iter().filter(|(k, _)| k.split('{').next() == Some(name));
+    let mut hits = page
+        .iter()
+        .filter(|(k, _)| k.split('{').next() == Some(name));
     let (_, v) = hits.next().unwrap_or_else(|| panic!("{name} missing"));
     assert!(hits.next().is_none(), "{name}: one label set expected");
     *v
@@ -110,8 +121,13 @@ fn value(page: &BTreeMap<String, f64>, name: &str) -> f64 {
 
 /// The common values of the t1 page, two seconds after t0.
 fn common(server: Server, prefix: &str) -> BTreeMap<&'static str, f64> {
-    let (t0, t1) = (page(&format!("{prefix}_t0.txt")), page(&format!("{prefix}_t1.txt")));
-    common_values(server, &t1, Some((&t0, 2.0))).into_iter().collect()
+    let (t0, t1) = (
+        page(&format!("{prefix}_t0.txt")),
+        page(&format!("{prefix}_t1.txt")),
+    );
+    common_values(server, &t1, Some((&t0, 2.0)))
+        .into_iter()
+        .collect()
 }
 
 #[track_caller]
@@ -123,7 +139,11 @@ fn close(got: &BTreeMap<&str, f64>, want: &[(&str, f64)]) {
         k
     });
     for (k, v) in want {
-        assert!((got[k] - v).abs() <= 1e-9 * v.abs().max(1.0), "{k}: {} vs {v}", got[k]);
+        assert!(
+            (got[k] - v).abs() <= 1e-9 * v.abs().max(1.0),
+            "{k}: {} vs {v}",
+            got[k]
+        );
     }
 }
 
@@ -140,14 +160,20 @@ fn sglang_gauges_are_taken_as_they_are() {
             ("gen_tokens_per_s", value(&p, "sglang:gen_throughput")),
             ("spec_accept_length", value(&p, "sglang:spec_accept_length")),
             ("spec_accept_rate", value(&p, "sglang:spec_accept_rate")),
-            ("preemptions", value(&p, "sglang:num_retracted_requests_total")),
+            (
+                "preemptions",
+                value(&p, "sglang:num_retracted_requests_total"),
+            ),
         ],
     );
 }
 
 #[test]
 fn vllm_rates_and_ratios_come_from_counter_increases() {
-    let (a, b) = (official("vllm_0.34.0_t0.txt"), official("vllm_0.34.0_t1.txt"));
+    let (a, b) = (
+        official("vllm_0.34.0_t0.txt"),
+        official("vllm_0.34.0_t1.txt"),
+    );
     let d = |n: &str| value(&b, n) - value(&a, n);
     close(
         &common(Server::Vllm, "vllm_0.34.0"),
@@ -195,8 +221,14 @@ fn trtllm_mixes_gauges_and_counter_ratios() {
             ("queued", value(&b, "trtllm_num_requests_waiting")),
             ("kv_usage", value(&b, "trtllm_kv_cache_utilization")),
             ("prefix_hit_rate", value(&b, "trtllm_kv_cache_hit_rate")),
-            ("gen_tokens_per_s", d("trtllm_generation_tokens_total") / 2.0),
-            ("spec_accept_length", value(&b, "trtllm_spec_decode_acceptance_length")),
+            (
+                "gen_tokens_per_s",
+                d("trtllm_generation_tokens_total") / 2.0,
+            ),
+            (
+                "spec_accept_length",
+                value(&b, "trtllm_spec_decode_acceptance_length"),
+            ),
             (
                 "spec_accept_rate",
                 d("trtllm_spec_decode_num_accepted_tokens_total")
@@ -232,7 +264,12 @@ fn a_counter_that_went_down_gives_no_rate() {
     let got: BTreeMap<_, _> = common_values(Server::Vllm, &t0, Some((&t1, 2.0)))
         .into_iter()
         .collect();
-    for key in ["gen_tokens_per_s", "prefix_hit_rate", "spec_accept_rate", "spec_accept_length"] {
+    for key in [
+        "gen_tokens_per_s",
+        "prefix_hit_rate",
+        "spec_accept_rate",
+        "spec_accept_length",
+    ] {
         assert!(!got.contains_key(key), "{key}: {got:?}");
     }
 }

@@ -31,8 +31,8 @@ impl Throughput {
         match *last {
             Some((at, _, rate)) if now.duration_since(at) < Self::SPAN => rate,
             Some((at, before, _)) => {
-                let rate = generated.saturating_sub(before) as f64
-                    / now.duration_since(at).as_secs_f64();
+                let rate =
+                    generated.saturating_sub(before) as f64 / now.duration_since(at).as_secs_f64();
                 *last = Some((now, generated, rate));
                 rate
             }
@@ -62,16 +62,61 @@ fn lines(s: &AppState) -> [Line; 10] {
         0.0
     };
     [
-        ("sglang:num_requests_total", "counter", "Generation requests received.", count(&m.requests)),
-        ("sglang:num_finished_requests_total", "counter", "Generation requests finished.", count(&m.finished.requests)),
-        ("sglang:num_bad_requests_total", "counter", "Requests refused with a 4xx.", count(&m.bad_requests)),
-        ("sglang:prompt_tokens_total", "counter", "Prompt tokens of finished requests.", count(&m.finished.prompt_tokens)),
-        ("sglang:generation_tokens_total", "counter", "Generated tokens of finished requests.", count(&m.finished.generation_tokens)),
-        ("sglang:num_running_reqs", "gauge", "The number of running requests.", load.running as f64),
-        ("sglang:num_queue_reqs", "gauge", "The number of requests in the waiting queue.", load.queued as f64),
+        (
+            "sglang:num_requests_total",
+            "counter",
+            "Generation requests received.",
+            count(&m.requests),
+        ),
+        (
+            "sglang:num_finished_requests_total",
+            "counter",
+            "Generation requests finished.",
+            count(&m.finished.requests),
+        ),
+        (
+            "sglang:num_bad_requests_total",
+            "counter",
+            "Requests refused with a 4xx.",
+            count(&m.bad_requests),
+        ),
+        (
+            "sglang:prompt_tokens_total",
+            "counter",
+            "Prompt tokens of finished requests.",
+            count(&m.finished.prompt_tokens),
+        ),
+        (
+            "sglang:generation_tokens_total",
+            "counter",
+            "Generated tokens of finished requests.",
+            count(&m.finished.generation_tokens),
+        ),
+        (
+            "sglang:num_running_reqs",
+            "gauge",
+            "The number of running requests.",
+            load.running as f64,
+        ),
+        (
+            "sglang:num_queue_reqs",
+            "gauge",
+            "The number of requests in the waiting queue.",
+            load.queued as f64,
+        ),
         ("sglang:token_usage", "gauge", "The token usage.", usage),
-        ("sglang:gen_throughput", "gauge", "The generation throughput (token/s).", m.throughput.update(load.generated_tokens)),
-        ("sglang:cache_hit_rate", "gauge", "The prefix cache hit rate.", 0.0),
+        (
+            "sglang:gen_throughput",
+            "gauge",
+            "The generation throughput (token/s).",
+            m.throughput.update(load.generated_tokens),
+        ),
+        (
+            "sglang:cache_hit_rate",
+            "gauge",
+            "The prefix cache hit rate.",
+            0.0,
+        ),
     ]
 }
 
