@@ -5,7 +5,11 @@ on, ...), on the same machine and server, and compares:
 * Offline: LoadGen's samples per second (mlperf_log_summary.txt), the sim
   answering at once, so the client is the bottleneck;
 * Server: the TTFT error, the client's first-token time minus the sim's
-  known first-token delay (samples.jsonl: first_token_ns - sent_ns - ttft).
+  known first-token delay (samples.jsonl: first_token_ns - sent_ns - ttft);
+* the CPU time of the telemetry threads (`telemetry-scrape`,
+  `telemetry-power`) against the whole client's, read from
+  /proc/PID/task/*/stat while the run goes: a cost that other load on the
+  machine does not blur.
 
 "on" scrapes the sim's /metrics every second and reads power at 10 Hz from
 a command (no GPU here: NVML's read is a library call, cheaper than a
@@ -21,6 +25,7 @@ import os
 import statistics
 import subprocess
 import tempfile
+import time
 
 p = argparse.ArgumentParser()
 p.add_argument("--bin", default="target/release/mlperf-gptoss")
@@ -71,7 +76,25 @@ def run(url, scenario, data, conf, mode, out):
            "--output-dir", out] + TELEMETRY[mode]
     if scenario == "offline":
         cmd += ["--max-concurrency", "1024"]
-    subprocess.run(cmd, check=True, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(cmd, stderr=subprocess.DEVNULL)
+    ticks = {}
+    while proc.poll() is None:
+        for tid in os.listdir(f"/proc/{proc.pid}/task") if os.path.exists(f"/proc/{proc.pid}/task") else []:
+            try:
+                with open(f"/proc/{proc.pid}/task/{tid}/stat") as f:
+                    stat = f.read()
+            except OSError:
+                continue
+            comm = stat[stat.index("(") + 1 : stat.rindex(")")]
+            fields = stat[stat.rindex(")") + 2 :].split()
+            ticks[tid] = (comm, int(fields[11]) + int(fields[12]))
+        time.sleep(0.05)
+    if proc.returncode != 0:
+        raise SystemExit(f"{cmd} failed")
+    hz = os.sysconf("SC_CLK_TCK")
+    cpu_total = sum(t for _, t in ticks.values()) / hz
+    cpu_telemetry = sum(t for c, t in ticks.values() if c.startswith("telemetry-")) / hz
+    CPU[mode].append((cpu_telemetry, cpu_total))
     return os.path.join(out, scenario, "performance")
 
 
@@ -93,6 +116,7 @@ def ttft_errors_ms(outdir, ttft_ms):
     return errs[len(errs) // 2], errs[int(len(errs) * 0.99)]
 
 
+CPU = {"off": [], "on": []}
 results = {"off": {"sps": [], "p50": [], "p99": []}, "on": {"sps": [], "p50": [], "p99": []}}
 off_conf = user_conf("offline.conf", ["*.Offline.min_duration = 0",
                                       f"*.Offline.min_query_count = {args.offline_rows}"])
@@ -124,3 +148,7 @@ for m in ("off", "on"):
     print(f"| {m} | {med[m]['sps']:.1f} | {med[m]['p50']:.3f} | {med[m]['p99']:.3f} |")
 print(f"| on/off | {med['on']['sps'] / med['off']['sps']:.4f} | "
       f"{med['on']['p50'] / med['off']['p50']:.4f} | {med['on']['p99'] / med['off']['p99']:.4f} |")
+tel = sum(c for c, _ in CPU["on"])
+tot = sum(t for _, t in CPU["on"])
+print(f"\ntelemetry threads' CPU over all 'on' runs: {tel:.2f} s of the client's {tot:.2f} s "
+      f"({100 * tel / max(tot, 1e-9):.2f} %; /proc ticks of 1/{os.sysconf('SC_CLK_TCK')} s)")
