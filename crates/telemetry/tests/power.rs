@@ -139,3 +139,78 @@ fn nvml_is_read_where_there_is_a_driver_and_noted_in_one_line_where_not() {
         (Power::Sampling(_), false) => panic!("NVML answered without /proc/driver/nvidia"),
     }
 }
+
+/// A loopback HTTP server that answers every request with `page`; returns its URL.
+fn serve_page(page: String) -> String {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/metrics", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { return };
+            let mut buf = [0u8; 4096];
+            let _ = stream.read(&mut buf);
+            let _ = write!(
+                stream,
+                "HTTP/1.1 200 OK\r\ncontent-type: text/plain; version=0.0.4\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{page}",
+                page.len()
+            );
+        }
+    });
+    url
+}
+
+#[test]
+fn a_dcgm_exporter_page_is_read_per_gpu_and_host_at_the_interval() {
+    let page = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/dcgm_exporter.txt"),
+    )
+    .unwrap();
+    let want = telemetry::dcgm_watts(&telemetry::Page::parse(&page));
+    let url = serve_page(page);
+    let dir = tempfile::tempdir().unwrap();
+    let Power::Sampling(sampler) = start(&PowerSource::Dcgm(url.clone()), dir.path()).unwrap()
+    else {
+        panic!("DCGM always samples")
+    };
+    let file = dir.path().join("power.jsonl");
+    let begin = Instant::now();
+    while std::fs::read_to_string(&file)
+        .unwrap_or_default()
+        .lines()
+        .count()
+        < 3
+    {
+        assert!(begin.elapsed() < Duration::from_secs(20), "no readings");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let trace = sampler.stop();
+    assert_eq!(trace.source, format!("dcgm {url}"));
+    assert!(trace.samples.len() >= 3);
+    assert!(
+        trace.samples.iter().all(|s| s.watts == want),
+        "{:?}",
+        trace.samples[0]
+    );
+    assert_eq!(want.len(), 3, "two GPUs on node-a, one on node-b");
+}
+
+#[test]
+fn a_dcgm_url_that_is_not_an_exporter_gives_gaps() {
+    let url = serve_page("# nothing here\n".into());
+    let dir = tempfile::tempdir().unwrap();
+    let Power::Sampling(sampler) = start(&PowerSource::Dcgm(url.clone()), dir.path()).unwrap()
+    else {
+        panic!("DCGM always samples")
+    };
+    let file = dir.path().join("power.jsonl");
+    let begin = Instant::now();
+    while !std::fs::read_to_string(&file)
+        .unwrap_or_default()
+        .contains("DCGM_FI_DEV_POWER_USAGE")
+    {
+        assert!(begin.elapsed() < Duration::from_secs(20), "no gap");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(sampler.stop().samples.is_empty());
+}
