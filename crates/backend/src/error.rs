@@ -89,6 +89,11 @@ pub enum RequestLabel {
         /// The server's base URL.
         endpoint: String,
     },
+    /// A plain `GET` of a page (a Prometheus `/metrics` scrape).
+    Page {
+        /// The full URL fetched.
+        url: String,
+    },
 }
 
 impl std::fmt::Display for RequestLabel {
@@ -109,6 +114,7 @@ impl std::fmt::Display for RequestLabel {
                 }
             ),
             RequestLabel::Probe { endpoint } => write!(f, "readiness probe of {endpoint}"),
+            RequestLabel::Page { url } => write!(f, "GET {url}"),
         }
     }
 }

@@ -37,6 +37,7 @@ mod error;
 mod h1;
 mod http;
 mod openai;
+mod page;
 mod pool;
 mod ready;
 pub mod settings;
@@ -49,6 +50,7 @@ pub use accounting::IdsMode;
 pub use error::{BackendError, RequestLabel, TransportError, TransportKind};
 pub use http::{Endpoint, HttpConfig};
 pub use openai::OpenAiBackend;
+pub use page::PageClient;
 pub use pool::{EndpointPool, EndpointStats, PoolStats};
 pub use ready::{check_ready, Readiness};
 pub use sglang::SglangBackend;
@@ -254,6 +256,27 @@ pub trait Backend: Send + Sync {
     /// Starts generating. Errors that are known up front (a bad request, a
     /// refused connection) come back here; later ones arrive on the stream.
     async fn generate(&self, request: GenerateRequest) -> Result<Generation, BackendError>;
+
+    /// How loaded the backend is now, for a server's `/metrics`; `None`
+    /// where it cannot tell (a client of a remote server).
+    fn load(&self) -> Option<Load> {
+        None
+    }
+}
+
+/// A backend's load at one moment, as SGLang's scheduler reports its own.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Load {
+    /// Requests generating now.
+    pub running: u64,
+    /// Requests waiting for a place in the running batch.
+    pub queued: u64,
+    /// KV-cache tokens held by the running requests.
+    pub kv_tokens: u64,
+    /// The most KV-cache tokens the backend can hold.
+    pub kv_capacity: u64,
+    /// Tokens generated since the backend started (finished or not).
+    pub generated_tokens: u64,
 }
 
 #[cfg(test)]

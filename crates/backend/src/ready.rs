@@ -126,7 +126,7 @@ impl EndpointPool {
 
 /// `GET path` on a connection of its own: the status and the body (the
 /// first MiB of it), or what went wrong on the way.
-async fn get(
+pub(crate) async fn get(
     connector: &Connector,
     endpoint: &Endpoint,
     path: &str,

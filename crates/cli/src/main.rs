@@ -21,6 +21,7 @@ mod progress;
 mod request;
 mod run;
 mod serve;
+mod telemetry_args;
 
 #[derive(Parser)]
 #[command(

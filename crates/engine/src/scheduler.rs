@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use backend::{
     Backend, BackendError, Event, EventSender, FinishReason, GenerateOutput, GenerateRequest,
-    Generation, SamplingParams,
+    Generation, Load, SamplingParams,
 };
 
 use crate::kv_cache::KvCache;
@@ -69,6 +69,8 @@ pub struct Engine {
     tx: mpsc::Sender<Job>,
     info: ModelInfo,
     stats: Arc<Stats>,
+    /// The most KV tokens the batch can hold: max_running × max_context.
+    kv_capacity: u64,
     thread: Option<std::thread::JoinHandle<()>>,
 }
 
@@ -88,6 +90,7 @@ impl Engine {
         let model = Arc::new(model);
         let stats = Arc::new(Stats::default());
         let st = stats.clone();
+        let kv_capacity = (cfg.max_running * cfg.max_context) as u64;
         let thread = std::thread::Builder::new()
             .name("engine".into())
             .spawn(move || run_loop(&model, &cfg, rx, &st))
@@ -96,6 +99,7 @@ impl Engine {
             tx,
             info,
             stats,
+            kv_capacity,
             thread: Some(thread),
         }
     }
@@ -160,6 +164,17 @@ impl Backend for Engine {
             .send(Job { request, events })
             .map_err(|_| BackendError::ShuttingDown)?;
         Ok(generation)
+    }
+
+    fn load(&self) -> Option<Load> {
+        let s = &self.stats;
+        Some(Load {
+            running: Stats::get(&s.running),
+            queued: Stats::get(&s.waiting),
+            kv_tokens: Stats::get(&s.kv_tokens),
+            kv_capacity: self.kv_capacity,
+            generated_tokens: Stats::get(&s.generated_tokens),
+        })
     }
 }
 
@@ -254,6 +269,10 @@ fn run_loop(model: &GptOss, cfg: &EngineConfig, rx: mpsc::Receiver<Job>, stats: 
             .fetch_max(running.len() as u64, Ordering::Relaxed);
         stats.steps.fetch_add(1, Ordering::Relaxed);
         step(model, cfg, &mut running, stats);
+        // Also when the batch just emptied: the loop then waits for work.
+        stats.running.store(running.len() as u64, Ordering::Relaxed);
+        let kv: usize = running.iter().map(|r| r.cache.len).sum();
+        stats.kv_tokens.store(kv as u64, Ordering::Relaxed);
     }
 }
 
@@ -354,6 +373,7 @@ fn step(model: &GptOss, cfg: &EngineConfig, running: &mut Vec<Running>, stats: &
         let s: &SamplingParams = &r.job.request.sampling;
         let t = sample(&logits, s, &mut r.rng);
         r.output.push(t);
+        stats.generated_tokens.fetch_add(1, Ordering::Relaxed);
         if r.job.request.stream && !r.job.events.send(Ok(Event::Tokens(vec![t]))) {
             done[p.seq] = true;
             continue;
@@ -367,6 +387,8 @@ fn step(model: &GptOss, cfg: &EngineConfig, running: &mut Vec<Running>, stats: &
             None
         };
         if let Some(reason) = reason {
+            // Before the client can see the result and read /metrics.
+            stats.running.fetch_sub(1, Ordering::Relaxed);
             r.finish(reason, stats);
             done[p.seq] = true;
         }

@@ -4,11 +4,12 @@
 //! output length drawn from a seeded distribution, at most
 //! `max_concurrency` at once. Its replies say it is synthetic.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 use backend::{
-    Backend, BackendError, Event, FinishReason, GenerateOutput, GenerateRequest, Generation,
+    Backend, BackendError, Event, FinishReason, GenerateOutput, GenerateRequest, Generation, Load,
 };
 use tokio::sync::Semaphore;
 use tokio::time::Instant;
@@ -98,13 +99,58 @@ const VOCAB: usize = defs::VOCAB_SIZE as usize;
 pub struct SimModel {
     cfg: SimConfig,
     slots: Arc<Semaphore>,
+    counters: Arc<Counters>,
+}
+
+/// What `/metrics` reports of the sim: as if each request held a KV cache
+/// of its prompt and the tokens emitted so far while it has a slot.
+#[derive(Default)]
+struct Counters {
+    running: AtomicU64,
+    queued: AtomicU64,
+    kv_tokens: AtomicU64,
+    generated: AtomicU64,
+}
+
+/// An amount added to one counter until dropped (also when a request is
+/// cancelled half-way).
+struct Held {
+    counters: Arc<Counters>,
+    field: fn(&Counters) -> &AtomicU64,
+    amount: u64,
+}
+
+impl Held {
+    fn new(counters: &Arc<Counters>, field: fn(&Counters) -> &AtomicU64, amount: u64) -> Held {
+        field(counters).fetch_add(amount, Ordering::Relaxed);
+        Held {
+            counters: counters.clone(),
+            field,
+            amount,
+        }
+    }
+
+    fn add(&mut self, n: u64) {
+        (self.field)(&self.counters).fetch_add(n, Ordering::Relaxed);
+        self.amount += n;
+    }
+}
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        (self.field)(&self.counters).fetch_sub(self.amount, Ordering::Relaxed);
+    }
 }
 
 impl SimModel {
     /// A model with `cfg`'s timing; needs a tokio runtime to generate.
     pub fn new(cfg: SimConfig) -> SimModel {
         let slots = Arc::new(Semaphore::new(cfg.max_concurrency.max(1)));
-        SimModel { cfg, slots }
+        SimModel {
+            cfg,
+            slots,
+            counters: Arc::default(),
+        }
     }
 
     /// What a server reports about it: synthetic, the real vocabulary.
@@ -161,10 +207,15 @@ impl Backend for SimModel {
         let (events, generation) = Generation::channel();
         let cfg = self.cfg.clone();
         let slots = self.slots.clone();
+        let counters = self.counters.clone();
         tokio::spawn(async move {
+            let queued = Held::new(&counters, |c| &c.queued, 1);
             let Ok(_slot) = slots.acquire_owned().await else {
                 return;
             };
+            drop(queued);
+            let running = Held::new(&counters, |c| &c.running, 1);
+            let mut kv = Held::new(&counters, |c| &c.kv_tokens, request.input_ids.len() as u64);
             let h = hash(&request.input_ids, request.sampling.seed);
             let cap = request
                 .sampling
@@ -207,6 +258,10 @@ impl Backend for SimModel {
                 } else if events.is_closed() {
                     return;
                 }
+                kv.add(u64::from(upto - sent));
+                counters
+                    .generated
+                    .fetch_add(u64::from(upto - sent), Ordering::Relaxed);
                 sent = upto;
             }
             let out = GenerateOutput {
@@ -215,8 +270,71 @@ impl Backend for SimModel {
                 prompt_tokens: request.input_ids.len(),
                 completion_tokens: n as usize,
             };
+            // Not running any more before the client can see the result.
+            drop((running, kv));
             events.send(Ok(Event::Finished(out)));
         });
         Ok(generation)
+    }
+
+    fn load(&self) -> Option<Load> {
+        let c = &self.counters;
+        let get = |v: &AtomicU64| v.load(Ordering::Relaxed);
+        Some(Load {
+            running: get(&c.running),
+            queued: get(&c.queued),
+            kv_tokens: get(&c.kv_tokens),
+            kv_capacity: (self.cfg.max_concurrency.max(1) * self.cfg.max_context) as u64,
+            generated_tokens: get(&c.generated),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use backend::SamplingParams;
+
+    fn request() -> GenerateRequest {
+        GenerateRequest {
+            input_ids: vec![1000; 10],
+            sampling: SamplingParams {
+                max_new_tokens: 4,
+                ..SamplingParams::greedy()
+            },
+            stream: false,
+        }
+    }
+
+    #[tokio::test]
+    async fn requests_beyond_max_concurrency_are_reported_queued_until_they_run() {
+        let sim = SimModel::new(SimConfig {
+            ttft: Duration::from_millis(50),
+            tpot: Duration::from_millis(10),
+            max_concurrency: 2,
+            max_context: 100,
+            ..SimConfig::default()
+        });
+        let generations: Vec<Generation> = {
+            let mut g = Vec::new();
+            for _ in 0..5 {
+                g.push(sim.generate(request()).await.unwrap());
+            }
+            g
+        };
+        // Let the spawned tasks take their slots or queue.
+        while sim.load().unwrap().running + sim.load().unwrap().queued < 5 {
+            tokio::task::yield_now().await;
+        }
+        let load = sim.load().unwrap();
+        assert_eq!((load.running, load.queued), (2, 3));
+        assert_eq!(load.kv_tokens, 20, "two prompts of 10 tokens held");
+        assert_eq!(load.kv_capacity, 200);
+        for g in generations {
+            assert_eq!(g.finish().await.unwrap().completion_tokens, 4);
+        }
+        let load = sim.load().unwrap();
+        assert_eq!((load.running, load.queued, load.kv_tokens), (0, 0, 0));
+        assert_eq!(load.generated_tokens, 20);
     }
 }

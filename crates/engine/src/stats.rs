@@ -42,6 +42,10 @@ pub struct Stats {
     pub waiting: AtomicU64,
     /// Most sequences ever in one step (shows batching happened).
     pub max_batch: AtomicU64,
+    /// KV-cache tokens held by the running batch after the last step.
+    pub kv_tokens: AtomicU64,
+    /// Tokens sampled so far, finished requests or not.
+    pub generated_tokens: AtomicU64,
 }
 
 impl Stats {

@@ -48,6 +48,7 @@ pub fn write_results(
     live: &Live,
     report: &loadgen::TestReport,
     elapsed: Duration,
+    energy: Option<&telemetry::EnergyReport>,
 ) -> anyhow::Result<()> {
     let pct = |v: &[u64]| {
         serde_json::json!({
@@ -77,6 +78,7 @@ pub fn write_results(
             "early_stopping_met": perf.map(|p| p.early_stopping_met),
             "sample_count": perf.map(|p| p.sample_count),
         },
+        "energy": energy,
     });
     std::fs::write(path, serde_json::to_string_pretty(&results)? + "\n")?;
     Ok(())

@@ -21,6 +21,7 @@ use tokio::sync::Semaphore;
 
 use crate::backend_args::BackendArgs;
 use crate::plan::{ConfigArgs, ModeArg, ScenarioArg};
+use crate::telemetry_args::{self, TelemetryArgs};
 use records::Records;
 use sut::{GenerationSut, SutMode, SutState};
 
@@ -65,6 +66,8 @@ pub struct Args {
     /// Check the server first (`mlperf-gptoss preflight`); stop before LoadGen on a FAIL.
     #[arg(long)]
     pub(crate) preflight: bool,
+    #[command(flatten)]
+    pub(crate) telemetry: TelemetryArgs,
 }
 
 /// `--loadgen`.
@@ -204,6 +207,7 @@ pub fn execute(args: Args) -> anyhow::Result<Outcome> {
 
     let origin = Instant::now();
     let records = Arc::new(Records::create(&outdir.join("samples.jsonl"), origin)?);
+    let telemetry = args.telemetry.start(&args.backend, origin, &outdir, "")?;
     let prompts = Arc::new(prompts);
     let sut = GenerationSut {
         runtime: runtime.handle().clone(),
@@ -244,6 +248,8 @@ pub fn execute(args: Args) -> anyhow::Result<Outcome> {
     };
     let report = loadgen.start_test(&sut, &qsl, &spec, &log_settings);
     ticker.stop();
+    let live = records.live();
+    let energy = telemetry_args::finish(telemetry, live.window_ns, live.output_tokens);
     drop(sut);
     runtime.shutdown_timeout(Duration::from_secs(5));
     let report = match report {
@@ -255,14 +261,17 @@ pub fn execute(args: Args) -> anyhow::Result<Outcome> {
         tracing::warn!("{e}");
     }
 
-    let live = records.live();
     live::write_results(
         &outdir.join("results.json"),
         &live,
         &report,
         origin.elapsed(),
+        energy.as_ref(),
     )?;
     live::print_summary(&outdir);
+    for line in energy.iter().flat_map(|e| e.summary_lines()) {
+        eprintln!("  {line}");
+    }
     Ok(Outcome {
         outdir,
         errors: live.errors,

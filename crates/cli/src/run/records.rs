@@ -60,6 +60,9 @@ pub struct Live {
     pub tpot_ns: Vec<u64>,
     /// The first error, shown at the end.
     pub first_error: Option<String>,
+    /// LoadGen's measured window so far: the first sample's issue and the
+    /// last completion, nanoseconds since the run started.
+    pub window_ns: Option<(u64, u64)>,
 }
 
 impl Records {
@@ -83,6 +86,8 @@ impl Records {
             let mut live = self.live.lock().unwrap_or_else(|p| p.into_inner());
             live.done += 1;
             live.output_tokens += record.output_tokens;
+            let (first, last) = live.window_ns.unwrap_or((record.issued_ns, record.done_ns));
+            live.window_ns = Some((first.min(record.issued_ns), last.max(record.done_ns)));
             if let Some(err) = &record.error {
                 live.errors += 1;
                 live.first_error.get_or_insert_with(|| {

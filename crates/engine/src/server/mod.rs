@@ -4,6 +4,7 @@
 //! written for them work unchanged. Any backend can sit behind it: the
 //! embedded engine or the synthetic timing model.
 
+mod metrics;
 mod openai;
 mod sglang;
 pub(crate) mod text;
@@ -14,7 +15,7 @@ use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::{header, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -33,6 +34,7 @@ struct Metrics {
     bad_requests: AtomicU64,
     running: AtomicU64,
     finished: Finished,
+    throughput: metrics::Throughput,
 }
 
 /// Counts a request as running until dropped (also when a client hangs up).
@@ -178,7 +180,7 @@ pub fn router(backend: Arc<dyn Backend>, info: ModelInfo) -> Router {
         .route("/health", get(health))
         .route("/health_generate", get(health))
         .route("/get_model_info", get(model_info))
-        .route("/metrics", get(metrics))
+        .route("/metrics", get(metrics::metrics))
         .with_state(state)
 }
 
@@ -379,58 +381,4 @@ async fn model_info(State(s): State<Arc<AppState>>) -> Json<serde_json::Value> {
         "eos_token_ids": i.eos_token_ids,
         "synthetic": i.synthetic,
     }))
-}
-
-/// The `/metrics` series, in SGLang's names: name, Prometheus type, help.
-const SERIES: [(&str, &str, &str); 6] = [
-    (
-        "sglang:num_requests_total",
-        "counter",
-        "Generation requests received.",
-    ),
-    (
-        "sglang:num_finished_requests_total",
-        "counter",
-        "Generation requests finished.",
-    ),
-    (
-        "sglang:num_bad_requests_total",
-        "counter",
-        "Requests refused with a 4xx.",
-    ),
-    (
-        "sglang:num_running_reqs",
-        "gauge",
-        "Requests being served now.",
-    ),
-    (
-        "sglang:prompt_tokens_total",
-        "counter",
-        "Prompt tokens of finished requests.",
-    ),
-    (
-        "sglang:generation_tokens_total",
-        "counter",
-        "Generated tokens of finished requests.",
-    ),
-];
-
-async fn metrics(State(s): State<Arc<AppState>>) -> impl IntoResponse {
-    let m = &s.metrics;
-    // In the order of SERIES.
-    let values = [
-        &m.requests,
-        &m.finished.requests,
-        &m.bad_requests,
-        &m.running,
-        &m.finished.prompt_tokens,
-        &m.finished.generation_tokens,
-    ];
-    let name = s.info.model_name.replace('\\', "\\\\").replace('"', "\\\"");
-    let mut out = String::new();
-    for ((metric, kind, help), value) in SERIES.iter().zip(values) {
-        let value = value.load(Ordering::Relaxed);
-        out.push_str(&format!("# HELP {metric} {help}\n# TYPE {metric} {kind}\n{metric}{{model_name=\"{name}\"}} {value}\n"));
-    }
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], out)
 }
