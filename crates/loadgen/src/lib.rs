@@ -93,6 +93,7 @@ mod settings;
 mod sut;
 
 pub use api::{LoadGen, NativeLoadGen, TestSpec};
+pub use early_stopping::early_stopping_min_queries;
 pub use config::{ConfType, ConfigError, ConfigFile, ConfigLoader, BUILTIN_MLPERF_CONF};
 pub use effective::EffectiveSettings;
 pub use generate::{GenerateError, Generated, LoadableSet, Query};

@@ -5,8 +5,10 @@
 //! `results.json`.
 
 mod demo;
+mod interrupt;
 mod live;
 mod records;
+mod scoring;
 mod sut;
 
 use std::path::{Path, PathBuf};
@@ -100,6 +102,8 @@ pub struct Outcome {
     pub loadgen_errors: u64,
     /// The text of LoadGen's first logged error.
     pub first_loadgen_error: Option<String>,
+    /// Ctrl-C ended the run early (its logs are written; it is not a valid result).
+    pub interrupted: bool,
 }
 
 /// Runs and prints where the logs are and what went wrong; the exit status
@@ -110,6 +114,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let problems = outcome.problems();
     for problem in &problems {
         eprintln!("error: {problem}");
+    }
+    if outcome.interrupted {
+        eprintln!("interrupted: the run ended early (Ctrl-C); what it produced is in the folder above");
+        return Ok(ExitCode::from(130));
     }
     Ok(if problems.is_empty() {
         ExitCode::SUCCESS
@@ -147,12 +155,13 @@ impl Outcome {
 pub fn execute(args: Args) -> anyhow::Result<Outcome> {
     let loadgen = args.loadgen.loadgen()?;
     let demo = args.dataset.is_none();
-    let mut prompts = match &args.dataset {
+    let (mut prompts, reference) = match &args.dataset {
         Some(path) => {
             let table = dataset::read_table(path)?;
-            dataset::prompt_tokens(&table, path)?
+            let prompts = dataset::prompt_tokens(&table, path)?;
+            (prompts, scoring::ReferenceData::of_table(path, &table))
         }
-        None => demo::prompts()?,
+        None => (demo::prompts()?, scoring::ReferenceData::Demo),
     };
     if let Some(n) = args.max_samples {
         prompts.truncate(n);
@@ -198,6 +207,7 @@ pub fn execute(args: Args) -> anyhow::Result<Outcome> {
 
     let origin = Instant::now();
     let records = Arc::new(Records::create(&outdir.join("samples.jsonl"), origin)?);
+    let interrupt = interrupt::interrupt();
     let prompts = Arc::new(prompts);
     let sut = GenerationSut {
         runtime: runtime.handle().clone(),
@@ -212,6 +222,7 @@ pub fn execute(args: Args) -> anyhow::Result<Outcome> {
             slots: Arc::new(Semaphore::new(slots.min(Semaphore::MAX_PERMITS))),
             records: records.clone(),
             timeout,
+            interrupt,
         }),
     };
     let qsl = Qsl {
@@ -231,13 +242,21 @@ pub fn execute(args: Args) -> anyhow::Result<Outcome> {
         outdir.display(),
         loadgen.version()
     );
-    let ticker = live::Ticker::start(records.clone(), origin);
+    let mut source = live::LiveSource {
+        title: format!("{scenario_dir} {mode_dir} · {} samples", prompts.len()),
+        records: records.clone(),
+        origin,
+        expect: live::Expectations::of(&spec, prompts.len()),
+        interrupt,
+        history: Default::default(),
+    };
+    let view = crate::progress::LiveView::start(move || source.state(), move || interrupt.press());
     let log_settings = loadgen::LogSettings {
         outdir: outdir.clone(),
         ..Default::default()
     };
     let report = loadgen.start_test(&sut, &qsl, &spec, &log_settings);
-    ticker.stop();
+    view.finish();
     drop(sut);
     runtime.shutdown_timeout(Duration::from_secs(5));
     let report = match report {
@@ -257,6 +276,9 @@ pub fn execute(args: Args) -> anyhow::Result<Outcome> {
         origin.elapsed(),
     )?;
     live::print_summary(&outdir);
+    if !matches!(args.mode, ModeArg::Performance) {
+        scoring::announce(&outdir, &reference)?;
+    }
     Ok(Outcome {
         outdir,
         errors: live.errors,
@@ -264,6 +286,7 @@ pub fn execute(args: Args) -> anyhow::Result<Outcome> {
         first_error: live.first_error,
         loadgen_errors: report.errors,
         first_loadgen_error: report.first_error,
+        interrupted: interrupt.requested(),
     })
 }
 
