@@ -62,7 +62,11 @@ fn rows_per_dataset(rows: &[(String, String)]) -> BTreeMap<String, usize> {
 
 /// Asserts that the printed table has a row `dataset correct total` for each dataset.
 #[track_caller]
-fn assert_table(stdout: &str, expected: &BTreeMap<String, usize>, correct: impl Fn(usize) -> usize) {
+fn assert_table(
+    stdout: &str,
+    expected: &BTreeMap<String, usize>,
+    correct: impl Fn(usize) -> usize,
+) {
     for (dataset, &total) in expected {
         let row = stdout
             .lines()
@@ -70,7 +74,10 @@ fn assert_table(stdout: &str, expected: &BTreeMap<String, usize>, correct: impl 
             .unwrap_or_else(|| panic!("{dataset} not scored:\n{stdout}"));
         let cells: Vec<&str> = row.split_whitespace().collect();
         assert_eq!(
-            (cells[1].parse::<usize>().unwrap(), cells[2].parse::<usize>().unwrap()),
+            (
+                cells[1].parse::<usize>().unwrap(),
+                cells[2].parse::<usize>().unwrap()
+            ),
             (correct(total), total),
             "{row}"
         );
@@ -159,12 +166,23 @@ fn run_then_accuracy_run_then_the_printed_eval_scores_every_row() {
             .lines()
             .find(|l| l.split_whitespace().next() == Some(dataset.as_str()))
             .unwrap_or_else(|| panic!("{dataset} not scored:\n{out}"));
-        assert_eq!(row.split_whitespace().nth(2), Some(total.to_string().as_str()), "{row}");
+        assert_eq!(
+            row.split_whitespace().nth(2),
+            Some(total.to_string().as_str()),
+            "{row}"
+        );
     }
     assert!(out.contains("'exact_match': "), "{out}");
-    let lcb_rows = rows.iter().filter(|(d, _)| d.contains("livecodebench")).count();
+    let lcb_rows = rows
+        .iter()
+        .filter(|(d, _)| d.contains("livecodebench"))
+        .count();
     assert!(lcb_rows > 0);
-    assert!(stderr(&scored).contains("LiveCodeBench"), "{}", stderr(&scored));
+    assert!(
+        stderr(&scored).contains("LiveCodeBench"),
+        "{}",
+        stderr(&scored)
+    );
 
     // The same command on logs of right and of wrong answers.
     for (right, score) in [(true, "100.000"), (false, "0.000")] {

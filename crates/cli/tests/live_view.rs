@@ -130,14 +130,24 @@ fn write_conf(dir: &Path, text: &str) -> String {
 #[test]
 fn the_full_screen_shows_every_figure_and_the_terminal_is_restored() {
     let dir = tempfile::tempdir().unwrap();
-    let server = Server::start(&["--model", "sim", "--sim-ttft-ms", "20", "--sim-tpot-ms", "5"]);
+    let server = Server::start(&[
+        "--model",
+        "sim",
+        "--sim-ttft-ms",
+        "20",
+        "--sim-tpot-ms",
+        "5",
+    ]);
     let data = write_dataset(dir.path(), "prompts.jsonl", &[30; 8]);
     // 40 queries at 10 per second: about four seconds on the screen.
     let conf = write_conf(
         dir.path(),
         "*.Server.target_qps = 10\n*.Server.min_duration = 0\n*.Server.min_query_count = 40\n",
     );
-    let (ttft, tpot) = (server_limit_ms("ttft_latency"), server_limit_ms("tpot_latency"));
+    let (ttft, tpot) = (
+        server_limit_ms("ttft_latency"),
+        server_limit_ms("tpot_latency"),
+    );
     let mut run = PtyRun::start(
         dir.path(),
         &[
@@ -177,7 +187,10 @@ fn the_full_screen_shows_every_figure_and_the_terminal_is_restored() {
         ],
         Duration::from_secs(60),
     );
-    assert!(run.screen.lock().unwrap().screen().alternate_screen(), "{screen}");
+    assert!(
+        run.screen.lock().unwrap().screen().alternate_screen(),
+        "{screen}"
+    );
     // A figure that moves: some samples are done while the run goes on.
     run.wait_for_screen(&["samples 1"], Duration::from_secs(30));
 
@@ -185,9 +198,15 @@ fn the_full_screen_shows_every_figure_and_the_terminal_is_restored() {
     let text = run.text();
     assert_eq!(code, 0, "{text}");
     let parser = run.screen.lock().unwrap();
-    assert!(!parser.screen().alternate_screen(), "left on the alternate screen:\n{text}");
+    assert!(
+        !parser.screen().alternate_screen(),
+        "left on the alternate screen:\n{text}"
+    );
     assert!(!parser.screen().hide_cursor(), "the cursor is still hidden");
-    assert!(text.contains("Result is"), "the summary is on the normal screen:\n{text}");
+    assert!(
+        text.contains("Result is"),
+        "the summary is on the normal screen:\n{text}"
+    );
     assert!(text.contains("logs and records:"), "{text}");
 }
 
@@ -195,7 +214,14 @@ fn the_full_screen_shows_every_figure_and_the_terminal_is_restored() {
 fn ctrl_c_ends_the_run_early_with_loadgens_logs_written() {
     let dir = tempfile::tempdir().unwrap();
     // Two seconds to each first token, two at a time: 24 samples would take half a minute.
-    let server = Server::start(&["--model", "sim", "--sim-ttft-ms", "2000", "--sim-tpot-ms", "1"]);
+    let server = Server::start(&[
+        "--model",
+        "sim",
+        "--sim-ttft-ms",
+        "2000",
+        "--sim-tpot-ms",
+        "1",
+    ]);
     let data = write_dataset(dir.path(), "prompts.jsonl", &[30; 24]);
     let conf = write_conf(
         dir.path(),
@@ -233,7 +259,10 @@ fn ctrl_c_ends_the_run_early_with_loadgens_logs_written() {
         pressed.elapsed() < Duration::from_secs(20),
         "the run did not end early"
     );
-    assert!(!run.screen.lock().unwrap().screen().alternate_screen(), "{text}");
+    assert!(
+        !run.screen.lock().unwrap().screen().alternate_screen(),
+        "{text}"
+    );
     assert!(text.contains("interrupted"), "{text}");
 
     let out = dir.path().join("mlperf_results/offline/performance");
@@ -260,4 +289,63 @@ fn ctrl_c_ends_the_run_early_with_loadgens_logs_written() {
         })
         .count();
     assert!(interrupted >= 20, "{interrupted} of 24 interrupted");
+}
+
+#[test]
+fn off_a_terminal_sigint_ends_the_run_early_with_plain_lines() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&[
+        "--model",
+        "sim",
+        "--sim-ttft-ms",
+        "2000",
+        "--sim-tpot-ms",
+        "1",
+    ]);
+    let data = write_dataset(dir.path(), "prompts.jsonl", &[30; 24]);
+    let conf = write_conf(
+        dir.path(),
+        "*.Offline.min_duration = 0\n*.Offline.min_query_count = 24\n",
+    );
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_mlperf-gptoss"))
+        .args([
+            "run",
+            "--backend",
+            "sglang",
+            "--endpoint",
+            &server.url,
+            "--dataset",
+        ])
+        .arg(&data)
+        .args([
+            "--user-conf",
+            &conf,
+            "--max-new-tokens",
+            "4",
+            "--max-concurrency",
+            "2",
+        ])
+        .current_dir(dir.path())
+        .env("TIKTOKEN_RS_CACHE_DIR", dir.path())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let out = dir.path().join("mlperf_results/offline/performance");
+    // samples.jsonl is created after the handler is installed.
+    common::wait_until("the run to start", Duration::from_secs(60), || {
+        out.join("samples.jsonl").is_file()
+    });
+    std::thread::sleep(Duration::from_millis(500));
+    let kill = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    let output = child.wait_with_output().unwrap();
+    let err = common::stderr(&output);
+    assert_eq!(output.status.code(), Some(130), "{err}");
+    assert!(err.contains("interrupted: the run ended early"), "{err}");
+    assert!(out.join("mlperf_log_summary.txt").is_file(), "{err}");
+    let records = std::fs::read_to_string(out.join("samples.jsonl")).unwrap();
+    assert_eq!(records.lines().count(), 24, "{err}");
 }

@@ -201,7 +201,10 @@ mod tests {
     fn assert_shows(screen: &[String], needles: &[&str]) {
         let text = screen.join("\n");
         for needle in needles {
-            assert!(text.contains(needle), "{needle:?} not on the screen:\n{text}");
+            assert!(
+                text.contains(needle),
+                "{needle:?} not on the screen:\n{text}"
+            );
         }
     }
 

@@ -107,7 +107,9 @@ impl LiveView {
                 .then(screen::Screen::enter)
                 .and_then(|entered| {
                     entered
-                        .map_err(|e| tracing::warn!("no full-screen view ({e}); plain lines instead"))
+                        .map_err(|e| {
+                            tracing::warn!("no full-screen view ({e}); plain lines instead")
+                        })
                         .ok()
                 });
             // When the last plain line was printed; None: print the next one at once.
@@ -145,7 +147,9 @@ impl LiveView {
                         state.messages = screen::held_tail(MESSAGES_SHOWN);
                         if let Err(e) = s.draw(&state) {
                             screen = None;
-                            tracing::warn!("the full-screen view failed ({e}); plain lines instead");
+                            tracing::warn!(
+                                "the full-screen view failed ({e}); plain lines instead"
+                            );
                         }
                     }
                     None if printed.is_none_or(|at| at.elapsed() >= PLAIN_INTERVAL) => {

@@ -49,10 +49,18 @@ pub fn write_eval_inputs(outdir: &Path) -> anyhow::Result<EvalInputs> {
     };
     std::fs::create_dir_all(&inputs.lcb_dir)
         .with_context(|| format!("creating {}", inputs.lcb_dir.display()))?;
-    for (path, text) in [
-        (inputs.reference.clone(), SAMPLE),
-        (inputs.lcb_dir.join("test.jsonl"), LCB_PROBLEMS),
-    ] {
+    // Every problem is in the first file of release_v6; the others are
+    // there, empty, so that eval does not warn about missing files.
+    let lcb_files = eval::lcb::RELEASE_V6_FILES
+        .iter()
+        .enumerate()
+        .map(|(i, name)| {
+            (
+                inputs.lcb_dir.join(name),
+                if i == 0 { LCB_PROBLEMS } else { "" },
+            )
+        });
+    for (path, text) in std::iter::once((inputs.reference.clone(), SAMPLE)).chain(lcb_files) {
         std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))?;
     }
     Ok(inputs)

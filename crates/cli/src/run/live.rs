@@ -143,8 +143,20 @@ fn figures(live: &Live, expect: &Expectations) -> LiveState {
     let (ttft_limit, tpot_limit) = expect.limits.unzip();
     let mut early_stopping = Vec::new();
     if let (Some((ttft, tpot)), Some(queries)) = (expect.limits, expect.samples) {
-        early_stopping.push(project("TTFT", &live.ttft_ns, ttft, queries, expect.percentile));
-        early_stopping.push(project("TPOT", &live.tpot_ns, tpot, queries, expect.percentile));
+        early_stopping.push(project(
+            "TTFT",
+            &live.ttft_ns,
+            ttft,
+            queries,
+            expect.percentile,
+        ));
+        early_stopping.push(project(
+            "TPOT",
+            &live.tpot_ns,
+            tpot,
+            queries,
+            expect.percentile,
+        ));
     }
     LiveState {
         expected_samples: expect.samples,
@@ -264,7 +276,12 @@ mod tests {
         let cases: [(&[u64], u64, u64, bool); 4] = [
             (&[10, 20, 30], 100, 459, true),
             (&[10, 20, 30], 100, 458, false),
-            (&[10, 20, 30, 40, 50, 60, 70, 80, 90, 500], 100, 270_336, false),
+            (
+                &[10, 20, 30, 40, 50, 60, 70, 80, 90, 500],
+                100,
+                270_336,
+                false,
+            ),
             (&[], 100, 1000, true),
         ];
         for (ms, limit, queries, passes) in cases {

@@ -116,7 +116,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         eprintln!("error: {problem}");
     }
     if outcome.interrupted {
-        eprintln!("interrupted: the run ended early (Ctrl-C); what it produced is in the folder above");
+        eprintln!(
+            "interrupted: the run ended early (Ctrl-C); what it produced is in the folder above"
+        );
         return Ok(ExitCode::from(130));
     }
     Ok(if problems.is_empty() {
@@ -153,6 +155,8 @@ impl Outcome {
 /// Runs LoadGen against the backend and writes everything under the output
 /// directory; failed samples are counted in the outcome, not an error.
 pub fn execute(args: Args) -> anyhow::Result<Outcome> {
+    // From here on Ctrl-C ends the run cleanly instead of killing the process.
+    let interrupt = interrupt::interrupt();
     let loadgen = args.loadgen.loadgen()?;
     let demo = args.dataset.is_none();
     let (mut prompts, reference) = match &args.dataset {
@@ -207,7 +211,6 @@ pub fn execute(args: Args) -> anyhow::Result<Outcome> {
 
     let origin = Instant::now();
     let records = Arc::new(Records::create(&outdir.join("samples.jsonl"), origin)?);
-    let interrupt = interrupt::interrupt();
     let prompts = Arc::new(prompts);
     let sut = GenerationSut {
         runtime: runtime.handle().clone(),

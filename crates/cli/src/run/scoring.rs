@@ -67,7 +67,10 @@ pub fn announce(outdir: &Path, reference: &ReferenceData) -> anyhow::Result<()> 
                 || "ACC_EVAL_REF.parquet".to_string(),
                 |p| shell_word(&p.to_string_lossy()),
             );
-            (reference, has_lcb.then(|| "CODE_GENERATION_LITE_DIR".to_string()))
+            (
+                reference,
+                has_lcb.then(|| "CODE_GENERATION_LITE_DIR".to_string()),
+            )
         }
     };
     let mut command = format!(
