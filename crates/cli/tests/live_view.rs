@@ -263,7 +263,11 @@ fn ctrl_c_ends_the_run_early_with_loadgens_logs_written() {
         !run.screen.lock().unwrap().screen().alternate_screen(),
         "{text}"
     );
-    assert!(text.contains("interrupted"), "{text}");
+    assert!(
+        text.contains("interrupted: samples not answered yet"),
+        "{text}"
+    );
+    assert!(text.contains("interrupted: the run ended early"), "{text}");
 
     let out = dir.path().join("mlperf_results/offline/performance");
     for file in [
@@ -344,6 +348,10 @@ fn off_a_terminal_sigint_ends_the_run_early_with_plain_lines() {
     let output = child.wait_with_output().unwrap();
     let err = common::stderr(&output);
     assert_eq!(output.status.code(), Some(130), "{err}");
+    assert!(
+        err.contains("interrupted: samples not answered yet"),
+        "{err}"
+    );
     assert!(err.contains("interrupted: the run ended early"), "{err}");
     assert!(out.join("mlperf_log_summary.txt").is_file(), "{err}");
     let records = std::fs::read_to_string(out.join("samples.jsonl")).unwrap();

@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressStyle};
 
-pub use screen::{restore, LogWriter};
+pub use screen::{full_screen, restore, LogWriter};
 pub use state::{Lag, Latency, LiveState, Projection};
 
 /// How often a plain line is printed off a terminal.
@@ -27,6 +27,11 @@ const PLAIN_INTERVAL: Duration = Duration::from_secs(10);
 const SCREEN_INTERVAL: Duration = Duration::from_millis(250);
 /// Held log lines the full screen shows.
 const MESSAGES_SHOWN: usize = 5;
+
+/// What a run does after the first Ctrl-C.
+pub const INTERRUPTED: &str = "interrupted: samples not answered yet are answered empty so that \
+LoadGen ends and writes its logs (a Server run still waits for its last scheduled query); \
+Ctrl-C again quits at once, keeping samples.jsonl";
 
 /// A bar counting the items of a job; shared by reference between the threads that report.
 pub struct Progress {
@@ -114,7 +119,6 @@ impl LiveView {
                 });
             // When the last plain line was printed; None: print the next one at once.
             let mut printed = Some(Instant::now());
-            let mut told_interrupted = false;
             loop {
                 let go_on = match &screen {
                     Some(s) => {
@@ -132,14 +136,10 @@ impl LiveView {
                     break;
                 }
                 let mut state = snapshot();
-                if state.interrupted && !told_interrupted {
-                    told_interrupted = true;
+                if state.interrupted && screen.is_some() {
+                    // Off the full screen the interrupt handler says this itself.
                     screen = None;
-                    eprintln!(
-                        "interrupted: samples not answered yet are answered empty so that LoadGen ends \
-                         and writes its logs (a Server run still waits for its last scheduled query); \
-                         Ctrl-C again quits at once, keeping samples.jsonl"
-                    );
+                    eprintln!("{INTERRUPTED}");
                     printed = None;
                 }
                 match &mut screen {

@@ -78,6 +78,11 @@ impl Drop for Screen {
     }
 }
 
+/// Whether the full-screen view is up now.
+pub fn full_screen() -> bool {
+    ACTIVE.load(Ordering::SeqCst)
+}
+
 /// Leaves the full screen if it is up and prints the held log lines; safe
 /// to call from any thread, any number of times.
 pub fn restore() {

@@ -36,6 +36,10 @@ impl Interrupt {
     pub fn press(&self) {
         if self.presses.fetch_add(1, Ordering::SeqCst) == 0 {
             self.requested.send_replace(true);
+            // On the full screen the view says it once it has left the screen.
+            if !crate::progress::full_screen() {
+                eprintln!("{}", crate::progress::INTERRUPTED);
+            }
             return;
         }
         crate::progress::restore();
