@@ -173,12 +173,12 @@ fn the_full_screen_shows_every_figure_and_the_terminal_is_restored() {
             "time 0:0",
             "issued",
             "in flight",
-            "issue lag       p50",
+            "issue lag   p99",
             "tokens/s",
-            "latency: rolling p99",
-            "TTFT p99",
+            "latency p99, last",
+            "TTFT ",
             &format!("limit {ttft}.0 ms"),
-            "TPOT p99",
+            "TPOT ",
             &format!("limit {tpot}.0 ms"),
             "early stopping, projected to 40 queries",
             "over the limit so far; needs at least",
@@ -246,7 +246,7 @@ fn ctrl_c_ends_the_run_early_with_loadgens_logs_written() {
         ],
     );
     run.wait_for_screen(
-        &["in flight       24", "none in this scenario (Offline)"],
+        &["in flight   24", "none in this scenario (Offline)"],
         Duration::from_secs(60),
     );
     let pressed = Instant::now();

@@ -53,8 +53,6 @@ impl LiveState {
 /// Issue lateness (issued − scheduled) of the samples so far.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Lag {
-    /// The median.
-    pub p50: Duration,
     /// The 99th percentile.
     pub p99: Duration,
     /// The latest sample.

@@ -132,9 +132,8 @@ fn figures(live: &Live, expect: &Expectations) -> LiveState {
         percentile: expect.percentile,
     };
     let lag = |p| percentile(&live.issue_lag_ns, p).map(Duration::from_nanos);
-    let issue_lag = match (lag(0.5), lag(0.99), live.issue_lag_ns.iter().max()) {
-        (Some(p50), Some(p99), Some(&max)) => Some(Lag {
-            p50,
+    let issue_lag = match (lag(0.99), live.issue_lag_ns.iter().max()) {
+        (Some(p99), Some(&max)) => Some(Lag {
             p99,
             max: Duration::from_nanos(max),
         }),
