@@ -60,7 +60,8 @@ fn main() -> std::process::ExitCode {
             tracing_subscriber::EnvFilter::try_from_default_env()
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
         )
-        .with_writer(std::io::stderr)
+        // stderr, but held back while run's full-screen view is up.
+        .with_writer(progress::LogWriter)
         .init();
     let cli = Cli::parse();
     let result = match cli.command {

@@ -70,6 +70,13 @@ pub fn min_passing_queries(t: i64, p: f64, d: f64, c: f64) -> i64 {
     find_min_passing(min_h, max_h, t, p, d, c)
 }
 
+/// The fewest queries a Server run must issue for early stopping to pass
+/// when `over_latency` of them are over the latency limit at `percentile`
+/// (LoadGen's h(t) + t, with its 99% confidence and no tolerance).
+pub fn early_stopping_min_queries(over_latency: i64, percentile: f64) -> i64 {
+    min_passing_queries(over_latency, percentile, 0.0, 0.99) + over_latency
+}
+
 /// The Server early-stopping verdict over `latencies` against `threshold`
 /// ns: (passed, LoadGen's recommendation text).
 pub fn server_early_stopping(
@@ -79,15 +86,15 @@ pub fn server_early_stopping(
     percentile: f64,
 ) -> (bool, String) {
     let t = latencies.iter().filter(|&&l| l > threshold_ns).count() as i64;
-    let h = min_passing_queries(t, percentile, 0.0, 0.99);
-    if queries_issued >= h + t {
+    let needed = early_stopping_min_queries(t, percentile);
+    if queries_issued >= needed {
         (true, " * Run successful.".to_string())
     } else {
         (
             false,
             format!(
                 " * Run unsuccessful.\n * Processed {queries_issued} queries.\n * Would need to run at least {} more queries,\n with the run being successful if every additional\n query were under latency.",
-                h + t - queries_issued
+                needed - queries_issued
             ),
         )
     }

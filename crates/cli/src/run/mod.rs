@@ -5,8 +5,10 @@
 //! `results.json`.
 
 mod demo;
+mod interrupt;
 mod live;
 mod records;
+mod scoring;
 mod sut;
 
 use std::path::{Path, PathBuf};
@@ -106,6 +108,8 @@ pub struct Outcome {
     pub loadgen_errors: u64,
     /// The text of LoadGen's first logged error.
     pub first_loadgen_error: Option<String>,
+    /// Ctrl-C ended the run early (its logs are written; it is not a valid result).
+    pub interrupted: bool,
 }
 
 /// Runs and prints where the logs are and what went wrong; the exit status
@@ -116,6 +120,12 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let problems = outcome.problems();
     for problem in &problems {
         eprintln!("error: {problem}");
+    }
+    if outcome.interrupted {
+        eprintln!(
+            "interrupted: the run ended early (Ctrl-C); what it produced is in the folder above"
+        );
+        return Ok(ExitCode::from(130));
     }
     Ok(if problems.is_empty() {
         ExitCode::SUCCESS
@@ -151,14 +161,17 @@ impl Outcome {
 /// Runs LoadGen against the backend and writes everything under the output
 /// directory; failed samples are counted in the outcome, not an error.
 pub fn execute(args: Args) -> anyhow::Result<Outcome> {
+    // From here on Ctrl-C ends the run cleanly instead of killing the process.
+    let interrupt = interrupt::interrupt();
     let loadgen = args.loadgen.loadgen()?;
     let demo = args.dataset.is_none();
-    let mut prompts = match &args.dataset {
+    let (mut prompts, reference) = match &args.dataset {
         Some(path) => {
             let table = dataset::read_table(path)?;
-            dataset::prompt_tokens(&table, path)?
+            let prompts = dataset::prompt_tokens(&table, path)?;
+            (prompts, scoring::ReferenceData::of_table(path, &table))
         }
-        None => demo::prompts()?,
+        None => (demo::prompts()?, scoring::ReferenceData::Demo),
     };
     if let Some(n) = args.max_samples {
         prompts.truncate(n);
@@ -222,6 +235,7 @@ pub fn execute(args: Args) -> anyhow::Result<Outcome> {
             slots: Arc::new(Semaphore::new(slots.min(Semaphore::MAX_PERMITS))),
             records: records.clone(),
             timeout,
+            interrupt,
         }),
     };
     let qsl = Qsl {
@@ -241,13 +255,21 @@ pub fn execute(args: Args) -> anyhow::Result<Outcome> {
         outdir.display(),
         loadgen.version()
     );
-    let ticker = live::Ticker::start(records.clone(), origin);
+    let mut source = live::LiveSource {
+        title: format!("{scenario_dir} {mode_dir} · {} samples", prompts.len()),
+        records: records.clone(),
+        origin,
+        expect: live::Expectations::of(&spec, prompts.len()),
+        interrupt,
+        history: Default::default(),
+    };
+    let view = crate::progress::LiveView::start(move || source.state(), move || interrupt.press());
     let log_settings = loadgen::LogSettings {
         outdir: outdir.clone(),
         ..Default::default()
     };
     let report = loadgen.start_test(&sut, &qsl, &spec, &log_settings);
-    ticker.stop();
+    view.finish();
     let live = records.live();
     let energy = telemetry_args::finish(telemetry, live.window_ns, live.output_tokens);
     drop(sut);
@@ -272,6 +294,9 @@ pub fn execute(args: Args) -> anyhow::Result<Outcome> {
     for line in energy.iter().flat_map(|e| e.summary_lines()) {
         eprintln!("  {line}");
     }
+    if !matches!(args.mode, ModeArg::Performance) {
+        scoring::announce(&outdir, &reference)?;
+    }
     Ok(Outcome {
         outdir,
         errors: live.errors,
@@ -279,6 +304,7 @@ pub fn execute(args: Args) -> anyhow::Result<Outcome> {
         first_error: live.first_error,
         loadgen_errors: report.errors,
         first_loadgen_error: report.first_error,
+        interrupted: interrupt.requested(),
     })
 }
 

@@ -1,6 +1,6 @@
 //! Per-sample records: appended to `samples.jsonl` the moment a sample
-//! completes (a crash loses nothing that finished), and the live figures the
-//! terminal line shows.
+//! completes (a crash loses nothing that finished), and the running figures
+//! the live view shows (issued samples and their lateness included).
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -45,16 +45,21 @@ pub struct Records {
     live: Mutex<Live>,
 }
 
-/// Running totals over the records so far: the live line and `results.json`.
+/// Running totals over the records so far: the live view and `results.json`.
 #[derive(Default, Clone)]
 pub struct Live {
+    /// Samples LoadGen has handed to the SUT.
+    pub issued: usize,
+    /// Per issued sample, how late it was issued after its scheduled time.
+    pub issue_lag_ns: Vec<u64>,
     /// Samples completed, failed ones included.
     pub done: usize,
     /// Samples whose request failed.
     pub errors: usize,
     /// Tokens generated over all samples.
     pub output_tokens: usize,
-    /// Time to first token per sample, from its scheduled time, as LoadGen counts it.
+    /// Time to first token per sample, from its scheduled time, as LoadGen
+    /// counts it; in completion order (the live view's rolling window is the tail).
     pub ttft_ns: Vec<u64>,
     /// Time per output token after the first, per sample of more than one token.
     pub tpot_ns: Vec<u64>,
@@ -78,6 +83,17 @@ impl Records {
     /// Nanoseconds since the run started.
     pub fn since_origin(&self, at: Instant) -> u64 {
         at.saturating_duration_since(self.origin).as_nanos() as u64
+    }
+
+    /// Counts samples LoadGen handed to the SUT at `at`.
+    pub fn issued(&self, samples: &[loadgen::QuerySample], at: Instant) {
+        let mut live = self.live.lock().unwrap_or_else(|p| p.into_inner());
+        live.issued += samples.len();
+        live.issue_lag_ns.extend(
+            samples
+                .iter()
+                .map(|s| at.saturating_duration_since(s.scheduled).as_nanos() as u64),
+        );
     }
 
     /// Appends one record and flushes it to the file.
@@ -116,7 +132,12 @@ impl Records {
 
     /// A copy of the running totals.
     pub fn live(&self) -> Live {
-        self.live.lock().unwrap_or_else(|p| p.into_inner()).clone()
+        self.inspect(Live::clone)
+    }
+
+    /// Reads the running totals in place (the live view, every refresh, without copying them).
+    pub fn inspect<R>(&self, read: impl FnOnce(&Live) -> R) -> R {
+        read(&self.live.lock().unwrap_or_else(|p| p.into_inner()))
     }
 }
 

@@ -6,6 +6,7 @@
 //! through `first_token` when it arrives, and at completion leave that first
 //! token out of the data (`n_tokens = total − 1`) unless `report_all_tokens`.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -13,6 +14,7 @@ use backend::{Backend, GenerateRequest, SamplingParams};
 use loadgen::{QuerySample, Responder, SystemUnderTest};
 use tokio::sync::Semaphore;
 
+use super::interrupt::Interrupt;
 use super::records::{Records, SampleRecord};
 use crate::request::{self, Outcome};
 
@@ -50,6 +52,8 @@ pub struct SutState {
     pub records: Arc<Records>,
     /// One request's limit, waiting for a slot excluded.
     pub timeout: Duration,
+    /// Ctrl-C: samples not answered yet are answered empty at once.
+    pub interrupt: &'static Interrupt,
 }
 
 impl SystemUnderTest for GenerationSut {
@@ -60,12 +64,14 @@ impl SystemUnderTest for GenerationSut {
     /// Returns at once: each sample becomes a task on the runtime.
     fn issue(&self, samples: Vec<QuerySample>, responder: Responder) {
         let issued = Instant::now();
+        self.state.records.issued(&samples, issued);
         for sample in samples {
             let task = SampleTask {
                 sut: self.state.clone(),
                 responder: responder.clone(),
                 sample,
                 issued,
+                first_reported: AtomicBool::new(false),
             };
             self.runtime.spawn(task.run());
         }
@@ -78,11 +84,23 @@ struct SampleTask {
     responder: Responder,
     sample: QuerySample,
     issued: Instant,
+    /// The first token went to LoadGen (streaming).
+    first_reported: AtomicBool,
 }
 
 impl SampleTask {
     async fn run(self) {
-        let outcome = self.generate().await;
+        let interrupt = self.sut.interrupt;
+        let interrupted =
+            |what: &str| Outcome::not_sent(format!("{what}: the run was interrupted (Ctrl-C)"));
+        let outcome = if interrupt.requested() {
+            interrupted("not sent")
+        } else {
+            tokio::select! {
+                outcome = self.generate() => outcome,
+                () = interrupt.wait() => interrupted("abandoned in flight"),
+            }
+        };
         let done = Instant::now();
         let (ids, finish_reason, error) = match &outcome.output {
             Ok(out) => (
@@ -92,7 +110,7 @@ impl SampleTask {
             ),
             Err(e) => (&[][..], None, Some(e.clone())),
         };
-        let first_token = self.report(ids, outcome.first_token.is_some());
+        let first_token = self.report(ids);
         let records = &self.sut.records;
         records.append(&SampleRecord {
             id: self.sample.id,
@@ -129,6 +147,7 @@ impl SampleTask {
         };
         let on_first_token = |ids: &[u32]| {
             if sut.mode.streaming {
+                self.first_reported.store(true, Ordering::SeqCst);
                 self.responder
                     .first_token(self.sample.id, &token_bytes(&ids[..1]));
             }
@@ -145,7 +164,7 @@ impl SampleTask {
 
     /// Reports the completion to LoadGen; returns when the first token was
     /// reported here (a stream that delivered no token before finishing).
-    fn report(&self, ids: &[u32], first_reported: bool) -> Option<Instant> {
+    fn report(&self, ids: &[u32]) -> Option<Instant> {
         let id = self.sample.id;
         let mode = self.sut.mode;
         if !mode.streaming {
@@ -154,7 +173,7 @@ impl SampleTask {
             return None;
         }
         let mut reported_now = None;
-        if !first_reported {
+        if !self.first_reported.load(Ordering::SeqCst) {
             // LoadGen needs a first token before the completion of a streamed sample.
             reported_now = Some(Instant::now());
             self.responder
