@@ -257,6 +257,9 @@ pub fn execute(args: Args) -> anyhow::Result<Outcome> {
         origin.elapsed(),
     )?;
     live::print_summary(&outdir);
+    if let Some(line) = live::token_count_line(&live) {
+        eprintln!("  {line}");
+    }
     Ok(Outcome {
         outdir,
         errors: live.errors,
