@@ -43,7 +43,9 @@ impl Router {
             ])
             .output();
         let version = match &probe {
-            Ok(out) if out.status.success() => String::from_utf8_lossy(&out.stdout).trim().to_string(),
+            Ok(out) if out.status.success() => {
+                String::from_utf8_lossy(&out.stdout).trim().to_string()
+            }
             _ => panic!(
                 "this test needs the SGLang router: `pip install sglang-router=={ROUTER_VERSION}` \
                  (or set MLPERF_GPTOSS_SKIP_ROUTER=1 to skip it on a developer machine)"
@@ -79,14 +81,20 @@ impl Router {
         };
         let addr = router.url.trim_start_matches("http://").to_string();
         let n = workers.len() as u64;
-        wait_until("the router to count every worker healthy", Duration::from_secs(60), || {
-            if let Ok(Some(status)) = router.child.try_wait() {
-                panic!("the router exited ({status}):\n{}", router.log_text());
-            }
-            std::net::TcpStream::connect(&addr).is_ok()
-                && serde_json::from_str::<Json>(&common::request(&addr, "GET", "/readiness", "").1)
+        wait_until(
+            "the router to count every worker healthy",
+            Duration::from_secs(60),
+            || {
+                if let Ok(Some(status)) = router.child.try_wait() {
+                    panic!("the router exited ({status}):\n{}", router.log_text());
+                }
+                std::net::TcpStream::connect(&addr).is_ok()
+                    && serde_json::from_str::<Json>(
+                        &common::request(&addr, "GET", "/readiness", "").1,
+                    )
                     .is_ok_and(|r| r["healthy_workers"].as_u64() == Some(n))
-        });
+            },
+        );
         Some(router)
     }
 
@@ -203,7 +211,8 @@ fn a_worker_killed_mid_run_costs_only_what_the_router_reports_and_loses_nothing_
         return;
     };
     let n = 60;
-    let conf = "*.Server.target_qps = 20\n*.Server.min_duration = 0\n*.Server.min_query_count = 60\n";
+    let conf =
+        "*.Server.target_qps = 20\n*.Server.min_duration = 0\n*.Server.min_query_count = 60\n";
     let run = run_command(dir.path(), &router.url, "server", n, conf)
         .stderr(Stdio::piped())
         .spawn()
@@ -221,7 +230,12 @@ fn a_worker_killed_mid_run_costs_only_what_the_router_reports_and_loses_nothing_
     let output = run.wait_with_output().unwrap();
 
     let records = records(&samples);
-    assert_eq!(records.len(), n, "one record per sample:\n{}", stderr(&output));
+    assert_eq!(
+        records.len(),
+        n,
+        "one record per sample:\n{}",
+        stderr(&output)
+    );
     for r in &finished_before {
         assert!(
             records.contains(r),
@@ -232,7 +246,10 @@ fn a_worker_killed_mid_run_costs_only_what_the_router_reports_and_loses_nothing_
     for r in &records {
         // Each sample either finished with its tokens or failed with the reason.
         match r["error"].as_str() {
-            None => assert!(r["finish_reason"].is_string() && r["output_tokens"].as_u64() >= Some(8), "{r}"),
+            None => assert!(
+                r["finish_reason"].is_string() && r["output_tokens"].as_u64() >= Some(8),
+                "{r}"
+            ),
             Some(e) => assert!(!e.is_empty() && r["finish_reason"].is_null(), "{r}"),
         }
     }
@@ -245,7 +262,10 @@ fn a_worker_killed_mid_run_costs_only_what_the_router_reports_and_loses_nothing_
         // The router retried everything A dropped on B.
         assert_success(&output, "the run after the router retried");
     } else {
-        assert!(!output.status.success(), "failed samples make a non-zero exit");
+        assert!(
+            !output.status.success(),
+            "failed samples make a non-zero exit"
+        );
         common::assert_stderr_has(
             &output,
             &[&format!("{} of {n} samples failed", failed.len())],
@@ -253,7 +273,13 @@ fn a_worker_killed_mid_run_costs_only_what_the_router_reports_and_loses_nothing_
     }
     // The router still answers through the surviving worker.
     let r: Json = serde_json::from_str(
-        &common::request(router.url.trim_start_matches("http://"), "GET", "/readiness", "").1,
+        &common::request(
+            router.url.trim_start_matches("http://"),
+            "GET",
+            "/readiness",
+            "",
+        )
+        .1,
     )
     .unwrap();
     eprintln!("router readiness after the kill: {r}");

@@ -71,12 +71,12 @@ fn serve_one(conn: &TcpStream, plain: &Json, stream: &Json) -> Option<()> {
     }
     let request: Json = serde_json::from_slice(&body).unwrap();
     let accepted = &plain["accepted"]["body"];
-    if let Some(extra) = request
-        .as_object()
-        .unwrap()
-        .keys()
-        .find(|k| !accepted.as_array().unwrap().contains(&Json::from(k.as_str())))
-    {
+    if let Some(extra) = request.as_object().unwrap().keys().find(|k| {
+        !accepted
+            .as_array()
+            .unwrap()
+            .contains(&Json::from(k.as_str()))
+    }) {
         // trtllm-serve's error body for a pydantic validation failure.
         let error = serde_json::json!({"object": "error", "type": "BadRequestError",
             "message": format!("1 validation error for CompletionRequest\n{extra}\n  Extra inputs are not permitted"),
@@ -129,7 +129,14 @@ fn run(dir: &Path, url: &str, scenario: &str, mode: &str, extra: &[&str]) -> std
     )
     .unwrap();
     let mut args = vec!["run", "--backend", "openai", "--endpoint", url];
-    args.extend(["--scenario", scenario, "--mode", mode, "--max-new-tokens", "64"]);
+    args.extend([
+        "--scenario",
+        scenario,
+        "--mode",
+        mode,
+        "--max-new-tokens",
+        "64",
+    ]);
     args.extend(["--dataset", data.to_str().unwrap()]);
     args.extend(["--user-conf", conf.to_str().unwrap(), "--output-dir", "out"]);
     args.extend(extra);
@@ -143,11 +150,16 @@ fn offline_counts_retokenized_text_and_reports_where_the_server_disagrees() {
     let url = scripted_trtllm();
     let dir = tempfile::tempdir().unwrap();
     let output = run(dir.path(), &url, "offline", "accuracy", &TRTLLM);
-    assert_success(&output, "an Offline run against trtllm-serve's text-only replies");
+    assert_success(
+        &output,
+        "an Offline run against trtllm-serve's text-only replies",
+    );
     let out = dir.path().join("out/offline/accuracy");
     let t = transcript("trtllm_plain_text_only.json");
     let want: Vec<u32> = serde_json::from_value(t["client"]["ok"]["output_ids"].clone()).unwrap();
-    let server = t["reply"]["json"]["usage"]["completion_tokens"].as_u64().unwrap();
+    let server = t["reply"]["json"]["usage"]["completion_tokens"]
+        .as_u64()
+        .unwrap();
     let records = records(&out);
     assert_eq!(records.len(), 8);
     for r in &records {
@@ -187,7 +199,10 @@ fn server_streams_text_only_and_agrees_when_the_stop_id_is_named() {
     let url = scripted_trtllm();
     let dir = tempfile::tempdir().unwrap();
     let output = run(dir.path(), &url, "server", "performance", &TRTLLM);
-    assert_success(&output, "a Server run against trtllm-serve's text-only stream");
+    assert_success(
+        &output,
+        "a Server run against trtllm-serve's text-only stream",
+    );
     let t = transcript("trtllm_stream_text_only.json");
     let want = t["client"]["ok"]["output_ids"].as_array().unwrap().len();
     let records = records(&dir.path().join("out/server/performance"));

@@ -196,7 +196,11 @@ impl Backend for SimModel {
             while sent < n {
                 // Token i is due at ttft + i·tpot; emitted as SGLang's output
                 // streamer does: the first at once, then a chunk every interval.
-                let upto = if sent == 0 { 1 } else { (sent + interval).min(n) };
+                let upto = if sent == 0 {
+                    1
+                } else {
+                    (sent + interval).min(n)
+                };
                 let due = start + cfg.ttft + cfg.tpot * (upto - 1);
                 if due > Instant::now() {
                     tokio::time::sleep_until(due).await;

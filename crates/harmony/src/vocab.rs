@@ -132,4 +132,3 @@ mod tests {
         assert_eq!(crate::decode(&ids).unwrap(), text);
     }
 }
-

@@ -328,12 +328,7 @@ enum Piece {
 }
 
 impl TokenStream {
-    fn new(
-        generation: Generation,
-        running: Running,
-        stops: Vec<u32>,
-        limit: u32,
-    ) -> TokenStream {
+    fn new(generation: Generation, running: Running, stops: Vec<u32>, limit: u32) -> TokenStream {
         TokenStream {
             generation,
             decoder: TextDecoder::default(),

@@ -187,7 +187,10 @@ pub(super) async fn completions(
         .is_some_and(|o| o.include_usage);
     let to_json = |r: &CompletionReply| serde_json::to_string(r).unwrap_or_default();
     // The usage chunk, when asked for, follows the final one.
-    let state = (TokenStream::new(generation, running, stops, limit), None::<String>);
+    let state = (
+        TokenStream::new(generation, running, stops, limit),
+        None::<String>,
+    );
     let events = futures::stream::unfold(state, move |(mut stream, mut pending)| {
         let reply = reply.clone();
         let finished = finished.clone();
