@@ -27,14 +27,18 @@ python3 -c "import sglang_router" 2>/dev/null \
 
 work=$(mktemp -d)
 pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$work"; }
+cleanup() {
+    for p in "${pids[@]}" $(cat "$work/pids" 2>/dev/null); do kill "$p" 2>/dev/null || true; done
+    rm -rf "$work"
+}
 trap cleanup EXIT
 
-# A worker on a free port; prints its URL.
+# A worker on a free port; prints its URL. (Called in $(...), a subshell:
+# its pid goes to a file for the cleanup.)
 start_worker() {
     local log="$work/worker$1.log"
     "$bin" serve --port 0 "${sim[@]}" >"$log" 2>&1 &
-    pids+=($!)
+    echo $! >>"$work/pids"
     for _ in $(seq 100); do
         grep -q "listening on" "$log" && break
         sleep 0.1
