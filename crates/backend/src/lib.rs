@@ -190,6 +190,34 @@ pub struct GenerateOutput {
     /// Generated tokens as the backend counted them (normally
     /// `output_ids.len()`; a server may count a stop id it leaves out).
     pub completion_tokens: usize,
+    /// Where `output_ids` came from: the server, or its text re-tokenized.
+    #[serde(default)]
+    pub token_source: TokenSource,
+}
+
+/// Where a generation's ids came from.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum TokenSource {
+    /// The server's own token ids.
+    #[default]
+    #[serde(rename = "server")]
+    Server,
+    /// The server returned only text (TensorRT-LLM's `trtllm-serve`, older
+    /// vLLM): the ids are that text re-tokenized with the harmony o200k
+    /// tokenizer, without the stop token the text leaves out unless the
+    /// server named it (`stop_reason`).
+    #[serde(rename = "re-tokenized")]
+    Retokenized,
+}
+
+impl TokenSource {
+    /// The label records and summaries use: `server` or `re-tokenized`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TokenSource::Server => "server",
+            TokenSource::Retokenized => "re-tokenized",
+        }
+    }
 }
 
 /// What a [`Generation`] yields, in order: zero or more `Tokens`, then one `Finished`.
@@ -235,6 +263,12 @@ impl Generation {
     /// The next event, or `None` after `Finished`, an error, or a vanished backend.
     pub async fn next(&mut self) -> Option<Result<Event, BackendError>> {
         self.rx.recv().await
+    }
+
+    /// The next event if one is already queued, without waiting: lets a
+    /// server put a generation's last ids and its end in one reply chunk.
+    pub fn try_next(&mut self) -> Option<Result<Event, BackendError>> {
+        self.rx.try_recv().ok()
     }
 
     /// Waits for the final output, discarding streamed tokens.
@@ -314,6 +348,7 @@ mod tests {
             finish_reason: FinishReason::Length,
             prompt_tokens: 1,
             completion_tokens: 2,
+            token_source: TokenSource::Server,
         };
         assert!(tx.send(Ok(Event::Tokens(vec![5]))));
         assert!(tx.send(Ok(Event::Tokens(vec![6]))));

@@ -4,9 +4,11 @@
 //!
 //! The generated ids come from vLLM's `return_token_ids: true`, which adds
 //! `choices[i].token_ids` (and `prompt_token_ids`) to replies and to every
-//! streamed chunk (incremental there). A server that answers with text but
-//! no ids is an error that says so: counting tokens by re-tokenizing text is
-//! what the unmerged reference vLLM backend does, and it is not faithful.
+//! streamed chunk (incremental there). A server that answers with text only
+//! (TensorRT-LLM's `trtllm-serve`, which also refuses the unknown field, so
+//! [`OpenAiBackend::text_only`] leaves it out; vLLM before 0.10.2) gets its
+//! text re-tokenized with the harmony o200k tokenizer, and the output says
+//! so ([`TokenSource::Retokenized`]) beside the server's own count.
 
 use serde::Serialize;
 
@@ -15,20 +17,35 @@ use crate::error::Fault;
 use crate::pool::EndpointPool;
 use crate::stream::{error_text, parse_chunk, parse_json, Reply};
 use crate::wire::openai::{CompletionBody, CompletionReply, StreamOptions, Usage};
-use crate::{Backend, BackendError, FinishReason, GenerateOutput, GenerateRequest, Generation};
+use crate::{
+    Backend, BackendError, FinishReason, GenerateOutput, GenerateRequest, Generation, TokenSource,
+};
 
 /// A [`Backend`] speaking OpenAI-compatible `/v1/completions` to a pool.
 #[derive(Debug, Clone)]
 pub struct OpenAiBackend {
     pool: EndpointPool,
     model: Option<String>,
+    ask_for_ids: bool,
 }
 
 impl OpenAiBackend {
     /// A client for `pool` that leaves the model name out of requests,
     /// which vLLM and SGLang accept when they serve one model.
     pub fn new(pool: EndpointPool) -> Self {
-        OpenAiBackend { pool, model: None }
+        OpenAiBackend {
+            pool,
+            model: None,
+            ask_for_ids: true,
+        }
+    }
+
+    /// For servers that return only text and refuse unknown request fields
+    /// (`trtllm-serve`): `return_token_ids` is not sent, and the text is
+    /// re-tokenized.
+    pub fn text_only(mut self) -> Self {
+        self.ask_for_ids = false;
+        self
     }
 
     /// Names the served model in every request, for servers that serve
@@ -61,7 +78,7 @@ impl Protocol for OpenAiBackend {
             stream_options: stream.then_some(StreamOptions {
                 include_usage: true,
             }),
-            return_token_ids: true,
+            return_token_ids: self.ask_for_ids,
             stop_token_ids: s.stop_token_ids.clone(),
             ignore_eos: s.ignore_eos,
             seed: s.seed,
@@ -72,10 +89,8 @@ impl Protocol for OpenAiBackend {
 
     fn reply(&self, prompt_tokens: usize) -> OpenAiReply {
         OpenAiReply {
-            ids: Vec::new(),
             prompt_tokens,
-            usage: None,
-            finish: None,
+            ..OpenAiReply::default()
         }
     }
 }
@@ -88,11 +103,16 @@ impl Backend for OpenAiBackend {
 }
 
 /// Reading one `/v1/completions` reply.
+#[derive(Default)]
 pub(crate) struct OpenAiReply {
     ids: Vec<u32>,
     prompt_tokens: usize,
     usage: Option<Usage>,
     finish: Option<FinishReason>,
+    /// The text so far, kept once a choice came without ids.
+    text: Option<String>,
+    /// The stop id the server says matched (`stop_reason`), left out of text.
+    stop_id: Option<u32>,
 }
 
 fn finish_reason(text: &str) -> Result<FinishReason, String> {
@@ -102,6 +122,11 @@ fn finish_reason(text: &str) -> Result<FinishReason, String> {
         "abort" => Ok(FinishReason::Abort),
         other => Err(format!("unknown finish_reason {other:?}")),
     }
+}
+
+/// The harmony o200k ids of a server's text.
+fn retokenize(text: &str) -> Result<Vec<u32>, String> {
+    harmony::encode_text(text).map_err(|e| format!("cannot re-tokenize the server's text: {e}"))
 }
 
 impl OpenAiReply {
@@ -132,23 +157,40 @@ impl OpenAiReply {
         let Some(choice) = reply.choices.into_iter().next() else {
             return Ok(Vec::new());
         };
-        let text = choice.text.as_deref().unwrap_or("");
-        let new = match choice.token_ids {
-            Some(ids) => ids,
-            None if text.is_empty() => Vec::new(),
-            None => {
-                return Err(format!(
-                    "the server returned text ({:?}) but no token ids: it does not support \
-                     `return_token_ids` (vLLM >= 0.10.2 does). Token ids are required; text \
-                     is never re-tokenized to count tokens. Use a server that returns ids, or \
-                     the sglang backend",
-                    text.chars().take(40).collect::<String>()
-                ))
-            }
-        };
         if let Some(f) = &choice.finish_reason {
             self.finish = Some(finish_reason(f)?);
+            self.stop_id = choice
+                .stop_reason
+                .as_ref()
+                .and_then(|v| v.as_u64())
+                .and_then(|id| u32::try_from(id).ok());
         }
+        let text = choice.text.as_deref().unwrap_or("");
+        let new = match choice.token_ids {
+            Some(ids) if self.text.is_none() => ids,
+            Some(_) => {
+                return Err(
+                    "a chunk carried token ids after chunks with text only: the stream \
+                     mixes the two"
+                        .into(),
+                )
+            }
+            None if text.is_empty() => Vec::new(),
+            None if !self.ids.is_empty() => {
+                return Err(format!(
+                    "a chunk came with text ({:?}) but no token ids after {} ids: the \
+                     stream mixes the two",
+                    text.chars().take(40).collect::<String>(),
+                    self.ids.len()
+                ))
+            }
+            None => {
+                // Text only: these ids are for timing the stream; the output's
+                // are the whole text's, tokenized once at the end.
+                self.text.get_or_insert_with(String::new).push_str(text);
+                return retokenize(text);
+            }
+        };
         self.ids.extend_from_slice(&new);
         Ok(new)
     }
@@ -161,15 +203,25 @@ impl OpenAiReply {
                 self.ids.len()
             )));
         };
-        let ids = std::mem::take(&mut self.ids);
+        let (ids, token_source) = match self.text.take() {
+            Some(text) => {
+                let mut ids = retokenize(&text).map_err(Fault::protocol)?;
+                // The matched stop id is never in the text; keep it when named.
+                if let (FinishReason::Stop, Some(id)) = (finish_reason, self.stop_id) {
+                    ids.push(id);
+                }
+                (ids, TokenSource::Retokenized)
+            }
+            None => (std::mem::take(&mut self.ids), TokenSource::Server),
+        };
         let (prompt_tokens, completion_tokens) = match self.usage {
             Some(u) => (u.prompt_tokens, u.completion_tokens),
             None => (self.prompt_tokens, ids.len()),
         };
         if ids.is_empty() && completion_tokens > 0 {
             return Err(Fault::protocol(format!(
-                "usage reports {completion_tokens} completion tokens but no token ids arrived; \
-                 the server does not support `return_token_ids`"
+                "usage reports {completion_tokens} completion tokens but neither token ids \
+                 nor text arrived"
             )));
         }
         Ok(GenerateOutput {
@@ -177,6 +229,7 @@ impl OpenAiReply {
             finish_reason,
             prompt_tokens,
             completion_tokens,
+            token_source,
         })
     }
 }
@@ -224,10 +277,8 @@ mod tests {
                 "prompt_tokens_details": null}}))
         .unwrap();
         let mut reply = OpenAiReply {
-            ids: vec![],
             prompt_tokens: 2,
-            usage: None,
-            finish: None,
+            ..OpenAiReply::default()
         };
         assert_eq!(reply.absorb(r).unwrap(), vec![12194, 200002]);
         let out = reply.output().unwrap();
@@ -244,12 +295,7 @@ mod tests {
             "object": "error", "message": "max_tokens is too large", "type": "BadRequestError",
             "param": null, "code": 400}))
         .unwrap();
-        let mut reply = OpenAiReply {
-            ids: vec![],
-            prompt_tokens: 0,
-            usage: None,
-            finish: None,
-        };
+        let mut reply = OpenAiReply::default();
         assert!(reply
             .absorb(r)
             .unwrap_err()

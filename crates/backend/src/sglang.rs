@@ -124,6 +124,7 @@ impl SglangReply {
             finish_reason,
             prompt_tokens: self.prompt_tokens,
             completion_tokens: reported,
+            token_source: crate::TokenSource::Server,
         })
     }
 }

@@ -135,18 +135,20 @@ fn assert_error(
 }
 
 #[tokio::test]
-async fn text_only_replies_are_refused_loudly() {
-    // A server without `return_token_ids` (OpenAI itself, older vLLM, SGLang's
-    // OpenAI route): text but no ids, streamed or not.
-    let server = TestServer::start(|_, n| {
-        let choice =
-            json!({"index": 0, "text": "Hello", "logprobs": null, "finish_reason": "stop"});
+async fn text_only_replies_are_retokenized_and_say_so() {
+    // A server without `return_token_ids` (trtllm-serve, OpenAI itself, older
+    // vLLM): text but no ids, streamed or not. The ids of this text are the
+    // ones SGLang and vLLM send for it (tests/data/transcripts).
+    let text = "<|channel|>analysis<|message|>Say hi";
+    let want = vec![200005, 35644, 200008, 62316, 5911];
+    let server = TestServer::start(move |_, n| {
+        let choice = json!({"index": 0, "text": text, "logprobs": null, "finish_reason": "stop"});
         if n == 0 {
             json(
                 200,
                 &completion(
                     choice,
-                    Some(json!({"prompt_tokens": 1, "completion_tokens": 1})),
+                    Some(json!({"prompt_tokens": 1, "completion_tokens": 6})),
                 ),
             )
         } else {
@@ -158,12 +160,14 @@ async fn text_only_replies_are_refused_loudly() {
     for stream in [false, true] {
         let (batches, out) =
             collect(backend.generate(request(&[1], 8, stream)).await.unwrap()).await;
-        assert!(batches.is_empty(), "nothing is counted");
-        assert_error(
-            out,
-            &server.url,
-            &["no token ids", "return_token_ids", "re-tokenized"],
-        );
+        let out = out.unwrap();
+        assert_eq!(out.output_ids, want, "stream {stream}");
+        assert_eq!(out.token_source, backend::TokenSource::Retokenized);
+        // The server's own count is kept: 6 with the stop token the text leaves out.
+        assert_eq!(out.completion_tokens, if stream { 5 } else { 6 });
+        if stream {
+            assert_eq!(batches, vec![want.clone()]);
+        }
     }
 }
 

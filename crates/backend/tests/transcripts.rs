@@ -1,5 +1,5 @@
 //! Our clients against transcripts of what released SGLang and vLLM
-//! versions send and accept (`tests/data/transcripts`, each naming the
+//! versions and TensorRT-LLM's `trtllm-serve` send and accept (`tests/data/transcripts`, each naming the
 //! version, the server flags and the source lines it follows), replayed
 //! byte for byte by the scripted server: the request our client sends must
 //! use only fields the real server's request model accepts, and every reply
@@ -140,6 +140,10 @@ async fn replay(name: &str, t: &Value) {
     .unwrap();
     let backend: Box<dyn Backend> = if name.starts_with("sglang") {
         Box::new(SglangBackend::new(pool))
+    } else if name.starts_with("trtllm") {
+        // trtllm-serve refuses return_token_ids and needs a model name.
+        let model = t["request"]["model"].as_str().unwrap();
+        Box::new(OpenAiBackend::new(pool).text_only().with_model(model))
     } else {
         Box::new(OpenAiBackend::new(pool))
     };
@@ -172,6 +176,8 @@ async fn replay(name: &str, t: &Value) {
                 ok["completion_tokens"].as_u64().unwrap(),
                 "{name}"
             );
+            let source = ok["token_source"].as_str().unwrap_or("server");
+            assert_eq!(out.token_source.as_str(), source, "{name}");
             if let Some(streamed) = ok.get("streamed") {
                 let want: Vec<Vec<u32>> = serde_json::from_value(streamed.clone()).unwrap();
                 let got: Vec<Vec<u32>> = batches.into_iter().filter(|b| !b.is_empty()).collect();

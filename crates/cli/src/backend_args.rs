@@ -35,6 +35,16 @@ pub struct BackendArgs {
     /// Seconds before one request is abandoned and recorded as an error.
     #[arg(long, default_value_t = 1200.0)]
     pub timeout: f64,
+    /// openai: the server returns only text and refuses unknown request
+    /// fields (TensorRT-LLM's trtllm-serve): do not ask for token ids, count
+    /// tokens by re-tokenizing its text with the harmony o200k tokenizer
+    /// (labelled "re-tokenized" in samples.jsonl and the summary).
+    #[arg(long)]
+    pub text_only: bool,
+    /// openai: the model name to put in every request (trtllm-serve requires
+    /// one; vLLM and SGLang accept none when they serve one model).
+    #[arg(long, value_name = "NAME")]
+    pub served_model_name: Option<String>,
     /// A PEM file of certificate authorities to trust for https:// endpoints,
     /// besides the public web roots (a private CA); may repeat.
     #[arg(long, value_name = "PEM")]
@@ -60,8 +70,12 @@ impl BackendArgs {
     ) -> anyhow::Result<Arc<dyn Backend>> {
         if self.backend == BackendArg::Embedded {
             anyhow::ensure!(
-                self.endpoint.is_empty() && self.ca_cert.is_empty(),
-                "--endpoint and --ca-cert are for --backend sglang or openai, not embedded"
+                self.endpoint.is_empty()
+                    && self.ca_cert.is_empty()
+                    && !self.text_only
+                    && self.served_model_name.is_none(),
+                "--endpoint, --ca-cert, --text-only and --served-model-name are for \
+                 --backend sglang or openai, not embedded"
             );
             return Ok(self.model.build()?.0);
         }
@@ -78,7 +92,16 @@ impl BackendArgs {
             }
             anyhow::Ok(pool)
         })?;
-        Ok(http_backend(self.backend, pool))
+        anyhow::ensure!(
+            self.backend == BackendArg::Openai
+                || (!self.text_only && self.served_model_name.is_none()),
+            "--text-only and --served-model-name are for --backend openai"
+        );
+        let openai = OpenAiOptions {
+            text_only: self.text_only,
+            served_model_name: self.served_model_name.clone(),
+        };
+        Ok(http_backend(self.backend, pool, &openai))
     }
 }
 
@@ -91,11 +114,29 @@ pub fn http_config(timeout: Duration, ca_certs: &[std::path::PathBuf]) -> HttpCo
     }
 }
 
+/// What `--text-only` and `--served-model-name` ask of an OpenAI client.
+#[derive(Clone, Debug, Default)]
+pub struct OpenAiOptions {
+    /// Ask for text only and count tokens by re-tokenizing it.
+    pub text_only: bool,
+    /// The `model` field to send (trtllm-serve requires it).
+    pub served_model_name: Option<String>,
+}
+
 /// The client `kind` names over `pool`: OpenAI's protocol for `openai`,
 /// SGLang's otherwise.
-pub fn http_backend(kind: BackendArg, pool: EndpointPool) -> Arc<dyn Backend> {
+pub fn http_backend(kind: BackendArg, pool: EndpointPool, openai: &OpenAiOptions) -> Arc<dyn Backend> {
     match kind {
-        BackendArg::Openai => Arc::new(OpenAiBackend::new(pool)),
+        BackendArg::Openai => {
+            let mut client = OpenAiBackend::new(pool);
+            if openai.text_only {
+                client = client.text_only();
+            }
+            if let Some(name) = &openai.served_model_name {
+                client = client.with_model(name);
+            }
+            Arc::new(client)
+        }
         _ => Arc::new(SglangBackend::new(pool)),
     }
 }

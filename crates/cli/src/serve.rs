@@ -19,6 +19,19 @@ pub struct Args {
     /// Port to listen on (SGLang's default is 30000; 0 picks a free one).
     #[arg(long, default_value_t = 30000)]
     port: u16,
+    /// How /generate streams output_ids and text: only the new ones (SGLang's
+    /// --incremental-streaming-output) or all so far (SGLang's default).
+    #[arg(long, value_enum, default_value = "incremental")]
+    stream_output: StreamOutputArg,
+}
+
+/// `--stream-output`.
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+enum StreamOutputArg {
+    /// Each chunk holds only the new ids and text.
+    Incremental,
+    /// Each chunk repeats every id and all text so far.
+    Cumulative,
 }
 
 async fn shutdown_signal() {
@@ -56,7 +69,13 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         tracing::info!(model = %info.model_name, "serving");
         // The one line scripts and tests wait for.
         println!("listening on http://{local}");
-        engine::serve(listener, backend, info, shutdown_signal()).await?;
+        let options = engine::ServeOptions {
+            sglang_stream_output: match args.stream_output {
+                StreamOutputArg::Incremental => engine::StreamOutput::Incremental,
+                StreamOutputArg::Cumulative => engine::StreamOutput::Cumulative,
+            },
+        };
+        engine::serve_with(listener, backend, info, options, shutdown_signal()).await?;
         anyhow::Ok(())
     })?;
     Ok(ExitCode::SUCCESS)

@@ -43,7 +43,7 @@ pub use kv_cache::KvCache;
 pub use model::{GptOss, Logits, Segment};
 pub use safetensors::Dtype;
 pub use scheduler::{Engine, EngineConfig, ModelInfo};
-pub use server::{router, serve};
+pub use server::{router, router_with, serve, serve_with, ServeOptions, StreamOutput};
 pub use sim::{OutputLen, SimConfig, SimModel};
 pub use stats::{Finished, Stats};
 pub use tiny::{tiny, GeneratedModel, TINY_SEED};

@@ -214,6 +214,7 @@ impl Running {
             finish_reason: reason,
             prompt_tokens: self.job.request.input_ids.len(),
             completion_tokens: self.output.len(),
+            token_source: backend::TokenSource::Server,
         };
         stats.finished.record(&out);
         self.job.events.send(Ok(Event::Finished(out)));

@@ -1,6 +1,7 @@
 //! `--model sim`: a synthetic timing model for load-testing clients. It
 //! computes nothing: after a time-to-first-token it emits deterministic ids
-//! one time-per-output-token apart, in chunks of `stream_interval`, with an
+//! one time-per-output-token apart (the first alone, then in chunks of
+//! `stream_interval`, as SGLang streams), with an
 //! output length drawn from a seeded distribution, at most
 //! `max_concurrency` at once. Its replies say it is synthetic.
 
@@ -69,7 +70,7 @@ pub struct SimConfig {
     pub tpot: Duration,
     /// How many tokens each request gets.
     pub output_len: OutputLen,
-    /// Tokens per streamed chunk (SGLang's `--stream-interval`).
+    /// Tokens per streamed chunk after the first (SGLang's `--stream-interval`).
     pub stream_interval: usize,
     /// Requests generating at once; more wait for a slot.
     pub max_concurrency: usize,
@@ -244,8 +245,13 @@ impl Backend for SimModel {
             let interval = cfg.stream_interval.max(1) as u32;
             let mut sent = 0u32;
             while sent < n {
-                // Token i is due at ttft + i·tpot; emit in chunks of the stream interval.
-                let upto = (sent + interval).min(n);
+                // Token i is due at ttft + i·tpot; emitted as SGLang's output
+                // streamer does: the first at once, then a chunk every interval.
+                let upto = if sent == 0 {
+                    1
+                } else {
+                    (sent + interval).min(n)
+                };
                 let due = start + cfg.ttft + cfg.tpot * (upto - 1);
                 if due > Instant::now() {
                     tokio::time::sleep_until(due).await;
@@ -269,6 +275,7 @@ impl Backend for SimModel {
                 finish_reason: reason,
                 prompt_tokens: request.input_ids.len(),
                 completion_tokens: n as usize,
+                token_source: backend::TokenSource::Server,
             };
             // Not running any more before the client can see the result.
             drop((running, kv));

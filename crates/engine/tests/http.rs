@@ -395,12 +395,13 @@ async fn sim_model_says_it_is_synthetic_and_is_deterministic() {
         let (status, body) = post(&c, format!("{}/generate", s.base), req.clone()).await;
         assert_eq!(status, 200);
         let chunks = sse_chunks(&body);
-        // stream_interval 4: 10 tokens arrive as 4 + 4 + 2, then the final chunk.
+        // stream_interval 4, as SGLang streams: the first token at once, then
+        // 4 at a time, the last one in the chunk that says why it finished.
         let sizes: Vec<usize> = chunks
             .iter()
             .map(|c| c["output_ids"].as_array().unwrap().len())
             .collect();
-        assert_eq!(sizes, vec![4, 4, 2, 0]);
+        assert_eq!(sizes, vec![1, 4, 4, 1]);
         let all: Vec<u32> = chunks.iter().flat_map(|c| ids(&c["output_ids"])).collect();
         assert_eq!(
             chunks.last().unwrap()["meta_info"]["finish_reason"]["type"],

@@ -1,9 +1,9 @@
 //! Our `serve` against the transcripts of released SGLang and vLLM versions
 //! (`crates/backend/tests/data/transcripts`): sent the transcript's request,
 //! it must answer in the transcript's shape — the same field names with the
-//! same JSON types, and the same sequence of SSE chunks (first, middle,
-//! last, usage, `[DONE]`). The synthetic model serves, so the ids differ;
-//! the shapes may not.
+//! same JSON types, and the same sequence of SSE chunks, chunk for chunk
+//! (as many, with as many ids, the finish reason in the same one). The
+//! synthetic model serves, so the ids differ; the shapes may not.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -103,6 +103,10 @@ struct Server {
 /// `serve` over the synthetic model: 15 tokens ending in `<|return|>`,
 /// streamed 4 at a time after the first, like the transcripts.
 async fn sim_server() -> Server {
+    sim_server_with(engine::ServeOptions::default()).await
+}
+
+async fn sim_server_with(options: engine::ServeOptions) -> Server {
     let model = SimModel::new(SimConfig {
         ttft: Duration::from_millis(1),
         tpot: Duration::from_millis(0),
@@ -115,9 +119,15 @@ async fn sim_server() -> Server {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(engine::serve(listener, Arc::new(model), info, async {
-        let _ = rx.await;
-    }));
+    tokio::spawn(engine::serve_with(
+        listener,
+        Arc::new(model),
+        info,
+        options,
+        async {
+            let _ = rx.await;
+        },
+    ));
     Server { base, _stop: tx }
 }
 
@@ -169,37 +179,48 @@ async fn check_plain(server: &Server, name: &str, request: Value) {
     assert_same_shape(name, &t["reply"]["json"], &got[0]);
 }
 
-/// A stream has the transcript's chunk sequence: the first token chunk,
-/// middle ones, the last (with the finish reason), the usage chunk if
-/// there is one, then `[DONE]`.
+/// The ids a chunk carries and whether it carries the finish reason, in
+/// either protocol (`None` for `[DONE]` and a usage chunk's absent ids).
+fn ids_and_finish(chunk: &Value) -> (Option<usize>, bool) {
+    if let Some(choices) = chunk.get("choices") {
+        let c = &choices[0];
+        let ids = c["token_ids"].as_array().map(Vec::len);
+        return (ids, !c["finish_reason"].is_null());
+    }
+    let ids = chunk["output_ids"].as_array().map(Vec::len);
+    (ids, !chunk["meta_info"]["finish_reason"].is_null())
+}
+
+/// A stream is the transcript's chunk sequence, chunk for chunk: as many
+/// chunks, each with the transcript's shape, as many ids (so the first id
+/// alone, then `stream_interval` at a time, the last ids in the chunk with
+/// the finish reason), the usage chunk if there is one, then `[DONE]`.
 async fn check_stream(server: &Server, name: &str, request: Value) {
     let t = transcript(name);
     let want = t["reply"]["sse"].as_array().unwrap();
     let (status, got) = post(server, path_of(name), &request).await;
     assert_eq!(status, 200, "{name}");
-    let done = Value::String("[DONE]".into());
-    assert_eq!(want.last(), Some(&done), "{name}");
+    let sizes = |v: &[Value]| v.iter().map(ids_and_finish).collect::<Vec<_>>();
     assert_eq!(
-        got.last(),
-        Some(&done),
-        "{name}: the stream ends with [DONE]"
+        sizes(&got),
+        sizes(want),
+        "{name}: (ids, finished) per chunk"
     );
-    let usage = |v: &[Value]| v.iter().any(|c| c.get("usage").is_some());
-    assert_eq!(usage(&got), usage(want), "{name}: a usage chunk");
-    let tokens = |v: &[Value]| v.len() - 1 - usage(v) as usize;
-    let (wt, gt) = (tokens(want), tokens(&got));
-    assert!(gt >= 3, "{name}: {gt} token chunks");
-    for (i, g) in got[..gt].iter().enumerate() {
-        let w = match i {
-            0 => &want[0],
-            i if i + 1 == gt => &want[wt - 1],
-            _ => &want[1],
-        };
-        assert_same_shape(&format!("{name}, chunk {i}"), w, g);
+    for (i, (w, g)) in want.iter().zip(&got).enumerate() {
+        if w.is_string() {
+            assert_eq!(g, w, "{name}, chunk {i}");
+        } else {
+            assert_same_shape(&format!("{name}, chunk {i}"), w, g);
+        }
     }
-    if usage(want) {
-        assert_same_shape(&format!("{name}, usage chunk"), &want[wt], &got[gt]);
-    }
+}
+
+/// `serve` over the synthetic model with SGLang's default cumulative stream.
+async fn sim_server_cumulative() -> Server {
+    sim_server_with(engine::ServeOptions {
+        sglang_stream_output: engine::StreamOutput::Cumulative,
+    })
+    .await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -208,9 +229,13 @@ async fn serve_answers_in_the_shapes_of_sglang() {
     for name in ["sglang_plain_stop.json", "sglang_plain_length.json"] {
         check_plain(&s, name, transcript(name)["request"].clone()).await;
     }
-    // `serve` streams like SGLang with --incremental-streaming-output.
+    // `serve` streams like SGLang with --incremental-streaming-output by
+    // default, and like SGLang's own default with --stream-output cumulative.
     let name = "sglang_stream_incremental.json";
     check_stream(&s, name, transcript(name)["request"].clone()).await;
+    let cumulative = sim_server_cumulative().await;
+    let name = "sglang_stream_cumulative.json";
+    check_stream(&cumulative, name, transcript(name)["request"].clone()).await;
     let name = "sglang_error_prompt_too_long_plain.json";
     let mut long = transcript(name)["request"].clone();
     long["input_ids"] = Value::from(vec![1u32; 5000]);

@@ -41,7 +41,7 @@ pub use decode::{decode, decode_with, TextDecoder, UnknownIds};
 pub use error::HarmonyError;
 pub use parse::{parse_completion, ParsedCompletion, ParsedMessage};
 pub use render::{Prompter, RenderedPrompt};
-pub use vocab::encoding;
+pub use vocab::{encode_text, encoding};
 
 /// The shared constants, re-exported so that callers of this crate name them here.
 pub use defs::{tokens, QUERY_COLUMNS, VOCAB_SIZE};

@@ -105,6 +105,13 @@ fn sha256_hex(bytes: &[u8]) -> String {
         .collect()
 }
 
+/// Text back to ids with the official harmony tokenizer, special tokens such
+/// as `<|channel|>` becoming their ids: the one encoder for a server's text
+/// when it returns no ids (re-tokenized counts are labelled as such).
+pub fn encode_text(text: &str) -> Result<Vec<u32>, HarmonyError> {
+    Ok(encoding()?.tokenizer().encode_with_special_tokens(text))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -114,5 +121,14 @@ mod tests {
         let bytes = rebuild_vocab_file().unwrap();
         assert_eq!(bytes.len(), 3_613_922);
         assert_eq!(sha256_hex(&bytes), VOCAB_SHA256);
+    }
+
+    #[test]
+    fn text_encodes_with_special_tokens_and_decodes_back() {
+        let text = "<|channel|>analysis<|message|>Say hi.<|end|>";
+        let ids = encode_text(text).unwrap();
+        assert_eq!(ids[0], crate::tokens::CHANNEL);
+        assert_eq!(ids.last(), Some(&crate::tokens::END));
+        assert_eq!(crate::decode(&ids).unwrap(), text);
     }
 }

@@ -34,7 +34,9 @@ pub struct CompletionBody {
     /// Asks for the final usage chunk of a stream.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stream_options: Option<StreamOptions>,
-    /// vLLM's switch for `choices[i].token_ids` and `prompt_token_ids`.
+    /// vLLM's switch for `choices[i].token_ids` and `prompt_token_ids`;
+    /// left out when false, since `trtllm-serve` refuses fields it lacks.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub return_token_ids: bool,
     /// Ids that end generation; the matched one is kept in `token_ids`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]

@@ -21,7 +21,7 @@ use std::time::Duration;
 
 use backend::EndpointPool;
 
-use crate::backend_args::{http_backend, http_config, BackendArg};
+use crate::backend_args::{http_backend, http_config, BackendArg, OpenAiOptions};
 use crate::plan::ScenarioArg;
 use limits::Limits;
 use report::{EndpointReport, Report, Status};
@@ -199,7 +199,7 @@ async fn check_endpoint(settings: &Settings, url: String, prompt: Arc<Vec<u32>>)
             report.checks.extend(checks::skipped(why));
         }
         Ok(pool) => {
-            let client = http_backend(settings.backend, pool);
+            let client = http_backend(settings.backend, pool, &OpenAiOptions::default());
             let probes = probes::run(client, prompt, &settings.plan).await;
             report
                 .checks

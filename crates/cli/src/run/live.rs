@@ -222,6 +222,11 @@ pub fn write_results(
         "output_tokens": live.output_tokens,
         "wall_seconds": elapsed.as_secs_f64(),
         "output_tokens_per_second": live.output_tokens as f64 / elapsed.as_secs_f64().max(1e-9),
+        "token_counts": {
+            "re_tokenized": live.retokenized,
+            "server_and_ours_disagree": live.counts_disagree,
+            "counted": live.done - live.errors,
+        },
         "ttft": pct(&live.ttft_ns),
         "tpot": pct(&live.tpot_ns),
         "loadgen": {
@@ -239,6 +244,20 @@ pub fn write_results(
     });
     std::fs::write(path, serde_json::to_string_pretty(&results)? + "\n")?;
     Ok(())
+}
+
+/// How tokens were counted, when it is not simply the server's ids: how
+/// many samples were re-tokenized from text, and how often the server's
+/// count and ours disagree.
+pub fn token_count_line(live: &Live) -> Option<String> {
+    let counted = live.done - live.errors;
+    (live.retokenized > 0 || live.counts_disagree > 0).then(|| {
+        format!(
+            "token counts: {} of {counted} samples re-tokenized from the server's text \
+             (harmony o200k); the server's completion_tokens and ours disagree on {} of {counted}",
+            live.retokenized, live.counts_disagree
+        )
+    })
 }
 
 /// The summary lines a person looks for first.

@@ -297,6 +297,9 @@ pub fn execute(args: Args) -> anyhow::Result<Outcome> {
     if !matches!(args.mode, ModeArg::Performance) {
         scoring::announce(&outdir, &reference)?;
     }
+    if let Some(line) = live::token_count_line(&live) {
+        eprintln!("  {line}");
+    }
     Ok(Outcome {
         outdir,
         errors: live.errors,

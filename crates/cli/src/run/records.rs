@@ -30,8 +30,16 @@ pub struct SampleRecord {
     pub done_ns: u64,
     /// Tokens of the prompt sent.
     pub prompt_tokens: usize,
-    /// Tokens the server generated (all of them, whatever was reported to LoadGen).
+    /// Tokens the server generated (all of them, whatever was reported to
+    /// LoadGen): its ids counted, or its text re-tokenized.
     pub output_tokens: usize,
+    /// Where `output_tokens` came from: `server` (its ids) or `re-tokenized`
+    /// (its text, with the harmony o200k tokenizer); `None` for a failure.
+    pub token_source: Option<&'static str>,
+    /// The server's own count (`completion_tokens`), kept beside ours.
+    pub server_output_tokens: Option<usize>,
+    /// The server's count and ours differ.
+    pub counts_disagree: Option<bool>,
     /// Why generation stopped (`stop`, `length`); `None` for a failed request.
     pub finish_reason: Option<String>,
     /// Why the request failed; `None` when it finished.
@@ -68,6 +76,10 @@ pub struct Live {
     /// LoadGen's measured window so far: the first sample's issue and the
     /// last completion, nanoseconds since the run started.
     pub window_ns: Option<(u64, u64)>,
+    /// Samples whose tokens were counted by re-tokenizing the server's text.
+    pub retokenized: usize,
+    /// Samples whose server count differs from ours.
+    pub counts_disagree: usize,
 }
 
 impl Records {
@@ -104,6 +116,8 @@ impl Records {
             live.output_tokens += record.output_tokens;
             let (first, last) = live.window_ns.unwrap_or((record.issued_ns, record.done_ns));
             live.window_ns = Some((first.min(record.issued_ns), last.max(record.done_ns)));
+            live.retokenized += (record.token_source == Some("re-tokenized")) as usize;
+            live.counts_disagree += (record.counts_disagree == Some(true)) as usize;
             if let Some(err) = &record.error {
                 live.errors += 1;
                 live.first_error.get_or_insert_with(|| {

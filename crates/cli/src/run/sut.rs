@@ -110,6 +110,7 @@ impl SampleTask {
             ),
             Err(e) => (&[][..], None, Some(e.clone())),
         };
+        let counted = outcome.output.as_ref().ok();
         let first_token = self.report(ids);
         let records = &self.sut.records;
         records.append(&SampleRecord {
@@ -125,6 +126,9 @@ impl SampleTask {
             done_ns: records.since_origin(done),
             prompt_tokens: self.sut.prompts.get(self.sample.index).map_or(0, Vec::len),
             output_tokens: ids.len(),
+            token_source: counted.map(|out| out.token_source.as_str()),
+            server_output_tokens: counted.map(|out| out.completion_tokens),
+            counts_disagree: counted.map(|out| out.completion_tokens != ids.len()),
             finish_reason,
             error,
         });

@@ -55,12 +55,31 @@ impl Drop for Running {
 }
 
 /// What every handler shares: the backend, what to report about its model,
-/// and the counters.
+/// how to shape replies, and the counters.
 struct AppState {
     backend: Arc<dyn Backend>,
     info: ModelInfo,
+    options: ServeOptions,
     metrics: Metrics,
     next_id: AtomicU64,
+}
+
+/// How SGLang's `/generate` streams `output_ids` and `text`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum StreamOutput {
+    /// Each chunk holds only what is new (SGLang's
+    /// `--incremental-streaming-output`); cheapest for both sides.
+    #[default]
+    Incremental,
+    /// Each chunk repeats every id and all text so far: SGLang's default.
+    Cumulative,
+}
+
+/// The server's reply shapes that real servers choose by flag.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ServeOptions {
+    /// How `/generate` streams ids and text.
+    pub sglang_stream_output: StreamOutput,
 }
 
 impl AppState {
@@ -165,11 +184,17 @@ fn count_bad(state: &AppState, e: ApiError) -> ApiError {
     e
 }
 
-/// Builds the router for `backend`.
+/// Builds the router for `backend` with the default [`ServeOptions`].
 pub fn router(backend: Arc<dyn Backend>, info: ModelInfo) -> Router {
+    router_with(backend, info, ServeOptions::default())
+}
+
+/// Builds the router for `backend`, replying as `options` say.
+pub fn router_with(backend: Arc<dyn Backend>, info: ModelInfo, options: ServeOptions) -> Router {
     let state = Arc::new(AppState {
         backend,
         info,
+        options,
         metrics: Metrics::default(),
         next_id: AtomicU64::new(1),
     });
@@ -194,13 +219,24 @@ pub async fn serve(
     info: ModelInfo,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    serve_with(listener, backend, info, ServeOptions::default(), shutdown).await
+}
+
+/// [`serve`], replying as `options` say.
+pub async fn serve_with(
+    listener: tokio::net::TcpListener,
+    backend: Arc<dyn Backend>,
+    info: ModelInfo,
+    options: ServeOptions,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
     use axum::serve::ListenerExt;
     let listener = listener.tap_io(|tcp| {
         if let Err(e) = tcp.set_nodelay(true) {
             tracing::warn!("cannot set TCP_NODELAY on a connection: {e}");
         }
     });
-    axum::serve(listener, router(backend, info))
+    axum::serve(listener, router_with(backend, info, options))
         .with_graceful_shutdown(shutdown)
         .await
 }
@@ -249,17 +285,27 @@ async fn finish_plain(
 /// A streamed generation as both protocols consume it: the backend's events
 /// turned into new ids with their text, one final piece, or an error chunk;
 /// the request stays counted as running until this is dropped.
+///
+/// Like SGLang and vLLM, the last ids travel in the chunk that carries the
+/// finish reason: a backend sends its last `Tokens` and its `Finished` back
+/// to back, so after ids that must end the generation (a stop candidate, the
+/// length limit) the stream waits for the end, and after any other ids it
+/// takes an end that is already queued.
 struct TokenStream {
     generation: Generation,
     decoder: TextDecoder,
-    /// Ids streamed so far.
+    /// Ids sent to the client so far.
     streamed: usize,
     done: bool,
     running: Running,
     /// Ids that may be the matched stop: both servers leave it out of `text`.
     stops: Vec<u32>,
+    /// `max_new_tokens`: the generation ends when this many ids are out.
+    limit: usize,
     /// A streamed stop candidate whose text waits for the next piece.
     held: Option<u32>,
+    /// An event read ahead that was not the end.
+    ahead: Option<Result<Event, BackendError>>,
 }
 
 /// One piece of a streamed reply.
@@ -270,20 +316,21 @@ enum Piece {
         text: String,
         first: bool,
     },
-    /// The end: the ids not streamed yet (from a backend that does not
-    /// stream) with the rest of the text (without the matched stop token),
-    /// and the whole output.
+    /// The end: the ids not streamed yet with the rest of the text (without
+    /// the matched stop token), and the whole output; `first` when nothing
+    /// was streamed before.
     Finished {
         rest: Vec<u32>,
         text: String,
         out: GenerateOutput,
+        first: bool,
     },
     /// The generation failed: the JSON error chunk to send as the last piece.
     Failed(String),
 }
 
 impl TokenStream {
-    fn new(generation: Generation, running: Running, stops: Vec<u32>) -> TokenStream {
+    fn new(generation: Generation, running: Running, stops: Vec<u32>, limit: u32) -> TokenStream {
         TokenStream {
             generation,
             decoder: TextDecoder::default(),
@@ -291,7 +338,9 @@ impl TokenStream {
             done: false,
             running,
             stops,
+            limit: limit as usize,
             held: None,
+            ahead: None,
         }
     }
 
@@ -311,32 +360,40 @@ impl TokenStream {
         self.streamed
     }
 
+    /// True when `ids`, just received, must be the generation's last.
+    fn ends_here(&self, ids: &[u32]) -> bool {
+        ids.last().is_some_and(|id| self.stops.contains(id))
+            || self.streamed + ids.len() >= self.limit
+    }
+
     /// The next piece, or `None` after the final one.
     async fn next(&mut self) -> Option<Piece> {
         if self.done {
             return None;
         }
-        Some(match self.generation.next().await {
+        let event = match self.ahead.take() {
+            Some(event) => Some(event),
+            None => self.generation.next().await,
+        };
+        Some(match event {
             Some(Ok(Event::Tokens(ids))) => {
-                let first = self.streamed == 0;
-                self.streamed += ids.len();
-                let text = self.text(&ids);
-                Piece::Tokens { ids, text, first }
-            }
-            Some(Ok(Event::Finished(out))) => {
-                self.done = true;
-                self.running.0.metrics.finished.record(&out);
-                let rest = out.output_ids[self.streamed.min(out.output_ids.len())..].to_vec();
-                let mut text = self.text(&rest);
-                // The held id is the matched stop unless the reason says otherwise.
-                if let Some(id) = self.held.take() {
-                    if out.finish_reason != backend::FinishReason::Stop {
-                        text.push_str(&self.decoder.push(&[id]));
+                let end = if self.ends_here(&ids) {
+                    self.generation.next().await
+                } else {
+                    self.generation.try_next()
+                };
+                match end {
+                    Some(Ok(Event::Finished(out))) => self.finished(out),
+                    other => {
+                        self.ahead = other;
+                        let first = self.streamed == 0;
+                        self.streamed += ids.len();
+                        let text = self.text(&ids);
+                        Piece::Tokens { ids, text, first }
                     }
                 }
-                text.push_str(&self.decoder.finish());
-                Piece::Finished { rest, text, out }
             }
+            Some(Ok(Event::Finished(out))) => self.finished(out),
             Some(Err(e)) => {
                 self.done = true;
                 Piece::Failed(error_chunk(&e.to_string()))
@@ -348,6 +405,29 @@ impl TokenStream {
                 ))
             }
         })
+    }
+
+    /// The final piece: every id of `out` not streamed yet, with its text.
+    fn finished(&mut self, out: GenerateOutput) -> Piece {
+        self.done = true;
+        self.running.0.metrics.finished.record(&out);
+        let first = self.streamed == 0;
+        let rest = out.output_ids[self.streamed.min(out.output_ids.len())..].to_vec();
+        self.streamed += rest.len();
+        let mut text = self.text(&rest);
+        // The held id is the matched stop unless the reason says otherwise.
+        if let Some(id) = self.held.take() {
+            if out.finish_reason != backend::FinishReason::Stop {
+                text.push_str(&self.decoder.push(&[id]));
+            }
+        }
+        text.push_str(&self.decoder.finish());
+        Piece::Finished {
+            rest,
+            text,
+            out,
+            first,
+        }
     }
 }
 

@@ -156,6 +156,7 @@ pub(super) async fn completions(
     let stop_ids = req.sampling.stop_token_ids.clone();
     let eos = state.info.eos_token_ids.first().copied();
     let stops = stop_candidates(&state, &req);
+    let limit = req.sampling.max_new_tokens;
     let (generation, running) = submit(&state, req).await?;
     let reply = move |choices: Vec<Choice>, usage: Option<Usage>| CompletionReply {
         id: Some(id.clone()),
@@ -186,7 +187,10 @@ pub(super) async fn completions(
         .is_some_and(|o| o.include_usage);
     let to_json = |r: &CompletionReply| serde_json::to_string(r).unwrap_or_default();
     // The usage chunk, when asked for, follows the final one.
-    let state = (TokenStream::new(generation, running, stops), None::<String>);
+    let state = (
+        TokenStream::new(generation, running, stops, limit),
+        None::<String>,
+    );
     let events = futures::stream::unfold(state, move |(mut stream, mut pending)| {
         let reply = reply.clone();
         let finished = finished.clone();
@@ -202,16 +206,17 @@ pub(super) async fn completions(
                         };
                         to_json(&reply(vec![c], None))
                     }
-                    Piece::Finished { rest, text, out } => {
+                    Piece::Finished {
+                        rest,
+                        text,
+                        out,
+                        first,
+                    } => {
                         if include_usage {
                             pending = Some(to_json(&reply(vec![], Some(usage(&out)))));
                         }
                         let c = Choice {
-                            prompt_token_ids: if stream.streamed() == 0 {
-                                prompt_ids
-                            } else {
-                                None
-                            },
+                            prompt_token_ids: if first { prompt_ids } else { None },
                             ..finished(text, rest, &out)
                         };
                         to_json(&reply(vec![c], None))

@@ -2,10 +2,12 @@
 //! `sampling_params`, `stream`, read leniently here and answered in the
 //! shapes of [`backend::wire::sglang`]: `text` (without the matched stop
 //! token), `output_ids` (with it), `meta_info` with SGLang's fields and
-//! `finish_reason` null until the end. Streams behave like SGLang's
-//! `--incremental-streaming-output`: each SSE `data:` chunk carries the new
-//! ids and their text, with the running `completion_tokens`, and `data:
-//! [DONE]` ends them.
+//! `finish_reason` null until the end. Streams chunk like SGLang's output
+//! streamer: the first id at once, then every `stream_interval` ids, the
+//! last ids in the chunk with the finish reason, and `data: [DONE]`. Each
+//! chunk carries the running `completion_tokens` and, per
+//! [`StreamOutput`], only the new ids and text (SGLang's
+//! `--incremental-streaming-output`) or all of them so far (its default).
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -18,13 +20,14 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use backend::wire::sglang::{GenerateReply, MetaInfo, WireFinishReason};
 use backend::{FinishReason, GenerateOutput, GenerateRequest, SamplingParams};
+use futures::StreamExt;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::text::{encode, reply_text};
 use super::{
     count_bad, finish_plain, parse_body, sse_with_done, stop_candidates, submit, ApiError,
-    AppState, Piece, TokenStream,
+    AppState, Piece, StreamOutput, TokenStream,
 };
 
 #[derive(Deserialize)]
@@ -169,6 +172,7 @@ async fn reply(State(state): State<Arc<AppState>>, body: Bytes) -> Result<Respon
     let req = request(body).map_err(|e| count_bad(&state, e))?;
     let (stream, prompt_tokens) = (req.stream, req.input_ids.len());
     let stops = stop_candidates(&state, &req);
+    let limit = req.sampling.max_new_tokens;
     let (generation, running) = submit(&state, req).await?;
     if !stream {
         let out = finish_plain(generation, running).await?;
@@ -185,7 +189,17 @@ async fn reply(State(state): State<Arc<AppState>>, body: Bytes) -> Result<Respon
         .into_response());
     }
     let rid: Arc<str> = rid.into();
-    let chunk = move |text: String, ids: Vec<u32>, meta: MetaInfo| {
+    let cumulative = state.options.sglang_stream_output == StreamOutput::Cumulative;
+    // What a chunk carries: the new ids and text, or (cumulative) all so far.
+    let mut sent = (Vec::<u32>::new(), String::new());
+    let mut chunk = move |text: String, ids: Vec<u32>, meta: MetaInfo| {
+        let (ids, text) = if cumulative {
+            sent.0.extend_from_slice(&ids);
+            sent.1.push_str(&text);
+            (sent.0.clone(), sent.1.clone())
+        } else {
+            (ids, text)
+        };
         serde_json::to_string(&GenerateReply {
             text: Some(text),
             output_ids: Some(ids),
@@ -194,28 +208,37 @@ async fn reply(State(state): State<Arc<AppState>>, body: Bytes) -> Result<Respon
         })
         .unwrap_or_default()
     };
-    let events = futures::stream::unfold(
-        TokenStream::new(generation, running, stops),
-        move |mut stream| {
-            let rid = rid.clone();
-            async move {
-                let first = stream.streamed() == 0;
-                let data = match stream.next().await? {
-                    Piece::Tokens { ids, text, .. } => {
-                        let mut meta = meta(&rid, prompt_tokens, stream.streamed());
-                        meta.response_sent_to_client_ts = first.then(unix_now);
-                        chunk(text, ids, meta)
-                    }
-                    Piece::Finished { rest, text, out } => {
-                        let mut meta = finished_meta(&rid, &out, start);
-                        meta.response_sent_to_client_ts = first.then(unix_now);
-                        chunk(text, rest, meta)
-                    }
-                    Piece::Failed(error) => error,
-                };
-                Some((Ok::<_, Infallible>(SseEvent::default().data(data)), stream))
-            }
-        },
-    );
+    let stream = TokenStream::new(generation, running, stops, limit);
+    let events = futures::stream::unfold(stream, move |mut stream| {
+        let rid = rid.clone();
+        async move {
+            let piece = match stream.next().await? {
+                Piece::Tokens { ids, text, first } => {
+                    let mut meta = meta(&rid, prompt_tokens, stream.streamed());
+                    meta.response_sent_to_client_ts = first.then(unix_now);
+                    Ok((text, ids, meta))
+                }
+                Piece::Finished {
+                    rest,
+                    text,
+                    out,
+                    first,
+                } => {
+                    let mut meta = finished_meta(&rid, &out, start);
+                    meta.response_sent_to_client_ts = first.then(unix_now);
+                    Ok((text, rest, meta))
+                }
+                Piece::Failed(error) => Err(error),
+            };
+            Some((piece, stream))
+        }
+    })
+    .map(move |data| {
+        let data = match data {
+            Ok((text, ids, meta)) => chunk(text, ids, meta),
+            Err(error) => error,
+        };
+        Ok::<_, Infallible>(SseEvent::default().data(data))
+    });
     Ok(sse_with_done(events))
 }
