@@ -41,6 +41,17 @@ pub(super) fn token_ids(probes: &Probes) -> Check {
             ),
         );
     }
+    if out.token_source == backend::TokenSource::Retokenized {
+        return check(
+            Status::Warn,
+            format!(
+                "{}: the server returned text only; its {} ids were re-tokenized here with the \
+                 o200k tokenizer, so token counts are ours, not the server's",
+                first.label,
+                out.output_ids.len()
+            ),
+        );
+    }
     let streamed: Vec<String> = probes
         .streams()
         .filter_map(|p| p.ids().map(|ids| ids.len().to_string()))
