@@ -562,3 +562,183 @@ fn find_peak_performance_reaches_the_official_loadgen() {
         .join("out-find-peak-official/offline/performance");
     assert_eq!(detail(&logs)["requested_test_mode"], "FindPeakPerformance");
 }
+
+/// The detail log's FindPeakPerformance messages, in order.
+fn find_peak_messages(dir: &Path) -> Vec<String> {
+    let text = std::fs::read_to_string(dir.join("mlperf_log_detail.txt")).unwrap();
+    text.lines()
+        .map(|l| serde_json::from_str::<Json>(l.strip_prefix(":::MLLOG ").unwrap()).unwrap())
+        .filter(|e| e["key"] == "generic_message")
+        .filter_map(|e| e["value"].as_str().map(String::from))
+        .filter(|m| m.starts_with("FindBoundaries") || m.starts_with("FindPeak"))
+        .collect()
+}
+
+/// Every value the detail log has for `key`, in order.
+fn all_values(dir: &Path, key: &str) -> Vec<Json> {
+    let text = std::fs::read_to_string(dir.join("mlperf_log_detail.txt")).unwrap();
+    text.lines()
+        .map(|l| serde_json::from_str::<Json>(l.strip_prefix(":::MLLOG ").unwrap()).unwrap())
+        .filter(|e| e["key"] == key)
+        .map(|e| e["value"].clone())
+        .collect()
+}
+
+/// FindPeakPerformance's sim server: one request at a time, 20 ms to the
+/// first token and 20 ms per token after it (9 tokens: `run_output`'s
+/// --max-new-tokens), so a request holds the server for about 180 ms.
+const PEAK_TTFT_MS: i64 = 20;
+const PEAK_TPOT_MS: i64 = 20;
+const PEAK_QUERIES: u64 = 24;
+const PEAK_BASE_QPS: f64 = 2.0;
+
+/// p99 TTFT (ns) of a FindPeakPerformance run at `qps`, were the server an
+/// exact M/D/1 queue: the arrivals are LoadGen's seeded schedule (the plan
+/// API, mlperf.conf's seeds); each request waits for the one before it, then takes the sim's
+/// first-token time and 8 token gaps (+1 ms for tokio's millisecond
+/// timers). With 24 queries LoadGen's p99 index is 23: the largest TTFT.
+fn m_d_1_p99_ttft(qps: f64) -> i64 {
+    let base = loadgen::TestSettings {
+        scenario: loadgen::Scenario::Server,
+        mode: loadgen::Mode::PerformanceOnly,
+        ..Default::default()
+    };
+    // mlperf.conf's seeds, as the runs read it.
+    let mut s = loadgen::resolve_settings(base, "gpt-oss-120b", loadgen::ConfigFiles::default())
+        .unwrap()
+        .settings;
+    s.server_target_qps = qps;
+    s.min_duration_ms = 0;
+    s.min_query_count = PEAK_QUERIES;
+    let plan = loadgen::plan(&s, 8, 8).unwrap();
+    let ms = 1_000_000i64;
+    let first = (PEAK_TTFT_MS + 1) * ms;
+    let service = first + 8 * PEAK_TPOT_MS * ms;
+    let mut free = 0i64;
+    let mut ttft: Vec<i64> = plan.series[0]
+        .issued_queries()
+        .iter()
+        .map(|q| {
+            let arrival = q.scheduled_ns as i64;
+            let start = arrival.max(free);
+            free = start + service;
+            start - arrival + first
+        })
+        .collect();
+    ttft.sort_unstable();
+    ttft[(ttft.len() as f64 * 0.99) as usize]
+}
+
+/// LoadGen's FindPeakPerformance over a verdict function, with its default
+/// step size (1: doubling) and precision (1 decimal), from `base`: the QPS
+/// values it tries, in order.
+fn find_peak_tries(base: f64, passes: impl Fn(f64) -> bool) -> Vec<f64> {
+    let mut tried = vec![base];
+    if !passes(base) {
+        return tried;
+    }
+    let (mut l, mut u) = (base, base * 2.0);
+    tried.push(u);
+    while passes(u) {
+        l = u;
+        u *= 2.0;
+        tried.push(u);
+    }
+    while (l * 10.0).floor() + 1.0 < (u * 10.0).floor() {
+        let m = l + (u - l) / 2.0;
+        tried.push(m);
+        if passes(m) {
+            l = m;
+        } else {
+            u = m;
+        }
+    }
+    tried
+}
+
+/// Native FindPeakPerformance against the official one on the same
+/// `serve --model sim`: the same QPS tried in the same order, the same
+/// verdicts (hence the same bounds and peak), the same queries per run.
+/// The test picks the TTFT limit (whole ms) whose search, on the M/D/1
+/// model, never tries a QPS whose p99 lies within a few ms of the limit, so
+/// that timing noise cannot flip a verdict, and checks that both LoadGens
+/// tried exactly what the model predicts.
+#[test]
+fn find_peak_performance_matches_the_official_search() {
+    let server = Server::start(&[
+        "--model",
+        "sim",
+        "--sim-max-concurrency",
+        "1",
+        "--sim-ttft-ms",
+        &PEAK_TTFT_MS.to_string(),
+        "--sim-tpot-ms",
+        &PEAK_TPOT_MS.to_string(),
+    ]);
+    let ms = 1_000_000i64;
+    // The limit, whole ms, between the model's p99 at 3 and at 5 QPS
+    // (capacity is about 5.5), farthest from every p99 its search meets.
+    let (lo, hi) = (m_d_1_p99_ttft(3.0) / ms + 1, m_d_1_p99_ttft(5.0) / ms);
+    let (limit_ms, clearance, expected) = (lo..hi)
+        .map(|limit| {
+            let passes = |q: f64| m_d_1_p99_ttft(q) <= limit * ms;
+            let tried = find_peak_tries(PEAK_BASE_QPS, passes);
+            let clearance = tried
+                .iter()
+                .map(|&q| (m_d_1_p99_ttft(q) - limit * ms).abs())
+                .min()
+                .unwrap();
+            (limit, clearance, tried)
+        })
+        .max_by_key(|c| c.1)
+        .unwrap();
+    assert!(
+        clearance >= 4 * ms,
+        "no TTFT limit keeps the search 4 ms from it: best {limit_ms} ms, {clearance} ns"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let case = Case {
+        name: "find-peak-server",
+        scenario: "server",
+        mode: "performance",
+        samples: 8,
+        user_conf: format!(
+            "*.Server.min_duration = 0\n*.Server.min_query_count = {PEAK_QUERIES}\n\
+             *.Server.target_qps = {PEAK_BASE_QPS}\n*.Server.mode = 3\n\
+             *.Server.ttft_latency = {limit_ms}\n*.Server.tpot_latency = 1000\n"
+        ),
+        audit_config: None,
+    };
+    let logs = |loadgen: &str| {
+        let _ = run_output(dir.path(), &server.url, &case, loadgen);
+        dir.path()
+            .join(format!("out-find-peak-server-{loadgen}/server/performance"))
+    };
+    let (native, official) = (logs("native"), logs("official"));
+    let messages = find_peak_messages(&official);
+    assert_eq!(find_peak_messages(&native), messages);
+    for key in ["generated_query_count", "loaded_qsl_set", "result_validity"] {
+        assert_eq!(
+            all_values(&native, key),
+            all_values(&official, key),
+            "{key}"
+        );
+    }
+    // Both tried what the model predicts.
+    let tried: Vec<f64> = messages
+        .iter()
+        .filter_map(|m| {
+            let field = if m.starts_with("FindBoundaries") {
+                m.rsplit(", ").next()?.trim_end_matches(')')
+            } else if m.starts_with("FindPeakPerformanceBinarySearch")
+                || m.starts_with("FindPeakPerformance: Check validity")
+            {
+                m.rsplit(": ").next()?
+            } else {
+                return None;
+            };
+            field.parse().ok()
+        })
+        .collect();
+    assert_eq!(tried, expected, "limit {limit_ms} ms: {messages:#?}");
+}

@@ -4,7 +4,7 @@
 //! out, beside `samples.jsonl` (one record per sample as it completes) and
 //! `results.json`.
 
-mod demo;
+pub(crate) mod demo;
 mod live;
 mod records;
 mod sut;
@@ -25,7 +25,7 @@ use records::Records;
 use sut::{GenerationSut, SutMode, SutState};
 
 /// Command-line arguments of `run`.
-#[derive(clap::Args)]
+#[derive(clap::Args, Clone)]
 pub struct Args {
     /// LoadGen scenario (interactive = Server with the gpt-oss-120b-interactive keys).
     #[arg(long, value_enum, default_value = "offline")]
@@ -62,6 +62,9 @@ pub struct Args {
     /// official-loadgen feature).
     #[arg(long, value_enum, default_value = "native")]
     pub(crate) loadgen: LoadGenArg,
+    /// No header, live line or summary on stderr (`tune` runs probes with its own display).
+    #[arg(skip)]
+    pub(crate) quiet: bool,
 }
 
 /// `--loadgen`.
@@ -145,6 +148,15 @@ impl Outcome {
 /// Runs LoadGen against the backend and writes everything under the output
 /// directory; failed samples are counted in the outcome, not an error.
 pub fn execute(args: Args) -> anyhow::Result<Outcome> {
+    let outdir = args
+        .output_dir
+        .join(args.scenario.dir_name())
+        .join(mode_name(args.mode));
+    execute_in(args, outdir)
+}
+
+/// [`execute`] with the logs in `outdir` itself (`tune` puts each probe's in its own folder).
+pub fn execute_in(args: Args, outdir: PathBuf) -> anyhow::Result<Outcome> {
     let loadgen = args.loadgen.loadgen()?;
     let demo = args.dataset.is_none();
     let mut prompts = match &args.dataset {
@@ -171,7 +183,6 @@ pub fn execute(args: Args) -> anyhow::Result<Outcome> {
         .build()?;
     let backend = args.backend.build(timeout, &runtime)?;
     let (scenario_dir, mode_dir) = (args.scenario.dir_name(), mode_name(args.mode));
-    let outdir = args.output_dir.join(scenario_dir).join(mode_dir);
     std::fs::create_dir_all(&outdir).with_context(|| format!("creating {}", outdir.display()))?;
     let user_conf = match (&args.config.user_conf, demo) {
         (Some(path), _) => Some(path.clone()),
@@ -217,7 +228,9 @@ pub fn execute(args: Args) -> anyhow::Result<Outcome> {
     let qsl = Qsl {
         samples: prompts.len(),
     };
-    eprintln!(
+    let say = !args.quiet;
+    if say {
+        eprintln!(
         "run: {} {} on {} samples, backend {:?}, max_new_tokens {max_new_tokens}{} -> {}\n     LoadGen: {}",
         scenario_dir,
         mode_dir,
@@ -230,14 +243,17 @@ pub fn execute(args: Args) -> anyhow::Result<Outcome> {
         },
         outdir.display(),
         loadgen.version()
-    );
-    let ticker = live::Ticker::start(records.clone(), origin);
+        );
+    }
+    let ticker = say.then(|| live::Ticker::start(records.clone(), origin));
     let log_settings = loadgen::LogSettings {
         outdir: outdir.clone(),
         ..Default::default()
     };
     let report = loadgen.start_test(&sut, &qsl, &spec, &log_settings);
-    ticker.stop();
+    if let Some(ticker) = ticker {
+        ticker.stop();
+    }
     drop(sut);
     runtime.shutdown_timeout(Duration::from_secs(5));
     let report = match report {
@@ -256,7 +272,9 @@ pub fn execute(args: Args) -> anyhow::Result<Outcome> {
         &report,
         origin.elapsed(),
     )?;
-    live::print_summary(&outdir);
+    if say {
+        live::print_summary(&outdir);
+    }
     Ok(Outcome {
         outdir,
         errors: live.errors,
