@@ -118,17 +118,19 @@ fn tune_command(
             conf.to_str().unwrap(),
             "--max-new-tokens",
             &TOKENS.to_string(),
-            "--probe-duration",
-            "1s",
             "--confirm-duration",
             "1s",
-            "--budget",
-            "10m",
             "--output-dir",
             out,
         ]
         .map(String::from),
     );
+    // Defaults that a test may replace.
+    for (flag, value) in [("--probe-duration", "1s"), ("--budget", "10m")] {
+        if !extra.contains(&flag) {
+            args.extend([flag.to_string(), value.to_string()]);
+        }
+    }
     args.extend(extra.iter().map(|s| s.to_string()));
     let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_mlperf-gptoss"));
     command
@@ -315,7 +317,8 @@ fn the_search_finds_the_boundary_an_m_d_c_queue_predicts() {
     }
     for p in probes.iter().filter(|p| p["kind"] == "search") {
         assert!(p["verdict"] == "VALID" || p["verdict"] == "INVALID", "{p}");
-        assert_eq!(p["queries"], QUERIES, "{p}");
+        // At least min_query_count: LoadGen rounds up to whole passes over the samples.
+        assert!(p["queries"].as_u64().unwrap() >= QUERIES, "{p}");
         let logs = dir.path().join(p["logs"].as_str().unwrap());
         assert!(
             logs.join("mlperf_log_detail.txt").is_file(),
@@ -478,7 +481,8 @@ fn failing_server() -> String {
 fn a_server_failing_every_request_has_no_passing_qps() {
     let url = failing_server();
     let dir = tempfile::tempdir().unwrap();
-    let out = tune(dir.path(), &[&url], "out", &["--start-qps", "20"]);
+    // Short probes: LoadGen issues a probe's whole schedule even when every request fails.
+    let out = tune_with(dir.path(), 662, &[&url], "out", &["--start-qps", "200"]);
     assert!(!out.status.success());
     let err = stderr(&out);
     assert!(err.contains("no passing QPS"), "{err}");

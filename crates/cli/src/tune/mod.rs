@@ -32,6 +32,7 @@ use search::{ConcurrencySweep, QpsSearch, Step, SweepStep};
 
 /// Command-line arguments of `tune`: every `run` flag, and the search's own.
 #[derive(clap::Args)]
+#[group(id = "tune_args")]
 pub struct Args {
     /// The run flags; --output-dir D gets D/tune.json and D/probes/NN/.
     #[command(flatten)]

@@ -184,12 +184,12 @@ fn judge(probe: &mut Probe, dir: &Path, report_all_tokens: bool) {
                     ("latency", "early_stopping_result"),
                 ] {
                     if text(key).contains("unsuccessful") {
-                        why.push(format!("early stopping ({name}): {}", text(key)));
+                        why.push(early_stopping_reason(name, text(key)));
                     }
                 }
             }
             why.retain(|w| !w.is_empty());
-            probe.reason = why.join("; ");
+            probe.reason = why.join("; ").replace("\n", " ");
         }
         None => probe.reason = "LoadGen logged no result".into(),
     }
@@ -203,6 +203,22 @@ fn judge(probe: &mut Probe, dir: &Path, report_all_tokens: bool) {
         };
         probe.early_stopping_ttft_ms = est(&ttft);
         probe.early_stopping_tpot_ms = est(&tpot);
+    }
+}
+
+/// LoadGen's early-stopping failure text, shortened to what it asks for:
+/// "early stopping (TTFT) needs 133 more queries".
+fn early_stopping_reason(name: &str, text: &str) -> String {
+    let more = text
+        .split("at least ")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next());
+    match more {
+        Some(n) => format!("early stopping ({name}) needs {n} more queries"),
+        None => format!(
+            "early stopping ({name}): {}",
+            text.split_whitespace().collect::<Vec<_>>().join(" ")
+        ),
     }
 }
 
