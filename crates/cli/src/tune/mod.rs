@@ -530,8 +530,14 @@ impl Tune {
     }
 }
 
+/// Requests per endpoint that warm the server up before the first probe.
+const WARM_UP_REQUESTS: usize = 4;
+
 /// An HTTP backend must answer before the search starts: a wrong URL fails
-/// in seconds, not as a search in which every probe failed.
+/// in seconds, not as a search in which every probe failed. Then a few short
+/// requests warm each server up, so that its lazy start (a vocabulary load,
+/// a first connection) does not land in the first probe's p99. Their
+/// failures are left to the probes to record.
 fn preflight(run: &run::Args) -> anyhow::Result<()> {
     if run.backend.backend == crate::backend_args::BackendArg::Embedded {
         return Ok(());
@@ -539,10 +545,36 @@ fn preflight(run: &run::Args) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
-    run.backend
+    let backend = run
+        .backend
         .build(run.backend.timeout()?, &runtime)
         .context("tune: the backend is not ready, so no probe can run")?;
+    let requests = WARM_UP_REQUESTS * run.backend.endpoint.len().max(1);
+    runtime.block_on(async {
+        let warm = (0..requests).map(|i| {
+            let backend = backend.clone();
+            async move {
+                let ids = (0..16u32).map(|t| 1000 + 7 * t + i as u32).collect();
+                let request = backend::GenerateRequest::reference(ids, 2, true);
+                if let Ok(generation) = backend.generate(request).await {
+                    let _ = generation.finish().await;
+                }
+            }
+        });
+        join_all(warm).await;
+    });
     Ok(())
+}
+
+/// Runs the futures concurrently to completion (tokio has no `join_all`).
+async fn join_all<F: std::future::Future<Output = ()> + Send + 'static>(
+    futures: impl Iterator<Item = F>,
+) {
+    let mut set = tokio::task::JoinSet::new();
+    for f in futures {
+        set.spawn(f);
+    }
+    while set.join_next().await.is_some() {}
 }
 
 /// Rounds down to 0.01 QPS (what a person pastes).
