@@ -150,11 +150,13 @@ def main():
             f.write(CONF)
         # tune, with the capacity estimate from its own Offline burst.
         start = time.monotonic()
-        subprocess.run(
+        done = subprocess.run(
             [binary, "tune", *flags, "--user-conf", conf, "--probe-duration", "1s",
              "--confirm-duration", "1s", "--budget", f"{args.budget}s", "--output-dir", "tune"],
-            cwd=work, check=True, capture_output=True,
+            cwd=work, check=True, capture_output=True, text=True,
         )
+        with open(os.path.join(work, "tune.stdout"), "w") as f:
+            f.write(done.stdout)
         tune_wall = time.monotonic() - start
         t = json.load(open(os.path.join(work, "tune", "tune.json")))
         tuned = [(p["qps"], p["verdict"] == "VALID", p["duration_s"])
@@ -189,6 +191,7 @@ def main():
         best = max([q for q, v, _ in probes if v], default=0.0)
         print(f"| {name} | {len(probes)} | {sum(p[2] for p in probes):.1f} | "
               f"{n if n else 'never'} | {f'{s:.1f}' if n else '-'} | {best:.2f} |")
+    print(f"tune's table: {os.path.join(work, 'tune.stdout')}")
     print(f"tune's answer: target_qps {t['target_qps']} (margin {100 * t['margin']:.1f} %), "
           f"whole command {tune_wall:.1f} s with the confirming run")
 

@@ -109,8 +109,10 @@ pub fn early_stopping_estimate(
     if latencies.is_empty() || queries_issued < h(0) {
         return None;
     }
+    // The most over-latency queries n queries may hold: h(t) + t ≤ n.
+    let fits = |t: i64| h(t) + t <= queries_issued;
     let mut t = 0i64;
-    while t + 1 < latencies.len() as i64 && h(t + 1) + t + 1 <= queries_issued {
+    while t + 1 < latencies.len() as i64 && fits(t + 1) {
         t += 1;
     }
     let mut sorted = latencies.to_vec();
