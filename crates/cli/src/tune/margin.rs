@@ -1,18 +1,19 @@
 //! How far below the highest passing QPS to set `target_qps`.
 //!
 //! The method: near the boundary a probe's p99 latency grows with QPS
-//! roughly along a line, and scatters around that line because each probe
-//! is a finite sample of a noisy system. Over the search probes near the
-//! highest pass (QPS within −20 %/+10 % of it, failures included) we fit
-//! `p99 = a + b·qps` by least squares, separately for TTFT and TPOT, and
-//! take the spread σ as the root-mean-square residual (with n − 2 degrees
-//! of freedom). The 600 s run and its audit reruns pass when their p99 stays
-//! under the limit, so we want the *expected* p99 at the target to sit
-//! [`Z`]·σ below the limit: `target = q_pass − max(0, p99(q_pass) + Zσ −
-//! limit) / b`. The margin is `1 − target/q_pass`, the larger of TTFT's and
-//! TPOT's, at least [`FLOOR`]. Without a usable fit (fewer than three
-//! probes near the boundary, or a slope that does not rise) the margin is
-//! the bracket's own width: the boundary lies somewhere in it.
+//! roughly exponentially (queueing near capacity), and scatters around that
+//! curve because each probe is a finite sample of a noisy system. Over the
+//! search probes near the highest pass (QPS within −15 %/+5 % of it,
+//! failures included) we fit `ln p99 = a + b·qps` by least squares,
+//! separately for TTFT and TPOT, and take the spread σ as the
+//! root-mean-square residual (n − 2 degrees of freedom). The 600 s run and
+//! its audit reruns pass when their p99 stays under the limit, so we want
+//! the *expected* p99 at the target to sit [`Z`]·σ (in log terms) below the
+//! limit: `target = min(q_pass, (ln limit − a − Zσ) / b)`. The margin is
+//! `1 − target/q_pass`, the larger of TTFT's and TPOT's, at least
+//! [`FLOOR`]. Without a usable fit (fewer than three probes near the
+//! boundary, or a p99 that does not rise with QPS) the margin is the
+//! bracket's own width: the boundary lies somewhere in it.
 
 /// One probe as the margin sees it.
 #[derive(Clone, Copy, Debug)]
@@ -32,29 +33,29 @@ const CEILING: f64 = 0.25;
 
 /// The margin for one constraint (`limit` ns), or `None` without a usable fit.
 pub fn for_constraint(points: &[Point], q_pass: f64, limit: f64) -> Option<f64> {
-    let near: Vec<Point> = points
+    let near: Vec<(f64, f64)> = points
         .iter()
-        .copied()
-        .filter(|p| p.qps >= 0.8 * q_pass && p.qps <= 1.1 * q_pass && p.p99.is_finite())
+        .filter(|p| p.qps >= 0.85 * q_pass && p.qps <= 1.05 * q_pass)
+        .filter(|p| p.p99.is_finite() && p.p99 > 0.0)
+        .map(|p| (p.qps, p.p99.ln()))
         .collect();
-    if near.len() < 3 {
+    if near.len() < 3 || limit <= 0.0 {
         return None;
     }
     let n = near.len() as f64;
-    let mx = near.iter().map(|p| p.qps).sum::<f64>() / n;
-    let my = near.iter().map(|p| p.p99).sum::<f64>() / n;
-    let sxx: f64 = near.iter().map(|p| (p.qps - mx).powi(2)).sum();
-    let sxy: f64 = near.iter().map(|p| (p.qps - mx) * (p.p99 - my)).sum();
+    let mx = near.iter().map(|p| p.0).sum::<f64>() / n;
+    let my = near.iter().map(|p| p.1).sum::<f64>() / n;
+    let sxx: f64 = near.iter().map(|p| (p.0 - mx).powi(2)).sum();
+    let sxy: f64 = near.iter().map(|p| (p.0 - mx) * (p.1 - my)).sum();
     if sxx <= 0.0 || sxy <= 0.0 {
         return None;
     }
     let b = sxy / sxx;
     let a = my - b * mx;
-    let rss: f64 = near.iter().map(|p| (p.p99 - a - b * p.qps).powi(2)).sum();
+    let rss: f64 = near.iter().map(|p| (p.1 - a - b * p.0).powi(2)).sum();
     let sigma = (rss / (n - 2.0)).sqrt();
-    let at_pass = a + b * q_pass;
-    let cut = (at_pass + Z * sigma - limit).max(0.0) / b;
-    Some(cut / q_pass)
+    let target = ((limit.ln() - a - Z * sigma) / b).min(q_pass);
+    Some(1.0 - target / q_pass)
 }
 
 /// The margin over all constraints; `bracket` is `(lowest fail − highest pass) / highest pass`.
@@ -76,31 +77,33 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_noiseless_line_needs_only_the_floor_or_the_distance_to_the_limit() {
-        // p99 = 1 ms per QPS: at 50 QPS it is 50 ms, the limit is 50 ms.
+    fn a_noiseless_curve_needs_only_the_floor() {
+        // p99 = e^(qps/10) ms, the limit is its value at 50 QPS.
         let pts: Vec<Point> = [45.0, 48.0, 50.0, 52.0]
             .iter()
-            .map(|&q| Point {
+            .map(|&q: &f64| Point {
                 qps: q,
-                p99: q * 1e6,
+                p99: (q / 10.0).exp() * 1e6,
             })
             .collect();
-        assert_eq!(for_constraint(&pts, 50.0, 50e6), Some(0.0));
-        assert_eq!(margin(&[(pts, 50e6)], 50.0, Some(0.04)), FLOOR);
+        let limit = 5f64.exp() * 1e6;
+        assert!(for_constraint(&pts, 50.0, limit).unwrap().abs() < 1e-9);
+        assert_eq!(margin(&[(pts, limit)], 50.0, Some(0.04)), FLOOR);
     }
 
     #[test]
     fn scatter_widens_the_margin() {
-        // By hand: mean (47, 47), sxx 20, sxy 12, so b = 0.6 ms/QPS and
-        // a = 18.8 ms; residuals 0.8, −2.4, 2.4, −0.8 ms give σ = √(12.8/2)
-        // ms; at 50 QPS the fit is 48.8 ms, so the cut is (48.8 + 2σ − 50)/0.6
-        // QPS out of 50.
-        let pts = [(44.0, 46.0), (46.0, 44.0), (48.0, 50.0), (50.0, 48.0)].map(|(q, ms)| Point {
-            qps: q,
-            p99: ms * 1e6,
-        });
-        let m = for_constraint(&pts, 50.0, 50e6).unwrap();
-        let want = (48.8 + 2.0 * 6.4f64.sqrt() - 50.0) / 0.6 / 50.0;
+        // ln p99 = 4.6, 4.4, 5.0, 4.8 at 44, 46, 48, 50 QPS. By hand: mean
+        // (47, 4.7), sxx 20, sxy 1.2, so b = 0.06 and a = 1.88; residuals
+        // 0.08, −0.24, 0.24, −0.08 give σ = √(0.128/2); with ln limit = 5
+        // the target is (5 − 1.88 − 2σ)/0.06 QPS.
+        let pts =
+            [(44.0, 4.6), (46.0, 4.4), (48.0, 5.0), (50.0, 4.8)].map(|(q, ln): (f64, f64)| Point {
+                qps: q,
+                p99: ln.exp(),
+            });
+        let m = for_constraint(&pts, 50.0, 5f64.exp()).unwrap();
+        let want = 1.0 - (5.0 - 1.88 - 2.0 * 0.064f64.sqrt()) / 0.06 / 50.0;
         assert!((m - want).abs() < 1e-9, "{m} vs {want}");
     }
 

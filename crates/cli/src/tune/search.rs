@@ -37,8 +37,9 @@ pub enum Step {
 /// Bracket, then bisect `target_qps`.
 ///
 /// From the start QPS it steps up by ×1.25 while probes pass, or down by ×0.7
-/// while they fail (each further step in the same direction squares the
-/// factor, so a poor start costs a few probes, not dozens), until one QPS
+/// while they fail (the second step in the same direction squares the
+/// factor and later ones raise it to the fourth power, so a poor start costs
+/// a few probes, not dozens), until one QPS
 /// passes and a higher one fails; then it
 /// probes the middle of that bracket until it is within 2 %. A verdict that
 /// contradicts the bracket (noise near the boundary) moves the bracket to
@@ -82,9 +83,9 @@ impl QpsSearch {
         }
     }
 
-    /// `base` raised to 1, 2, 4, 8, 16 for the 1st, 2nd, … step in a row.
+    /// `base` raised to 1, 2, 4 for the 1st, 2nd, 3rd and later step in a row.
     fn factor(&self, base: f64) -> f64 {
-        base.powi(1 << self.streak.min(4))
+        base.powi(1 << self.streak.min(2))
     }
 
     /// Takes a probe's verdict at `qps`.
