@@ -420,6 +420,7 @@ impl Tune {
                     f(p).map(|ms| margin::Point {
                         qps: p.qps,
                         p99: ms * 1e6,
+                        valid: p.verdict == "VALID",
                     })
                 })
                 .collect()
