@@ -22,6 +22,7 @@ mod request;
 mod run;
 mod serve;
 mod telemetry_args;
+mod tune;
 
 #[derive(Parser)]
 #[command(
@@ -52,6 +53,8 @@ enum Command {
     Run(run::Args),
     /// Serve the embedded GPT-OSS engine over SGLang- and OpenAI-compatible HTTP APIs.
     Serve(serve::Args),
+    /// Find the highest Server/Interactive target_qps LoadGen judges VALID (or the Offline concurrency knee).
+    Tune(tune::Args),
 }
 
 fn main() -> std::process::ExitCode {
@@ -73,6 +76,7 @@ fn main() -> std::process::ExitCode {
         Command::Preflight(args) => preflight::run(args),
         Command::Run(args) => run::run(args),
         Command::Serve(args) => serve::run(args),
+        Command::Tune(args) => tune::run(args),
     };
     match result {
         Ok(code) => code,

@@ -48,7 +48,7 @@ pub enum ModeArg {
 }
 
 /// LoadGen's config files, as `plan` and `run` take them.
-#[derive(clap::Args)]
+#[derive(clap::Args, Clone)]
 pub struct ConfigArgs {
     /// mlperf.conf to use instead of the built-in one (LoadGen 6.0.17, v6.1 seeds).
     #[arg(long)]

@@ -562,3 +562,226 @@ fn find_peak_performance_reaches_the_official_loadgen() {
         .join("out-find-peak-official/offline/performance");
     assert_eq!(detail(&logs)["requested_test_mode"], "FindPeakPerformance");
 }
+
+/// The detail log's FindPeakPerformance messages, in order.
+fn find_peak_messages(dir: &Path) -> Vec<String> {
+    let text = std::fs::read_to_string(dir.join("mlperf_log_detail.txt")).unwrap();
+    text.lines()
+        .map(|l| serde_json::from_str::<Json>(l.strip_prefix(":::MLLOG ").unwrap()).unwrap())
+        .filter(|e| e["key"] == "generic_message")
+        .filter_map(|e| e["value"].as_str().map(String::from))
+        .filter(|m| m.starts_with("FindBoundaries") || m.starts_with("FindPeak"))
+        .collect()
+}
+
+/// Every value the detail log has for `key`, in order.
+fn all_values(dir: &Path, key: &str) -> Vec<Json> {
+    let text = std::fs::read_to_string(dir.join("mlperf_log_detail.txt")).unwrap();
+    text.lines()
+        .map(|l| serde_json::from_str::<Json>(l.strip_prefix(":::MLLOG ").unwrap()).unwrap())
+        .filter(|e| e["key"] == key)
+        .map(|e| e["value"].clone())
+        .collect()
+}
+
+/// FindPeakPerformance's sim server: one request at a time, 20 ms to the
+/// first token and 40 ms per token after it (9 tokens: `run_output`'s
+/// --max-new-tokens), so a request holds the server for about 340 ms. The
+/// longer the service, the farther (in ms of p99) the QPS that the search
+/// tries lie from the limit: its last bracket is 0.1 QPS wide.
+const PEAK_TTFT_MS: i64 = 20;
+const PEAK_TPOT_MS: i64 = 40;
+const PEAK_QUERIES: u64 = 24;
+
+/// p99 TTFT (ns) of a FindPeakPerformance run at `qps`, were the server an
+/// exact M/D/1 queue: the arrivals are LoadGen's seeded schedule (the plan
+/// API, mlperf.conf's seeds); each request waits for the one before it,
+/// then takes the sim's first-token time and 8 token gaps, plus `slack_ms`
+/// on its first token (tokio's millisecond timers, HTTP) and `slow` on its
+/// whole service time (the server's own overhead). With 24 queries
+/// LoadGen's p99 index is 23: the largest TTFT.
+fn m_d_1_p99_ttft(qps: f64, slack_ms: i64, slow: f64) -> i64 {
+    let base = loadgen::TestSettings {
+        scenario: loadgen::Scenario::Server,
+        mode: loadgen::Mode::PerformanceOnly,
+        ..Default::default()
+    };
+    // mlperf.conf's seeds, as the runs read it.
+    let mut s = loadgen::resolve_settings(base, "gpt-oss-120b", loadgen::ConfigFiles::default())
+        .unwrap()
+        .settings;
+    s.server_target_qps = qps;
+    s.min_duration_ms = 0;
+    s.min_query_count = PEAK_QUERIES;
+    let plan = loadgen::plan(&s, 8, 8).unwrap();
+    let ms = 1_000_000i64;
+    let first = (PEAK_TTFT_MS + slack_ms) * ms;
+    let service = ((first + 8 * PEAK_TPOT_MS * ms) as f64 * slow) as i64;
+    let mut free = 0i64;
+    let mut ttft: Vec<i64> = plan.series[0]
+        .issued_queries()
+        .iter()
+        .map(|q| {
+            let arrival = q.scheduled_ns as i64;
+            let start = arrival.max(free);
+            free = start + service;
+            start - arrival + first
+        })
+        .collect();
+    ttft.sort_unstable();
+    ttft[(ttft.len() as f64 * 0.99) as usize]
+}
+
+/// LoadGen's FindPeakPerformance over a verdict function, with its default
+/// step size (1: doubling) and precision (1 decimal), from `base`: the QPS
+/// values it tries, in order.
+fn find_peak_tries(base: f64, passes: impl Fn(f64) -> bool) -> Vec<f64> {
+    let mut tried = vec![base];
+    if !passes(base) {
+        return tried;
+    }
+    let (mut l, mut u) = (base, base * 2.0);
+    tried.push(u);
+    while passes(u) {
+        l = u;
+        u *= 2.0;
+        tried.push(u);
+    }
+    while (l * 10.0).floor() + 1.0 < (u * 10.0).floor() {
+        let m = l + (u - l) / 2.0;
+        tried.push(m);
+        if passes(m) {
+            l = m;
+        } else {
+            u = m;
+        }
+    }
+    tried
+}
+
+/// Native FindPeakPerformance against the official one on the same
+/// `serve --model sim`: the same QPS tried in the same order, the same
+/// verdicts (hence the same bounds and peak), the same queries per run.
+/// The test picks the TTFT limit (whole ms) whose search, on the M/D/1
+/// model, never tries a QPS whose p99 lies within a few ms of the limit, so
+/// that timing noise cannot flip a verdict, and checks that both LoadGens
+/// tried exactly what the model predicts.
+#[test]
+fn find_peak_performance_matches_the_official_search() {
+    let server = Server::start(&[
+        "--model",
+        "sim",
+        "--sim-max-concurrency",
+        "1",
+        "--sim-ttft-ms",
+        &PEAK_TTFT_MS.to_string(),
+        "--sim-tpot-ms",
+        &PEAK_TPOT_MS.to_string(),
+    ]);
+    // The server's first request pays its lazy start (about a second): not in a run.
+    let (status, body) = common::request(
+        server.addr(),
+        "POST",
+        "/generate",
+        r#"{"input_ids": [1, 2, 3], "sampling_params": {"max_new_tokens": 2}}"#,
+    );
+    assert_eq!(status, 200, "{body}");
+    let ms = 1_000_000i64;
+    // Two versions of the model: a nominal server (1 ms of slack) and a slow
+    // one (3 ms, and 2 % longer service). A verdict counts as certain when
+    // both agree; its clearance is the nearer of their p99s to the limit.
+    let memo = std::cell::RefCell::new(std::collections::HashMap::new());
+    let p99 = |q: f64, slow: bool| -> i64 {
+        *memo
+            .borrow_mut()
+            .entry((q.to_bits(), slow))
+            .or_insert_with(|| match slow {
+                false => m_d_1_p99_ttft(q, 1, 1.0),
+                true => m_d_1_p99_ttft(q, 3, 1.02),
+            })
+    };
+    // The starting QPS and the limit (whole ms, between the nominal p99 at 1
+    // and at 2.8 QPS; capacity is about 2.9) whose search stays farthest from
+    // the limit at every QPS it tries.
+    let (lo, hi) = (p99(1.0, false) / ms + 1, p99(2.8, false) / ms);
+    let (base, limit_ms, clearance, expected) = (30..=75)
+        .map(|b| b as f64 / 50.0)
+        .flat_map(|base| (lo..hi).map(move |limit| (base, limit)))
+        .map(|(base, limit)| {
+            let l = limit * ms;
+            let tried = find_peak_tries(base, |q| p99(q, false) <= l);
+            let clearance = tried
+                .iter()
+                .map(|&q| {
+                    let (a, b) = (p99(q, false) - l, p99(q, true) - l);
+                    if (a <= 0) == (b <= 0) {
+                        a.abs().min(b.abs())
+                    } else {
+                        0
+                    }
+                })
+                .min()
+                .unwrap();
+            (base, limit, clearance, tried)
+        })
+        // A real search: widening and at least three bisection steps.
+        .filter(|c| c.3.len() >= 6)
+        .max_by_key(|c| c.2)
+        .unwrap();
+    assert!(
+        clearance >= 5 * ms,
+        "no start and TTFT limit keep the search 5 ms from the limit: best {base} QPS, \
+         {limit_ms} ms, {clearance} ns"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let case = Case {
+        name: "find-peak-server",
+        scenario: "server",
+        mode: "performance",
+        samples: 8,
+        user_conf: format!(
+            "*.Server.min_duration = 0\n*.Server.min_query_count = {PEAK_QUERIES}\n\
+             *.Server.target_qps = {base}\n*.Server.mode = 3\n\
+             *.Server.ttft_latency = {limit_ms}\n*.Server.tpot_latency = 1000\n"
+        ),
+        audit_config: None,
+    };
+    let logs = |loadgen: &str| {
+        let _ = run_output(dir.path(), &server.url, &case, loadgen);
+        dir.path()
+            .join(format!("out-find-peak-server-{loadgen}/server/performance"))
+    };
+    let (native, official) = (logs("native"), logs("official"));
+    let messages = find_peak_messages(&official);
+    assert_eq!(
+        find_peak_messages(&native),
+        messages,
+        "from {base} QPS, limit {limit_ms} ms, clearance {clearance} ns"
+    );
+    for key in ["generated_query_count", "loaded_qsl_set", "result_validity"] {
+        assert_eq!(
+            all_values(&native, key),
+            all_values(&official, key),
+            "{key}"
+        );
+    }
+    // Both tried what the model predicts.
+    let tried: Vec<&str> = messages
+        .iter()
+        .filter_map(|m| {
+            let field = if m.starts_with("FindBoundaries") {
+                m.rsplit(", ").next()?.trim_end_matches(')')
+            } else if m.starts_with("FindPeakPerformanceBinarySearch")
+                || m.starts_with("FindPeakPerformance: Check validity")
+            {
+                m.rsplit(": ").next()?
+            } else {
+                return None;
+            };
+            Some(field)
+        })
+        .collect();
+    // As LoadGen prints them: C++ std::to_string, six decimals.
+    let expected: Vec<String> = expected.iter().map(|q| format!("{q:.6}")).collect();
+    assert_eq!(tried, expected, "limit {limit_ms} ms: {messages:#?}");
+}

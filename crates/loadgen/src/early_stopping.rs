@@ -100,9 +100,45 @@ pub fn server_early_stopping(
     }
 }
 
+/// The early-stopping estimate of the `percentile` latency: the lowest
+/// limit that `queries_issued` queries with these latencies would pass
+/// Server early stopping against. It is the latency of rank `n − 1 − t`
+/// (ascending), where `t` is the most over-latency queries `n` queries may
+/// hold (`h(t) + t ≤ n`), so at most `t` latencies exceed it. `None` below
+/// `h(0)` queries (459 for p99), where even a run with no over-latency
+/// query fails.
+pub fn early_stopping_estimate(
+    latencies: &[i64],
+    queries_issued: i64,
+    percentile: f64,
+) -> Option<i64> {
+    let h = |t: i64| min_passing_queries(t, percentile, 0.0, 0.99);
+    if latencies.is_empty() || queries_issued < h(0) {
+        return None;
+    }
+    // The most over-latency queries n queries may hold: h(t) + t ≤ n.
+    let fits = |t: i64| h(t) + t <= queries_issued;
+    let mut t = 0i64;
+    while t + 1 < latencies.len() as i64 && fits(t + 1) {
+        t += 1;
+    }
+    let mut sorted = latencies.to_vec();
+    sorted.sort_unstable();
+    Some(sorted[sorted.len() - 1 - t as usize])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_estimate_passes_early_stopping_and_one_less_would_not() {
+        let latencies: Vec<i64> = (1..=1000).collect();
+        let est = early_stopping_estimate(&latencies, 1000, 0.99).unwrap();
+        assert!(server_early_stopping(&latencies, est, 1000, 0.99).0);
+        assert!(!server_early_stopping(&latencies, est - 1, 1000, 0.99).0);
+        assert_eq!(early_stopping_estimate(&latencies[..400], 400, 0.99), None);
+    }
 
     #[test]
     fn y1_is_459() {

@@ -4,7 +4,7 @@
 //! out, beside `samples.jsonl` (one record per sample as it completes) and
 //! `results.json`.
 
-mod demo;
+pub(crate) mod demo;
 mod interrupt;
 mod live;
 mod records;
@@ -28,7 +28,7 @@ use records::Records;
 use sut::{GenerationSut, SutMode, SutState};
 
 /// Command-line arguments of `run`.
-#[derive(clap::Args)]
+#[derive(clap::Args, Clone)]
 pub struct Args {
     /// LoadGen scenario (interactive = Server with the gpt-oss-120b-interactive keys).
     #[arg(long, value_enum, default_value = "offline")]
@@ -70,6 +70,9 @@ pub struct Args {
     pub(crate) preflight: bool,
     #[command(flatten)]
     pub(crate) telemetry: TelemetryArgs,
+    /// No header, live view or summary on stderr (`tune` runs probes with its own display).
+    #[arg(skip)]
+    pub(crate) quiet: bool,
 }
 
 /// `--loadgen`.
@@ -161,6 +164,15 @@ impl Outcome {
 /// Runs LoadGen against the backend and writes everything under the output
 /// directory; failed samples are counted in the outcome, not an error.
 pub fn execute(args: Args) -> anyhow::Result<Outcome> {
+    let outdir = args
+        .output_dir
+        .join(args.scenario.dir_name())
+        .join(mode_name(args.mode));
+    execute_in(args, outdir)
+}
+
+/// [`execute`] with the logs in `outdir` itself (`tune` puts each probe's in its own folder).
+pub fn execute_in(args: Args, outdir: PathBuf) -> anyhow::Result<Outcome> {
     // From here on Ctrl-C ends the run cleanly instead of killing the process.
     let interrupt = interrupt::interrupt();
     let loadgen = args.loadgen.loadgen()?;
@@ -193,7 +205,6 @@ pub fn execute(args: Args) -> anyhow::Result<Outcome> {
     }
     let backend = args.backend.build(timeout, &runtime)?;
     let (scenario_dir, mode_dir) = (args.scenario.dir_name(), mode_name(args.mode));
-    let outdir = args.output_dir.join(scenario_dir).join(mode_dir);
     std::fs::create_dir_all(&outdir).with_context(|| format!("creating {}", outdir.display()))?;
     let user_conf = match (&args.config.user_conf, demo) {
         (Some(path), _) => Some(path.clone()),
@@ -241,7 +252,9 @@ pub fn execute(args: Args) -> anyhow::Result<Outcome> {
     let qsl = Qsl {
         samples: prompts.len(),
     };
-    eprintln!(
+    let say = !args.quiet;
+    if say {
+        eprintln!(
         "run: {} {} on {} samples, backend {:?}, max_new_tokens {max_new_tokens}{} -> {}\n     LoadGen: {}",
         scenario_dir,
         mode_dir,
@@ -254,7 +267,8 @@ pub fn execute(args: Args) -> anyhow::Result<Outcome> {
         },
         outdir.display(),
         loadgen.version()
-    );
+        );
+    }
     let mut source = live::LiveSource {
         title: format!("{scenario_dir} {mode_dir} · {} samples", prompts.len()),
         records: records.clone(),
@@ -263,13 +277,17 @@ pub fn execute(args: Args) -> anyhow::Result<Outcome> {
         interrupt,
         history: Default::default(),
     };
-    let view = crate::progress::LiveView::start(move || source.state(), move || interrupt.press());
+    let view = say.then(|| {
+        crate::progress::LiveView::start(move || source.state(), move || interrupt.press())
+    });
     let log_settings = loadgen::LogSettings {
         outdir: outdir.clone(),
         ..Default::default()
     };
     let report = loadgen.start_test(&sut, &qsl, &spec, &log_settings);
-    view.finish();
+    if let Some(view) = view {
+        view.finish();
+    }
     let live = records.live();
     let energy = telemetry_args::finish(telemetry, live.window_ns, live.output_tokens);
     drop(sut);
@@ -290,15 +308,17 @@ pub fn execute(args: Args) -> anyhow::Result<Outcome> {
         origin.elapsed(),
         energy.as_ref(),
     )?;
-    live::print_summary(&outdir);
-    for line in energy.iter().flat_map(|e| e.summary_lines()) {
-        eprintln!("  {line}");
-    }
-    if !matches!(args.mode, ModeArg::Performance) {
-        scoring::announce(&outdir, &reference)?;
-    }
-    if let Some(line) = live::token_count_line(&live) {
-        eprintln!("  {line}");
+    if say {
+        live::print_summary(&outdir);
+        for line in energy.iter().flat_map(|e| e.summary_lines()) {
+            eprintln!("  {line}");
+        }
+        if let Some(line) = live::token_count_line(&live) {
+            eprintln!("  {line}");
+        }
+        if !matches!(args.mode, ModeArg::Performance) {
+            scoring::announce(&outdir, &reference)?;
+        }
     }
     Ok(Outcome {
         outdir,

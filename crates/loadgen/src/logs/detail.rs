@@ -159,6 +159,12 @@ impl DetailLog {
         let src = match text {
             "Starting performance mode" => ("loadgen.cc", 848),
             "Starting accuracy mode" => ("loadgen.cc", 1101),
+            "Starting FindPeakPerformance mode" => ("loadgen.cc", 954),
+            t if t.starts_with("FindPeakPerformance: Check validity") => ("loadgen.cc", 977),
+            t if t.starts_with("FindBoundaries:") => ("loadgen.cc", 758),
+            t if t.starts_with("FindPeakPerformanceBinarySearch:") => ("loadgen.cc", 814),
+            t if t.starts_with("FindPeakPerformance: Found boundaries") => ("loadgen.cc", 1050),
+            t if t.starts_with("FindPeakPerformance: Found peak") => ("loadgen.cc", 1075),
             _ => ("issue_query_controller.cc", 482),
         };
         self.line(

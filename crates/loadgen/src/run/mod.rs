@@ -3,6 +3,7 @@
 //! log files.
 
 mod clock;
+mod find_peak;
 mod series;
 
 use std::path::PathBuf;
@@ -213,14 +214,15 @@ struct Run<'a> {
 
 impl Run<'_> {
     /// The accuracy series (AccuracyOnly, SubmissionRun), then the
-    /// performance series (PerformanceOnly, SubmissionRun,
-    /// FindPeakPerformance run as one performance run).
+    /// performance series (PerformanceOnly, SubmissionRun), or
+    /// FindPeakPerformance's search (`find_peak.rs`).
     fn all_series(&mut self, total: u64) -> Result<(), GenerateError> {
         let s = self.settings;
         let (accuracy, performance) = match s.mode {
             Mode::SubmissionRun => (true, true),
             Mode::AccuracyOnly => (true, false),
-            Mode::PerformanceOnly | Mode::FindPeakPerformance => (false, true),
+            Mode::PerformanceOnly => (false, true),
+            Mode::FindPeakPerformance => return self.find_peak(total),
         };
         if accuracy {
             self.logs.detail.message("Starting accuracy mode");
@@ -242,17 +244,42 @@ impl Run<'_> {
     /// One series: load the set, generate, issue, wait for the SUT,
     /// collect, log, unload.
     fn series(&mut self, set: &LoadableSet, accuracy: bool) -> Result<(), GenerateError> {
-        let d = &mut self.logs.detail;
-        d.log("loaded_qsl_set", Value::Indices(&set.set));
+        self.load(set);
+        let settings = self.settings;
+        let result = self.issue_series(settings, set, accuracy)?;
+        if let Some(summary) = result {
+            self.log_performance(summary);
+        }
+        self.qsl.unload_samples(&set.set);
+        Ok(())
+    }
+
+    /// Logs the set (`loaded_qsl_set`) and has the QSL load it.
+    fn load(&mut self, set: &LoadableSet) {
+        self.logs
+            .detail
+            .log("loaded_qsl_set", Value::Indices(&set.set));
         self.qsl.load_samples(&set.set);
+    }
+
+    /// LoadGen's `IssueQueries` over a loaded set with `settings`: generate,
+    /// issue, wait for the SUT, collect. Returns the performance summary of
+    /// a performance series (not yet logged), `None` for an accuracy one.
+    fn issue_series(
+        &mut self,
+        settings: &EffectiveSettings,
+        set: &LoadableSet,
+        accuracy: bool,
+    ) -> Result<Option<PerformanceSummary>, GenerateError> {
         let series = Series::generate(
-            self.settings,
+            settings,
             set,
             accuracy,
             &mut self.acc_rng,
             &mut self.next_seq,
         )?;
         let g = series.generated();
+        let d = &mut self.logs.detail;
         d.log("generated_query_count", g.queries.len() as u64);
         d.log("generated_samples_per_query", g.samples_per_query);
         d.log("generated_query_duration", g.duration_ns);
@@ -275,18 +302,26 @@ impl Run<'_> {
         let end_wall = issued.start_wall + (last_completion - issued.start);
         d.log("power_begin", wallclock::power(issued.start_wall).as_str());
         d.log("power_end", wallclock::power(end_wall).as_str());
-        if !accuracy {
-            let summary = PerformanceSummary::new(self.sut.name(), self.settings.clone(), result);
-            self.logs
-                .summary
-                .push_str(&summary::write_summary(&summary));
-            log_results(d, &summary);
-            self.report.result_valid = Some(summary.valid());
-            self.report.performance = Some(summary);
-            self.report.issue_lateness_ns = issued.lateness_ns;
+        if accuracy {
+            return Ok(None);
         }
-        self.qsl.unload_samples(&set.set);
-        Ok(())
+        self.report.issue_lateness_ns = issued.lateness_ns;
+        Ok(Some(PerformanceSummary::new(
+            self.sut.name(),
+            settings.clone(),
+            result,
+        )))
+    }
+
+    /// The run's result: the summary file, the detail log's result keys and
+    /// the report.
+    fn log_performance(&mut self, summary: PerformanceSummary) {
+        self.logs
+            .summary
+            .push_str(&summary::write_summary(&summary));
+        log_results(&mut self.logs.detail, &summary);
+        self.report.result_valid = Some(summary.valid());
+        self.report.performance = Some(summary);
     }
 }
 
