@@ -170,6 +170,7 @@ mod fixtures {
                 finish_reason: finish,
                 prompt_tokens: 5,
                 completion_tokens: ids.len(),
+                token_source: backend::TokenSource::Server,
             }),
         }
     }
