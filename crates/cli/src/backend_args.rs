@@ -125,7 +125,11 @@ pub struct OpenAiOptions {
 
 /// The client `kind` names over `pool`: OpenAI's protocol for `openai`,
 /// SGLang's otherwise.
-pub fn http_backend(kind: BackendArg, pool: EndpointPool, openai: &OpenAiOptions) -> Arc<dyn Backend> {
+pub fn http_backend(
+    kind: BackendArg,
+    pool: EndpointPool,
+    openai: &OpenAiOptions,
+) -> Arc<dyn Backend> {
     match kind {
         BackendArg::Openai => {
             let mut client = OpenAiBackend::new(pool);

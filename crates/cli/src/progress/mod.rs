@@ -89,6 +89,55 @@ impl Progress {
     }
 }
 
+/// A one-line status for a job made of several runs (`tune` between its
+/// probes): redrawn every second on a terminal, printed every 10 s otherwise,
+/// until [`StatusLine::finish`].
+pub struct StatusLine {
+    bar: Option<ProgressBar>,
+    /// Dropping it wakes and ends the refresh thread.
+    stop: mpsc::Sender<()>,
+    thread: JoinHandle<()>,
+}
+
+impl StatusLine {
+    /// Shows the line `render` returns until [`StatusLine::finish`].
+    pub fn start(render: impl Fn() -> String + Send + 'static) -> Self {
+        let bar = std::io::stderr().is_terminal().then(|| {
+            let bar = ProgressBar::new_spinner();
+            bar.set_style(
+                ProgressStyle::with_template("{msg}")
+                    .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+            );
+            bar
+        });
+        let period = if bar.is_some() {
+            Duration::from_secs(1)
+        } else {
+            PLAIN_INTERVAL
+        };
+        let (stop, stopped) = mpsc::channel::<()>();
+        let shown = bar.clone();
+        let thread = std::thread::spawn(move || {
+            while let Err(mpsc::RecvTimeoutError::Timeout) = stopped.recv_timeout(period) {
+                match &shown {
+                    Some(bar) => bar.set_message(render()),
+                    None => eprintln!("{}", render()),
+                }
+            }
+        });
+        StatusLine { bar, stop, thread }
+    }
+
+    /// Stops refreshing and clears the terminal's status line.
+    pub fn finish(self) {
+        drop(self.stop);
+        let _ = self.thread.join();
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+    }
+}
+
 /// A run's live view, refreshed on a thread of its own until [`LiveView::finish`].
 pub struct LiveView {
     /// Dropping it wakes the thread and ends it, so a dropped view never keeps running.

@@ -24,7 +24,7 @@ use anyhow::Context;
 use loadgen::{ConfigFiles, TestSettings};
 
 use crate::plan::{ModeArg, ScenarioArg};
-use crate::progress::Progress;
+use crate::progress::StatusLine;
 use crate::run;
 use output::TuneJson;
 use probe::{Probe, Request};
@@ -107,7 +107,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     );
     let mut tune = Tune::new(args)?;
     let status = tune.status.clone();
-    let progress = Progress::live(move || status.lock().map(|s| s.clone()).unwrap_or_default());
+    let progress = StatusLine::start(move || status.lock().map(|s| s.clone()).unwrap_or_default());
     let result = match tune.args.run.scenario {
         ScenarioArg::Offline => tune.offline(),
         _ => tune.server(),
