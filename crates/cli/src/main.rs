@@ -17,6 +17,7 @@ mod infer;
 mod model_args;
 mod plan;
 mod progress;
+mod report;
 mod request;
 mod run;
 mod serve;
@@ -44,6 +45,8 @@ enum Command {
     Infer(infer::Args),
     /// Print what LoadGen would load and issue for these settings, without running a SUT.
     Plan(plan::Args),
+    /// One self-contained HTML report of run folders (several: compared side by side).
+    Report(report::Args),
     /// A LoadGen run (Offline / Server / Interactive) against a backend, writing the official logs.
     Run(run::Args),
     /// Serve the embedded GPT-OSS engine over SGLang- and OpenAI-compatible HTTP APIs.
@@ -65,6 +68,7 @@ fn main() -> std::process::ExitCode {
         Command::Harmonize(args) => harmonize::run(args),
         Command::Infer(args) => infer::run(args),
         Command::Plan(args) => plan::run(args),
+        Command::Report(args) => report::run(args),
         Command::Run(args) => run::run(args),
         Command::Serve(args) => serve::run(args),
     };

@@ -62,6 +62,9 @@ pub struct Args {
     /// official-loadgen feature).
     #[arg(long, value_enum, default_value = "native")]
     pub(crate) loadgen: LoadGenArg,
+    /// Also write report.html (see `mlperf-gptoss report`) beside the logs.
+    #[arg(long)]
+    pub(crate) report: bool,
 }
 
 /// `--loadgen`.
@@ -257,6 +260,7 @@ pub fn execute(args: Args) -> anyhow::Result<Outcome> {
         origin.elapsed(),
     )?;
     live::print_summary(&outdir);
+    crate::report::after_run(&outdir, args.report);
     Ok(Outcome {
         outdir,
         errors: live.errors,
