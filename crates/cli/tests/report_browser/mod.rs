@@ -91,16 +91,15 @@ pub fn open(html: &Path, screenshot: &Path) -> Page {
                     errors.lock().unwrap().push(entry.text.clone());
                 }
             }
-            Event::RuntimeConsoleAPICalled(e) => {
+            Event::RuntimeConsoleAPICalled(e)
                 if format!("{:?}", e.params.Type)
                     .to_lowercase()
-                    .contains("error")
-                {
-                    errors
-                        .lock()
-                        .unwrap()
-                        .push(format!("console.error: {:?}", e.params.args));
-                }
+                    .contains("error") =>
+            {
+                errors
+                    .lock()
+                    .unwrap()
+                    .push(format!("console.error: {:?}", e.params.args));
             }
             Event::RuntimeExceptionThrown(e) => {
                 errors
@@ -108,10 +107,8 @@ pub fn open(html: &Path, screenshot: &Path) -> Page {
                     .unwrap()
                     .push(e.params.exception_details.text.clone());
             }
-            Event::NetworkRequestWillBeSent(e) => {
-                if e.params.request.url != own {
-                    requests.lock().unwrap().push(e.params.request.url.clone());
-                }
+            Event::NetworkRequestWillBeSent(e) if e.params.request.url != own => {
+                requests.lock().unwrap().push(e.params.request.url.clone());
             }
             _ => {}
         }))
