@@ -18,6 +18,7 @@ mod model_args;
 mod plan;
 mod preflight;
 mod progress;
+mod report;
 mod request;
 mod run;
 mod serve;
@@ -49,6 +50,8 @@ enum Command {
     Plan(plan::Args),
     /// Check a server in under a minute before hours of runs: each check PASS/WARN/FAIL with evidence.
     Preflight(preflight::Args),
+    /// One self-contained HTML report of run folders (several: compared side by side).
+    Report(report::Args),
     /// A LoadGen run (Offline / Server / Interactive) against a backend, writing the official logs.
     Run(run::Args),
     /// Serve the embedded GPT-OSS engine over SGLang- and OpenAI-compatible HTTP APIs.
@@ -74,6 +77,7 @@ fn main() -> std::process::ExitCode {
         Command::Infer(args) => infer::run(args),
         Command::Plan(args) => plan::run(args),
         Command::Preflight(args) => preflight::run(args),
+        Command::Report(args) => report::run(args),
         Command::Run(args) => run::run(args),
         Command::Serve(args) => serve::run(args),
         Command::Tune(args) => tune::run(args),

@@ -64,7 +64,10 @@ pub use grade::{grade, Grader, Verdict};
 pub use log::{AccuracyLog, LogEntry};
 pub use pyjson::Json;
 pub use reference::{GroundTruth, Reference};
-pub use report::{output_json, Summary, DATASET_REPEATS};
+pub use report::{
+    accuracy_target, output_json, Summary, ACCURACY_REFERENCE, ACCURACY_TARGET_FRACTION,
+    DATASET_REPEATS,
+};
 pub use saved::{outputs_table, save_outputs, saved_columns};
 
 /// Internals that the integration tests compare with Python itself; not an API.

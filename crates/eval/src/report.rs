@@ -13,6 +13,18 @@ use crate::pyjson::Json;
 pub const DATASET_REPEATS: [(&str, u64); 3] =
     [("aime25", 8), ("gpqa_diamond", 5), ("livecodebench_v6", 3)];
 
+/// BENCHMARK DEFINITION (data): the submission checker's accuracy target for
+/// gpt-oss-120b, `("exact_match", 83.13 * 0.99)`: 99% of the reference score
+/// (submission-checker.md, upstream-gptoss.md §6).
+pub const ACCURACY_REFERENCE: f64 = 83.13;
+/// BENCHMARK DEFINITION (data): the fraction of [`ACCURACY_REFERENCE`] a run must reach.
+pub const ACCURACY_TARGET_FRACTION: f64 = 0.99;
+
+/// The `exact_match` a submission must reach (82.2987), computed as the checker does.
+pub fn accuracy_target() -> f64 {
+    ACCURACY_REFERENCE * ACCURACY_TARGET_FRACTION
+}
+
 /// The repeats of a (lower-cased) dataset name.
 pub fn repeats(name: &str) -> u64 {
     DATASET_REPEATS

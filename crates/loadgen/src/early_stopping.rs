@@ -77,6 +77,44 @@ pub fn early_stopping_min_queries(over_latency: i64, percentile: f64) -> i64 {
     min_passing_queries(over_latency, percentile, 0.0, 0.99) + over_latency
 }
 
+/// Early stopping over one latency series, in numbers: how many queries
+/// were over the bound, how many the run needed in all, and how many more it
+/// would have needed (0 when it passed). The report shows these; the summary
+/// text below is built from the same numbers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct EarlyStoppingEstimate {
+    /// Queries whose latency was over the bound.
+    pub overlatency: i64,
+    /// Queries the run needed to pass with these over-latency ones: h(t) + t.
+    pub queries_needed: i64,
+    /// Further queries, all under the bound, that passing would have taken.
+    pub more_needed: i64,
+}
+
+impl EarlyStoppingEstimate {
+    /// Computes the estimate as LoadGen's Server early stopping does
+    /// (99% confidence, no tolerance) for `latencies` against `threshold_ns`.
+    pub fn new(
+        latencies: &[i64],
+        threshold_ns: i64,
+        queries_issued: i64,
+        percentile: f64,
+    ) -> EarlyStoppingEstimate {
+        let t = latencies.iter().filter(|&&l| l > threshold_ns).count() as i64;
+        let queries_needed = early_stopping_min_queries(t, percentile);
+        EarlyStoppingEstimate {
+            overlatency: t,
+            queries_needed,
+            more_needed: (queries_needed - queries_issued).max(0),
+        }
+    }
+
+    /// The run had enough queries.
+    pub fn passed(&self) -> bool {
+        self.more_needed == 0
+    }
+}
+
 /// The Server early-stopping verdict over `latencies` against `threshold`
 /// ns: (passed, LoadGen's recommendation text).
 pub fn server_early_stopping(
@@ -85,16 +123,15 @@ pub fn server_early_stopping(
     queries_issued: i64,
     percentile: f64,
 ) -> (bool, String) {
-    let t = latencies.iter().filter(|&&l| l > threshold_ns).count() as i64;
-    let needed = early_stopping_min_queries(t, percentile);
-    if queries_issued >= needed {
+    let estimate = EarlyStoppingEstimate::new(latencies, threshold_ns, queries_issued, percentile);
+    if estimate.passed() {
         (true, " * Run successful.".to_string())
     } else {
         (
             false,
             format!(
                 " * Run unsuccessful.\n * Processed {queries_issued} queries.\n * Would need to run at least {} more queries,\n with the run being successful if every additional\n query were under latency.",
-                needed - queries_issued
+                estimate.more_needed
             ),
         )
     }

@@ -96,6 +96,7 @@ pub use api::{LoadGen, NativeLoadGen, TestSpec};
 pub use config::{ConfType, ConfigError, ConfigFile, ConfigLoader, BUILTIN_MLPERF_CONF};
 pub use early_stopping::early_stopping_estimate;
 pub use early_stopping::early_stopping_min_queries;
+pub use early_stopping::EarlyStoppingEstimate;
 pub use effective::EffectiveSettings;
 pub use generate::{GenerateError, Generated, LoadableSet, Query};
 pub use plan::{plan, resolve_settings, ConfigFiles, Plan, Resolved, Series};

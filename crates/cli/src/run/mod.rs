@@ -73,6 +73,9 @@ pub struct Args {
     /// No header, live view or summary on stderr (`tune` runs probes with its own display).
     #[arg(skip)]
     pub(crate) quiet: bool,
+    /// Also write report.html (see `mlperf-gptoss report`) beside the logs.
+    #[arg(long)]
+    pub(crate) report: bool,
 }
 
 /// `--loadgen`.
@@ -310,6 +313,7 @@ pub fn execute_in(args: Args, outdir: PathBuf) -> anyhow::Result<Outcome> {
     )?;
     if say {
         live::print_summary(&outdir);
+        crate::report::after_run(&outdir, args.report);
         for line in energy.iter().flat_map(|e| e.summary_lines()) {
             eprintln!("  {line}");
         }

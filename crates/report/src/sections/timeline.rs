@@ -1,0 +1,156 @@
+//! Timeline from the records: queries scheduled, issued and done over time,
+//! requests in flight, tokens per second, and each sample's first token and
+//! completion; the measured window (first to last scheduled query) is shaded.
+
+use serde::Serialize;
+
+use crate::charts::{self, Chart, Series};
+use crate::read::samples::Sample;
+use crate::stats::{thin, TimeBins};
+
+/// The timeline section.
+#[derive(Serialize)]
+pub struct Timeline {
+    /// Bin width, in seconds.
+    pub bin_s: String,
+    /// The charts.
+    pub charts: Vec<Chart>,
+}
+
+fn s(ns: u64) -> f64 {
+    ns as f64 / 1e9
+}
+
+/// Builds the section; `None` without records.
+pub fn build(samples: &[Sample]) -> Option<Timeline> {
+    if samples.is_empty() {
+        return None;
+    }
+    let end = samples.iter().map(|x| s(x.done_ns)).fold(0.0, f64::max);
+    let bins = TimeBins::new(end);
+    let window = {
+        let first = samples
+            .iter()
+            .map(|x| s(x.scheduled_ns))
+            .fold(f64::INFINITY, f64::min);
+        let last = samples
+            .iter()
+            .map(|x| s(x.scheduled_ns))
+            .fold(0.0, f64::max);
+        Some((first, last.max(first)))
+    };
+    let at_ends = |counts: Vec<u64>| -> Vec<(f64, f64)> {
+        counts
+            .into_iter()
+            .enumerate()
+            .map(|(i, c)| (bins.end_of(i), c as f64))
+            .collect()
+    };
+    let scheduled = bins.cumulative(samples.iter().map(|x| s(x.scheduled_ns)));
+    let issued = bins.cumulative(samples.iter().map(|x| s(x.issued_ns)));
+    let done = bins.cumulative(samples.iter().map(|x| s(x.done_ns)));
+    let in_flight: Vec<u64> = issued
+        .iter()
+        .zip(&done)
+        .map(|(i, d)| i.saturating_sub(*d))
+        .collect();
+
+    // Tokens/s: each sample's tokens spread evenly over the bins from its first token to its end.
+    let mut diff = vec![0.0f64; bins.count + 1];
+    for x in samples.iter().filter(|x| x.output_tokens > 0) {
+        let (a, b) = (
+            bins.index(s(x.first_token_ns.unwrap_or(x.done_ns))),
+            bins.index(s(x.done_ns)),
+        );
+        let per_bin = x.output_tokens as f64 / (b - a + 1) as f64 / bins.width;
+        diff[a] += per_bin;
+        diff[b + 1] -= per_bin;
+    }
+    let rate: Vec<(f64, f64)> = diff[..bins.count]
+        .iter()
+        .scan(0.0, |acc, d| {
+            *acc += d;
+            Some(*acc)
+        })
+        .enumerate()
+        .map(|(i, r)| (bins.end_of(i), r.max(0.0)))
+        .collect();
+
+    let first_tokens: Vec<(f64, f64)> = samples
+        .iter()
+        .filter_map(|x| Some((s(x.first_token_ns?), s(x.ttft_ns()?))))
+        .collect();
+    let dones: Vec<(f64, f64)> = samples
+        .iter()
+        .map(|x| (s(x.done_ns), s(x.done_ns.saturating_sub(x.scheduled_ns))))
+        .collect();
+
+    let charts = vec![
+        charts::lines(
+            "timeline-issue",
+            "line",
+            "Queries scheduled, issued and done",
+            ("seconds since start", "queries"),
+            &[
+                Series {
+                    name: "scheduled".into(),
+                    points: at_ends(scheduled),
+                },
+                Series {
+                    name: "issued".into(),
+                    points: at_ends(issued),
+                },
+                Series {
+                    name: "done".into(),
+                    points: at_ends(done),
+                },
+            ],
+            &[],
+            window,
+        ),
+        charts::lines(
+            "timeline-inflight",
+            "line",
+            "Requests in flight",
+            ("seconds since start", "requests"),
+            &[Series {
+                name: "in flight".into(),
+                points: at_ends(in_flight),
+            }],
+            &[],
+            window,
+        ),
+        charts::lines(
+            "timeline-tokens",
+            "line",
+            "Output tokens per second",
+            ("seconds since start", "tokens/s"),
+            &[Series {
+                name: "tokens/s".into(),
+                points: rate,
+            }],
+            &[],
+            window,
+        ),
+        charts::scatter(
+            "timeline-scatter",
+            "First token and done, by latency",
+            ("seconds since start", "seconds since scheduled"),
+            &[
+                Series {
+                    name: "first token (TTFT)".into(),
+                    points: thin(&first_tokens),
+                },
+                Series {
+                    name: "done (e2e)".into(),
+                    points: thin(&dones),
+                },
+            ],
+            window,
+        ),
+    ];
+    Some(Timeline {
+        bin_s: format!("{:.3}", bins.width),
+        charts,
+    })
+}
