@@ -377,4 +377,23 @@ mod tests {
         assert_eq!(max_new_tokens(&[at, over]).status, Status::Fail);
         assert_eq!(max_new_tokens(&[short]).status, Status::Warn);
     }
+
+    #[test]
+    fn token_ids_warn_when_the_server_sent_text_only() {
+        let from_server = probe(&[5, 6, RETURN], FinishReason::Stop, false);
+        let mut retokenized = from_server.clone();
+        if let Ok(out) = &mut retokenized.output {
+            out.token_source = backend::TokenSource::Retokenized;
+        }
+        let of = |p: Probe| {
+            token_ids(&Probes {
+                answers: vec![p],
+                ..Probes::default()
+            })
+        };
+        assert_eq!(of(from_server).status, Status::Pass);
+        let check = of(retokenized);
+        assert_eq!(check.status, Status::Warn, "{}", check.evidence);
+        assert!(check.evidence.contains("re-tokenized"), "{}", check.evidence);
+    }
 }
