@@ -21,7 +21,7 @@ pub enum BackendArg {
 }
 
 /// The backend flags, flattened into each command that generates tokens.
-#[derive(clap::Args)]
+#[derive(clap::Args, Clone)]
 pub struct BackendArgs {
     /// Where tokens are generated: the embedded engine or a server at --endpoint.
     #[arg(long, value_enum, default_value = "embedded")]

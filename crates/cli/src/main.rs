@@ -20,6 +20,7 @@ mod progress;
 mod request;
 mod run;
 mod serve;
+mod submission;
 
 #[derive(Parser)]
 #[command(
@@ -48,6 +49,8 @@ enum Command {
     Run(run::Args),
     /// Serve the embedded GPT-OSS engine over SGLang- and OpenAI-compatible HTTP APIs.
     Serve(serve::Args),
+    /// The whole submission package: run every step into the checker's layout (resumable), check it, pack it.
+    Submission(submission::Args),
 }
 
 fn main() -> std::process::ExitCode {
@@ -67,6 +70,7 @@ fn main() -> std::process::ExitCode {
         Command::Plan(args) => plan::run(args),
         Command::Run(args) => run::run(args),
         Command::Serve(args) => serve::run(args),
+        Command::Submission(args) => submission::run(args),
     };
     match result {
         Ok(code) => code,
