@@ -43,7 +43,7 @@ pub struct Args {
 #[derive(clap::Subcommand)]
 enum Command {
     /// Every step of every scenario into the checker's layout; a rerun skips finished steps.
-    Run(RunArgs),
+    Run(Box<RunArgs>),
     /// Check a submission tree: the v6.1 checker's rules for gpt-oss-120b and what it misses.
     Check(CheckArgs),
     /// Archive the tree (<division>/ folders) as <org>.tar.gz with its sha1.
@@ -119,7 +119,7 @@ pub struct CheckArgs {
 /// Runs the chosen subcommand.
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     match args.command {
-        Command::Run(a) => run_all(a),
+        Command::Run(a) => run_all(*a),
         Command::Check(a) => Ok(print_check(&a.submission_dir)),
         Command::Pack(a) => pack::run(a),
     }
@@ -142,10 +142,6 @@ fn print_check(root: &Path) -> ExitCode {
         );
         ExitCode::FAILURE
     }
-}
-
-fn read_object(path: &Path) -> anyhow::Result<Map<String, Value>> {
-    systems::read_user(path)
 }
 
 /// Checks everything that can be checked before running, then runs the steps
@@ -244,7 +240,7 @@ fn run_all(args: RunArgs) -> anyhow::Result<ExitCode> {
     )?;
     measurements::write_org_files(&org_dir)?;
     let user_measurements = match &args.measurements_json {
-        Some(p) => read_object(p)?,
+        Some(p) => systems::read_user(p)?,
         None => Map::new(),
     };
     let measurement_values = measurements::measurements(&user_measurements);
@@ -319,7 +315,7 @@ fn prepare_system(
     path: &Path,
 ) -> anyhow::Result<Result<Map<String, Value>, String>> {
     let user = if path.is_file() {
-        read_object(path)?
+        systems::read_user(path)?
     } else {
         Map::new()
     };
@@ -400,24 +396,23 @@ fn print_plan(
         "submission plan ({}/{} on {}):",
         args.division, args.org, args.system
     );
+    // LoadGen's config reader takes files: the compliance steps' config files
+    // go to a scratch folder, removed after.
+    let scratch = std::env::temp_dir().join(format!("mlperf-gptoss-plan-{}", std::process::id()));
     let mut total = 0.0;
     for step in steps {
         let id = step.id();
         let audit = step.kind.test().map(|t| {
-            let path = std::env::temp_dir().join(format!(
-                "mlperf-gptoss-plan-{}.{}.audit.config",
-                std::process::id(),
-                t.name()
-            ));
+            let path = scratch.join(format!("{}.audit.config", t.name()));
+            let _ = std::fs::create_dir_all(&scratch);
             let _ = std::fs::write(&path, t.audit_config());
             path
         });
         let rows = step.kind.set().rows();
         let test07_conf = (step.kind == steps::StepKind::Test07)
             .then(|| {
-                let dir =
-                    std::env::temp_dir().join(format!("mlperf-gptoss-plan-{}", std::process::id()));
-                precheck::user_conf_with(configs.user_conf, precheck::TEST07_USER_CONF, &dir).ok()
+                precheck::user_conf_with(configs.user_conf, precheck::TEST07_USER_CONF, &scratch)
+                    .ok()
             })
             .flatten();
         let step_configs = precheck::Configs {
@@ -450,6 +445,7 @@ fn print_plan(
             Err(e) => eprintln!("  {id:<24} {what:<12} (no estimate: {e:#})"),
         }
     }
+    let _ = std::fs::remove_dir_all(&scratch);
     eprintln!(
         "  estimated total: ~{} (at the user.conf's target_qps)",
         duration(total)

@@ -242,9 +242,9 @@ pub fn user_conf_with(
     Ok(path)
 }
 
-/// The estimated seconds of a step: the queries LoadGen will issue (its own
-/// plan, with the step's audit.config) at the effective target_qps, and at
-/// least the run's min_duration.
+/// The estimated seconds of a step: the samples LoadGen will issue (its own
+/// plan, with the step's audit.config) at the effective target_qps, and in
+/// performance mode at least the run's min_duration.
 pub fn estimate_seconds(
     scenario: ScenarioArg,
     mode: ModeArg,
@@ -267,6 +267,10 @@ pub fn estimate_seconds(
         .map(|q| q.indices.len())
         .sum();
     let qps = plan.effective.target_qps.max(1e-9);
-    let seconds = (issued as f64 / qps).max(plan.effective.min_duration_ms as f64 / 1000.0);
+    let floor = match mode {
+        ModeArg::Accuracy => 0.0,
+        _ => plan.effective.min_duration_ms as f64 / 1000.0,
+    };
+    let seconds = (issued as f64 / qps).max(floor);
     Ok((issued, seconds))
 }

@@ -141,9 +141,9 @@ pub fn value_text(v: &Value) -> String {
     }
 }
 
-/// The systems json for a run: what this host shows, the run's own facts
-/// (division, submitter, name), then the submitter's file on top. Returns it
-/// with the keys still missing or empty.
+/// The systems json for a run: what this host shows, the submitter's file on
+/// top, and the run's own facts (division, submitter, name from the command
+/// line) over both. Returns it with the keys still missing or empty.
 pub fn compose(
     detected: &Map<String, Value>,
     user: &Map<String, Value>,
@@ -158,12 +158,12 @@ pub fn compose(
     for (k, v) in detected {
         desc.insert(k.clone(), v.clone());
     }
-    desc.insert("division".into(), division.into());
-    desc.insert("submitter".into(), org.into());
-    desc.insert("system_name".into(), system.into());
     for (k, v) in user {
         desc.insert(k.clone(), v.clone());
     }
+    desc.insert("division".into(), division.into());
+    desc.insert("submitter".into(), org.into());
+    desc.insert("system_name".into(), system.into());
     let missing = MEANINGFUL
         .iter()
         .filter(|k| {
