@@ -294,19 +294,20 @@ fn check_performance(f: &mut Findings, run: &Path, scenario: &str, division: &st
     let Some(log) = read_detail(f, &path) else {
         return;
     };
-    let mut expect_at_least = |key: &str, min: f64, what: &str| match log.number(key) {
-        Some(v) if v >= min => {}
-        Some(v) => f.add(&path, key, format!("≥ {what}"), trim_number(v)),
-        None => f.add(&path, key, format!("≥ {what}"), "missing"),
-    };
-    expect_at_least(
+    at_least(
+        f,
+        &path,
+        &log,
         "effective_performance_sample_count",
-        PERFORMANCE_ROWS as f64,
+        PERFORMANCE_ROWS,
         "6396",
     );
-    expect_at_least(
+    at_least(
+        f,
+        &path,
+        &log,
         "effective_min_duration_ms",
-        MIN_DURATION_MS as f64,
+        MIN_DURATION_MS,
         "600000 (600 s)",
     );
     let logged_scenario = if scenario == "Offline" {
@@ -340,16 +341,14 @@ fn check_performance(f: &mut Findings, run: &Path, scenario: &str, division: &st
         f.add(&path, "result_validity", "VALID", validity);
     }
     let metrics: &[&str] = if scenario == "Offline" {
-        let mut at_least = |key: &str, min: f64, what: &str| match log.number(key) {
-            Some(v) if v >= min => {}
-            Some(v) => f.add(&path, key, format!("≥ {what}"), trim_number(v)),
-            None => f.add(&path, key, format!("≥ {what}"), "missing"),
-        };
-        at_least("effective_min_query_count", 1.0, "1");
+        at_least(f, &path, &log, "effective_min_query_count", 1, "1");
         if division == "closed" {
             at_least(
+                f,
+                &path,
+                &log,
                 "effective_samples_per_query",
-                PERFORMANCE_ROWS as f64,
+                PERFORMANCE_ROWS,
                 "6396",
             );
         }
@@ -402,6 +401,15 @@ fn check_performance(f: &mut Findings, run: &Path, scenario: &str, division: &st
         if log.number(key).is_none() {
             f.add(&path, key, "a number", log.text(key));
         }
+    }
+}
+
+/// A numeric key that must be at least `min`.
+fn at_least(f: &mut Findings, path: &Path, log: &DetailLog, key: &str, min: u64, what: &str) {
+    match log.number(key) {
+        Some(v) if v >= min as f64 => {}
+        Some(v) => f.add(path, key, format!("≥ {what}"), trim_number(v)),
+        None => f.add(path, key, format!("≥ {what}"), "missing"),
     }
 }
 
