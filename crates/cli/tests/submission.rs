@@ -22,15 +22,16 @@ use sha2::{Digest, Sha256};
 const SCENARIOS: [&str; 3] = ["Offline", "Server", "Interactive"];
 const ANSWERS: [&str; 4] = ["A", "B", "C", "D"];
 
-/// Short runs: 1 s minimum duration, no equal-issue padding, rates the sim
+/// Short runs: no minimum duration for Offline (its 100 samples end in well
+/// under a second), 1 s for Server; no equal-issue padding; rates the sim
 /// server sustains on a small machine.
 const REHEARSAL_CONF: &str = "\
 gpt-oss-120b.Offline.target_qps = 1000
-gpt-oss-120b.Offline.min_duration = 1000
-gpt-oss-120b.Server.target_qps = 400
+gpt-oss-120b.Offline.min_duration = 0
+gpt-oss-120b.Server.target_qps = 250
 gpt-oss-120b.Server.min_duration = 1000
 gpt-oss-120b.Server.min_query_count = 1000
-gpt-oss-120b-interactive.Server.target_qps = 400
+gpt-oss-120b-interactive.Server.target_qps = 250
 gpt-oss-120b-interactive.Server.min_duration = 1000
 gpt-oss-120b-interactive.Server.min_query_count = 1000
 gpt-oss-120b.*.sample_concatenate_permutation = 0
@@ -240,8 +241,24 @@ fn step_files(tree: &BTreeMap<String, String>, done: &[String]) -> BTreeMap<Stri
 /// Runs the rehearsal once for the whole file: a first run killed while a
 /// step is running, a rerun that finishes it, a third run that only skips.
 fn rehearsal() -> &'static Rehearsal {
-    static ONCE: OnceLock<Rehearsal> = OnceLock::new();
-    ONCE.get_or_init(|| {
+    static ONCE: OnceLock<Result<Rehearsal, String>> = OnceLock::new();
+    // Built once: a failure is kept and reported by every test, not retried.
+    let built = ONCE.get_or_init(|| {
+        std::panic::catch_unwind(build_rehearsal).map_err(|e| {
+            e.downcast_ref::<String>()
+                .cloned()
+                .or_else(|| e.downcast_ref::<&str>().map(|s| s.to_string()))
+                .unwrap_or_default()
+        })
+    });
+    match built {
+        Ok(r) => r,
+        Err(e) => panic!("the rehearsal failed: {e}"),
+    }
+}
+
+fn build_rehearsal() -> Rehearsal {
+    {
         let dir = tempfile::tempdir().unwrap();
         let data = write_datasets(dir.path());
         std::fs::write(dir.path().join("user.conf"), REHEARSAL_CONF).unwrap();
@@ -279,20 +296,16 @@ fn rehearsal() -> &'static Rehearsal {
             .filter(|(_, s)| s["status"] == "done")
             .map(|(id, _)| id.clone())
             .collect();
-        assert_eq!(
-            done_before
-                .iter()
-                .map(String::as_str)
-                .collect::<BTreeSet<_>>(),
-            BTreeSet::from([
-                "Offline/performance",
-                "Offline/accuracy",
-                "Offline/TEST07",
-                "Offline/TEST09",
-                "Server/performance"
-            ]),
-            "{killed}"
-        );
+        // Offline's steps finished (a Server run that ended INVALID on a loaded
+        // machine is not done, and must run again like the interrupted one).
+        for id in [
+            "Offline/performance",
+            "Offline/accuracy",
+            "Offline/TEST07",
+            "Offline/TEST09",
+        ] {
+            assert!(done_before.iter().any(|d| d == id), "{id}: {killed}");
+        }
         assert_eq!(killed["steps"]["Server/accuracy"]["status"], "running");
         let before = step_files(&hashes(&root), &done_before);
 
@@ -312,8 +325,13 @@ fn rehearsal() -> &'static Rehearsal {
         let after = state(&root);
         for (id, step) in after["steps"].as_object().unwrap() {
             assert_eq!(step["status"], "done", "{id}: {step}");
-            let attempts = if id == "Server/accuracy" { 2 } else { 1 };
-            assert_eq!(step["attempts"], attempts, "{id}");
+            let before = killed["steps"][id]["attempts"].as_u64().unwrap_or(0);
+            let ran_again = !done_before.contains(id);
+            assert_eq!(
+                step["attempts"].as_u64().unwrap(),
+                before + u64::from(ran_again),
+                "{id}"
+            );
         }
         assert_eq!(after["steps"].as_object().unwrap().len(), 12);
         let tree = hashes(&root);
@@ -341,7 +359,7 @@ fn rehearsal() -> &'static Rehearsal {
             root,
             data,
         }
-    })
+    }
 }
 
 /// `submission check DIR`: (exit success, problem lines).
