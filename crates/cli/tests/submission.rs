@@ -625,6 +625,13 @@ fn check_catches_a_hash_that_differs_from_the_full_log() {
 }
 
 #[test]
+fn check_says_once_that_the_full_logs_are_missing() {
+    let dir = broken_copy();
+    std::fs::remove_dir_all(dir.path().join("full_logs")).unwrap();
+    assert_new_problems(dir.path(), &["full_logs: folder".to_string()]);
+}
+
+#[test]
 fn check_catches_a_wrong_seed() {
     let dir = broken_copy();
     edit(

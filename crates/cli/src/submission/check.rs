@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use serde_json::Value;
 
 use super::detail_log::DetailLog;
-use super::layout::{full_copy_of, shown, BENCHMARK, DIVISIONS};
+use super::layout::{full_copy_of, shown, BENCHMARK, DIVISIONS, FULL_LOGS};
 use super::measurements::MEASUREMENT_KEYS;
 use super::systems;
 use super::truncate::{hash_line, sha256_file, MAX_ACCURACY_LOG_SIZE};
@@ -111,6 +111,14 @@ pub fn check(root: &Path) -> Vec<Problem> {
             "division folder",
             "closed/, open/ or network/",
             "none",
+        );
+    }
+    if !root.join(FULL_LOGS).is_dir() {
+        f.add(
+            &root.join(FULL_LOGS),
+            "folder",
+            "the full accuracy logs kept beside the tree (MLCommons may ask for them; their sha256 is in each accuracy.txt)",
+            "missing",
         );
     }
     for division in divisions {
@@ -511,6 +519,9 @@ fn check_truncated(f: &mut Findings, root: &Path, dir: &Path, has_score: bool) {
         f.add(&txt, "hash", what, "no hash line");
         return;
     };
+    if !root.join(FULL_LOGS).is_dir() {
+        return; // reported once, by `check`
+    }
     let full = full_copy_of(root, &log);
     match sha256_file(&full) {
         Ok(full_hash) if full_hash == hash => {}
