@@ -57,7 +57,7 @@ pub struct Args {
 }
 
 /// How the logs are verified.
-#[derive(clap::Args)]
+#[derive(clap::Args, Default)]
 struct VerifyArgs {
     /// TEST07: the reference data the accuracy is scored against [default: --dataset].
     #[arg(long)]
@@ -78,7 +78,37 @@ struct VerifyArgs {
     max_output_tokens: Option<f64>,
 }
 
+impl Args {
+    /// A compliance run as `submission run` makes it: `run` is the step's run,
+    /// the verify file and logs go to `<compliance_dir>/TEST0x/`.
+    pub(crate) fn for_submission(
+        test: Test,
+        compliance_dir: PathBuf,
+        run: crate::run::Args,
+    ) -> Args {
+        Args {
+            test: match test {
+                Test::Test07 => TestArg::Test07,
+                Test::Test09 => TestArg::Test09,
+            },
+            verify_only: None,
+            compliance_dir: Some(compliance_dir),
+            verify: VerifyArgs::default(),
+            run,
+        }
+    }
+}
+
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    Ok(if execute(args)? {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+/// Runs (unless --verify-only) and verifies; returns whether the test passed.
+pub(crate) fn execute(args: Args) -> anyhow::Result<bool> {
     let Args {
         test,
         verify_only,
@@ -129,11 +159,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         Test::Test07 => verify_test07(&verify, &audit_text, &log_dir, &compliance_dir, reference)?,
         Test::Test09 => verify_test09(&verify, &audit_text, &log_dir, &compliance_dir)?,
     };
-    Ok(if pass {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
-    })
+    Ok(pass)
 }
 
 /// The compliance run: `run` in performance mode with the audit.config written

@@ -56,8 +56,42 @@ pub struct Args {
     skip_lcb: bool,
 }
 
+impl Args {
+    /// Scoring as `submission run` does it: the official defaults, LiveCodeBench
+    /// from `lcb_dir` when the set has such rows.
+    pub(crate) fn for_log(
+        mlperf_log: PathBuf,
+        reference_data: PathBuf,
+        lcb_dir: Option<PathBuf>,
+    ) -> Args {
+        Args {
+            mlperf_log,
+            reference_data,
+            output_file: None,
+            verbose: false,
+            save_outputs: None,
+            lcb_dir,
+            workers: None,
+            lcb_total_timeout: 1200,
+            lcb_python: PathBuf::from("python3"),
+            skip_lcb: false,
+        }
+    }
+}
+
 /// Scores the log; the exit status says whether it could be scored.
 pub fn run(args: Args) -> anyhow::Result<std::process::ExitCode> {
+    let text = score(args)?;
+    let mut out = std::io::stdout().lock();
+    out.write_all(text.as_bytes())?;
+    out.flush()?;
+    Ok(std::process::ExitCode::SUCCESS)
+}
+
+/// Scores the log and returns what the official scorer prints on stdout (the
+/// text of `accuracy.txt`); warnings go to stderr.
+pub(crate) fn score(args: Args) -> anyhow::Result<String> {
+    use std::fmt::Write as _;
     let log = ::eval::AccuracyLog::read(&args.mlperf_log)?;
     let reference = ::eval::Reference::read(&args.reference_data)?;
     let mut lcb = ::eval::lcb::LcbConfig {
@@ -85,7 +119,7 @@ pub fn run(args: Args) -> anyhow::Result<std::process::ExitCode> {
         eprintln!("LiveCodeBench {}", stats.line());
     }
     let summary = ::eval::Summary::new(&evaluation.counts);
-    let mut out = std::io::stdout().lock();
+    let mut out = String::new();
     if let Some(n) = evaluation.lcb_problems_loaded {
         // The official LiveCodeBench loader prints this on stdout.
         writeln!(out, "Loaded {n} problems")?;
@@ -106,7 +140,6 @@ pub fn run(args: Args) -> anyhow::Result<std::process::ExitCode> {
         writeln!(out, "\n\n{note}")?;
         eprintln!("warning: {note}");
     }
-    out.flush()?;
     if let Some(path) = &args.save_outputs {
         ::eval::save_outputs(path, &evaluation.results)?;
         eprintln!(
@@ -124,7 +157,7 @@ pub fn run(args: Args) -> anyhow::Result<std::process::ExitCode> {
         std::fs::write(path, json).with_context(|| format!("writing {}", path.display()))?;
         eprintln!("results saved to {}", path.display());
     }
-    Ok(std::process::ExitCode::SUCCESS)
+    Ok(out)
 }
 
 /// LiveCodeBench progress on stderr: a start line, then the shared progress display.

@@ -24,6 +24,7 @@ mod run;
 mod serve;
 mod telemetry_args;
 mod tune;
+mod submission;
 
 #[derive(Parser)]
 #[command(
@@ -58,6 +59,8 @@ enum Command {
     Serve(serve::Args),
     /// Find the highest Server/Interactive target_qps LoadGen judges VALID (or the Offline concurrency knee).
     Tune(tune::Args),
+    /// The whole submission package: run every step into the checker's layout (resumable), check it, pack it.
+    Submission(submission::Args),
 }
 
 fn main() -> std::process::ExitCode {
@@ -81,6 +84,7 @@ fn main() -> std::process::ExitCode {
         Command::Run(args) => run::run(args),
         Command::Serve(args) => serve::run(args),
         Command::Tune(args) => tune::run(args),
+        Command::Submission(args) => submission::run(args),
     };
     match result {
         Ok(code) => code,

@@ -12,7 +12,7 @@ use loadgen::{ConfigFiles, Mode, Scenario, TestSettings};
 
 /// The scenario as users name it: Interactive is Server with the
 /// `<model>-interactive` config keys.
-#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum ScenarioArg {
     Offline,
     Server,
