@@ -22,9 +22,9 @@ mod report;
 mod request;
 mod run;
 mod serve;
+mod submission;
 mod telemetry_args;
 mod tune;
-mod submission;
 
 #[derive(Parser)]
 #[command(

@@ -107,6 +107,11 @@ pub struct RunArgs {
     /// native (rehearsals; its logs are not submittable) or official (the MLPerf C++ LoadGen).
     #[arg(long, value_enum, default_value = "native")]
     loadgen: LoadGenArg,
+    /// Check the server (`mlperf-gptoss preflight`) before each scenario's performance step.
+    #[arg(long)]
+    preflight: bool,
+    #[command(flatten)]
+    telemetry: crate::telemetry_args::TelemetryArgs,
 }
 
 /// `submission check`.

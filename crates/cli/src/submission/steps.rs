@@ -117,6 +117,11 @@ fn run_args(args: &RunArgs, step: Step, dataset: &Path, output_dir: PathBuf) -> 
         max_new_tokens: None,
         report_all_tokens: args.report_all_tokens,
         loadgen: args.loadgen,
+        preflight: args.preflight && matches!(step.kind, StepKind::Performance),
+        telemetry: args.telemetry.clone(),
+        quiet: false,
+        // report.html stays out of the checker's tree; `report` reads the full logs.
+        report: false,
     }
 }
 

@@ -394,6 +394,10 @@ mod tests {
         assert_eq!(of(from_server).status, Status::Pass);
         let check = of(retokenized);
         assert_eq!(check.status, Status::Warn, "{}", check.evidence);
-        assert!(check.evidence.contains("re-tokenized"), "{}", check.evidence);
+        assert!(
+            check.evidence.contains("re-tokenized"),
+            "{}",
+            check.evidence
+        );
     }
 }
