@@ -271,6 +271,8 @@ fn telemetry_and_energy_in_the_browser() {
     assert!(readings <= 300);
 
     let page = page(&html, "telemetry");
+    // Kept beside the screenshot, to be looked at whole.
+    std::fs::copy(&html, screenshot_dir().join("telemetry.html")).unwrap();
     check_record_charts(&page, 0, &records(&logs));
     assert_eq!(
         page.chart("run0-timeline-server-requests").points,

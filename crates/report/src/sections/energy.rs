@@ -43,7 +43,12 @@ pub fn build(energy: Option<&EnergyReport>) -> Option<Energy> {
     Some(Energy {
         source: e.source.clone(),
         figures: vec![
-            figure("window", "measured window", Some(e.window_s), "s"),
+            figure(
+                "window",
+                "measured window (first issue to last completion)",
+                Some(e.window_s),
+                "s",
+            ),
             figure("joules", "energy", Some(e.joules), "J"),
             figure("avg-watts", "average power", Some(e.avg_watts), "W"),
             figure("peak-watts", "peak power", Some(e.peak_watts), "W"),
