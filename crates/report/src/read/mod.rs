@@ -329,3 +329,38 @@ fn find<'a>(files: &'a [PathBuf], name: &str) -> Option<&'a PathBuf> {
         .iter()
         .find(|p| p.file_name().is_some_and(|n| n == name))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bad_telemetry_lines_and_energy_are_notes() {
+        let dir = tempfile::tempdir().unwrap();
+        let write = |name: &str, text: &str| std::fs::write(dir.path().join(name), text).unwrap();
+        write(
+            SAMPLES,
+            "{\"id\":1,\"index\":0,\"scheduled_ns\":0,\"issued_ns\":5,\"done_ns\":400}\n",
+        );
+        write(
+            POWER,
+            "{\"t_ns\":1,\"watts\":{\"0\":100}}\nnot json\n{\"t_ns\":2,\"gap\":\"n/a\"}\n",
+        );
+        write(
+            SERVER_METRICS,
+            "{\"t_ns\":1,\"url\":\"u\",\"metrics\":{\"running\":1}}\n{\"t_ns\":\"x\"}\n",
+        );
+        write(RESULTS, "{\"energy\": {\"joules\": \"many\"}}");
+        let run = Run::read(dir.path()).unwrap();
+        let notes = run.notes.join("\n");
+        assert!(notes.contains("power.jsonl line 2: "), "{notes}");
+        assert!(notes.contains("server_metrics.jsonl line 2: "), "{notes}");
+        assert!(
+            notes.contains("results.json: its energy object cannot be read"),
+            "{notes}"
+        );
+        assert_eq!(run.power.unwrap().readings.len(), 2);
+        assert_eq!(run.server_metrics.unwrap().readings.len(), 1);
+        assert!(run.energy.is_none() && run.results.is_some());
+    }
+}
