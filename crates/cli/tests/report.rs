@@ -280,7 +280,11 @@ fn telemetry_and_energy_in_the_browser() {
     );
     assert_eq!(
         page.chart("run0-timeline-server-kv").points,
-        count("kv_usage")
+        count("kv_usage") + count("prefix_hit_rate") + count("spec_accept_rate")
+    );
+    assert_eq!(
+        page.chart("run0-timeline-server-tokens").points,
+        count("gen_tokens_per_s")
     );
     // GPU 0, GPU 1 and their total for every reading; each gap breaks the lines.
     let watts = page.chart("run0-timeline-power");
@@ -291,6 +295,7 @@ fn telemetry_and_energy_in_the_browser() {
     for id in [
         "timeline-server-requests",
         "timeline-server-kv",
+        "timeline-server-tokens",
         "timeline-power",
     ] {
         assert_eq!(page.x_ticks(&format!("run0-{id}")), ticks, "{id}");

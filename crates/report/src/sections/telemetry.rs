@@ -1,5 +1,7 @@
 //! The telemetry charts of the timeline: the servers' running and queued
-//! requests and KV usage per endpoint, and GPU watts per GPU and in total,
+//! requests, KV usage (with prefix-cache hits and speculative acceptance
+//! where the server reports them) and generation throughput per endpoint,
+//! and GPU watts per GPU and in total,
 //! on the timeline's own x axis. A `gap` line is a break in every series of
 //! its file, so a missed scrape or reading is drawn as a hole, never bridged.
 
@@ -51,14 +53,30 @@ pub fn charts(
                 Some(axis),
             ));
         }
-        let kv = series_of("kv_usage", "KV usage", 100.0);
-        if !kv.is_empty() {
+        let ratios: Vec<Series> = series_of("kv_usage", "KV usage", 100.0)
+            .into_iter()
+            .chain(series_of("prefix_hit_rate", "prefix hits", 100.0))
+            .chain(series_of("spec_accept_rate", "spec. accepted", 100.0))
+            .collect();
+        if !ratios.is_empty() {
             out.push(charts::lines(
                 "timeline-server-kv",
                 "line",
-                "Server: KV cache usage",
-                ("seconds since start", "% of the KV cache"),
-                &kv,
+                "Server: KV cache usage, prefix hits, speculative acceptance",
+                ("seconds since start", "%"),
+                &ratios,
+                &[],
+                Some(axis),
+            ));
+        }
+        let tokens = series_of("gen_tokens_per_s", "tokens/s", 1.0);
+        if !tokens.is_empty() {
+            out.push(charts::lines(
+                "timeline-server-tokens",
+                "line",
+                "Server: generation throughput (its own count)",
+                ("seconds since start", "tokens/s"),
+                &tokens,
                 &[],
                 Some(axis),
             ));
