@@ -6,7 +6,9 @@
 //! implies, the verdict of the summary, and a screenshot under the test's
 //! output folder (target/report-screenshots/). Bad input (missing, cut or
 //! foreign logs, an empty folder, a bad samples.jsonl line) gives a report with
-//! notes or a clear error, never a panic.
+//! notes or a clear error, never a panic. A run with telemetry (`/metrics`
+//! scrapes and a power command) draws the servers' gauges and the GPUs' watts
+//! on the timeline's axis and shows the energy of `results.json`.
 
 mod common;
 mod report_browser;
@@ -184,6 +186,149 @@ fn server_run_with_failures_in_the_browser() {
     // The self-check row exists and the TTFT limit of Server (3000 ms) is marked.
     assert_eq!(page.count("#run0-selfcheck table tr"), 3);
     assert!(page.text("#run0-latency").contains("limit 3000 ms"));
+}
+
+fn jsonl(path: &Path) -> Vec<Json> {
+    std::fs::read_to_string(path)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+#[test]
+fn telemetry_and_energy_in_the_browser() {
+    // Two requests at a time, 20 tokens in ~60 ms each, 40 queries/s: a queue builds.
+    let server = Server::start(&[
+        "--model",
+        "sim",
+        "--sim-ttft-ms",
+        "10",
+        "--sim-tpot-ms",
+        "2.5",
+        "--sim-max-concurrency",
+        "2",
+    ]);
+    let dir = tempfile::tempdir().unwrap();
+    let data = write_dataset(dir.path(), "data.jsonl", &[12; 40]);
+    let conf = write_conf(
+        dir.path(),
+        "*.Server.target_qps = 40\n*.Server.min_duration = 0\n*.Server.min_query_count = 60\n",
+    );
+    // Two GPUs read 20 times a second; every 15th line is unreadable (a gap).
+    let script = dir.path().join("power.sh");
+    std::fs::write(
+        &script,
+        "i=0; while :; do i=$((i+1)); if [ $((i % 15)) -eq 0 ]; then echo 'n/a'; \
+         else echo \"$((150 + i % 7)) 100\"; fi; sleep 0.05; done\n",
+    )
+    .unwrap();
+    let cmd = format!("sh {}", script.display());
+    let args = [
+        "run",
+        "--scenario",
+        "server",
+        "--dataset",
+        data.to_str().unwrap(),
+        "--user-conf",
+        &conf,
+        "--backend",
+        "sglang",
+        "--endpoint",
+        &server.url,
+        "--max-new-tokens",
+        "20",
+        "--output-dir",
+        "out",
+        "--metrics-interval",
+        "0.2",
+        "--power-cmd",
+        &cmd,
+        "--report",
+    ];
+    let run = mlperf_gptoss(dir.path(), dir.path(), &args);
+    assert_success(&run, "run");
+    let logs = dir.path().join("out/server/performance");
+    let html = logs.join("report.html");
+    assert!(html.is_file(), "{}", stderr(&run));
+
+    let scrapes = jsonl(&logs.join("server_metrics.jsonl"));
+    let power = jsonl(&logs.join("power.jsonl"));
+    let results: Json =
+        serde_json::from_str(&std::fs::read_to_string(logs.join("results.json")).unwrap()).unwrap();
+    let has = |r: &Json, k: &str| r["metrics"].get(k).is_some_and(|v| v.is_number());
+    let count = |k: &str| scrapes.iter().filter(|r| has(r, k)).count();
+    assert!(
+        scrapes
+            .iter()
+            .any(|r| r["metrics"]["queued"].as_f64().unwrap_or(0.0) > 0.0),
+        "the sim never queued: {scrapes:?}"
+    );
+    let readings = power.iter().filter(|r| r.get("gap").is_none()).count();
+    let gaps = power.iter().filter(|r| r.get("gap").is_some()).count();
+    assert!(gaps > 0 && readings > 0, "{power:?}");
+    // Short series are drawn point for point (binning starts above 300).
+    assert!(readings <= 300);
+
+    let page = page(&html, "telemetry");
+    // Kept beside the screenshot, to be looked at whole.
+    std::fs::copy(&html, screenshot_dir().join("telemetry.html")).unwrap();
+    check_record_charts(&page, 0, &records(&logs));
+    assert_eq!(
+        page.chart("run0-timeline-server-requests").points,
+        count("running") + count("queued")
+    );
+    assert_eq!(
+        page.chart("run0-timeline-server-kv").points,
+        count("kv_usage") + count("prefix_hit_rate") + count("spec_accept_rate")
+    );
+    assert_eq!(
+        page.chart("run0-timeline-server-tokens").points,
+        count("gen_tokens_per_s")
+    );
+    // GPU 0, GPU 1 and their total for every reading; each gap breaks the lines.
+    let watts = page.chart("run0-timeline-power");
+    assert_eq!(watts.points, 3 * readings);
+    // The same x axis on every timeline chart: the same tick labels.
+    let ticks = page.x_ticks("run0-timeline-issue");
+    assert!(!ticks.is_empty());
+    for id in [
+        "timeline-server-requests",
+        "timeline-server-kv",
+        "timeline-server-tokens",
+        "timeline-power",
+    ] {
+        assert_eq!(page.x_ticks(&format!("run0-{id}")), ticks, "{id}");
+    }
+
+    let energy = &results["energy"];
+    assert!(energy.is_object(), "{results}");
+    for (id, key) in [
+        ("window", "window_s"),
+        ("joules", "joules"),
+        ("avg-watts", "avg_watts"),
+        ("peak-watts", "peak_watts"),
+        ("joules-per-token", "joules_per_output_token"),
+        ("tokens-per-kw", "tokens_per_s_per_kw"),
+    ] {
+        let want = energy[key].as_f64().unwrap();
+        let exact: f64 = page
+            .attr(&format!("#run0-energy-{id}"), "data-value")
+            .parse()
+            .unwrap();
+        assert_eq!(exact, want, "{id}");
+        // The text shows it rounded to 3 decimals (1 from 100 up).
+        let text = page.text(&format!("#run0-energy-{id}"));
+        let shown: f64 = text.split_whitespace().next().unwrap().parse().unwrap();
+        assert!(
+            (shown - want).abs() <= 0.05 + want.abs() * 1e-3,
+            "{id}: {text} vs {want}"
+        );
+    }
+    assert_eq!(page.count("#run0-energy table.gpus tr") - 1, 2);
+    assert!(page
+        .text("#run0-energy h3")
+        .contains(energy["source"].as_str().unwrap()));
 }
 
 #[test]

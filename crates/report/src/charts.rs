@@ -49,12 +49,38 @@ pub struct Marker {
     pub is_limit: bool,
 }
 
-/// A named series of (x, y) points.
+/// A named series of (x, y) points. A point whose y is not finite (NaN)
+/// is a break: the line stops before it and starts again after it, so a
+/// gap in the data is drawn as a gap, never bridged.
 pub struct Series {
     /// Legend text.
     pub name: String,
     /// The points.
     pub points: Vec<(f64, f64)>,
+}
+
+impl Series {
+    /// The runs of points between breaks.
+    fn segments(&self) -> impl Iterator<Item = &[(f64, f64)]> {
+        self.points
+            .split(|p| !p.1.is_finite())
+            .filter(|s| !s.is_empty())
+    }
+
+    /// Points drawn (breaks are not points).
+    fn drawn(&self) -> usize {
+        self.points.iter().filter(|p| p.1.is_finite()).count()
+    }
+}
+
+/// The x axis that every chart of a run's timeline shares: its range in
+/// seconds since the run started, and the measured window shaded on it.
+#[derive(Clone, Copy, Debug)]
+pub struct TimeAxis {
+    /// The x range, seconds.
+    pub range: (f64, f64),
+    /// The measured window, seconds.
+    pub window: Option<(f64, f64)>,
 }
 
 type Area<'a> = DrawingArea<SVGBackend<'a>, Shift>;
@@ -180,23 +206,29 @@ pub fn lines(
     (x_desc, y_desc): (&str, &str),
     series: &[Series],
     markers: &[Marker],
-    window: Option<(f64, f64)>,
+    axis: Option<TimeAxis>,
 ) -> Chart {
     let all = || series.iter().flat_map(|s| s.points.iter());
-    let x_lo = all().map(|p| p.0).fold(f64::INFINITY, f64::min).min(0.0);
-    let x_hi = all()
-        .map(|p| p.0)
-        .chain(markers.iter().map(|m| m.x))
-        .fold(f64::NEG_INFINITY, f64::max);
+    let x_range = match axis {
+        Some(a) => span(a.range.0, a.range.1),
+        None => span(
+            all().map(|p| p.0).fold(f64::INFINITY, f64::min).min(0.0),
+            all()
+                .map(|p| p.0)
+                .chain(markers.iter().map(|m| m.x))
+                .fold(f64::NEG_INFINITY, f64::max),
+        ),
+    };
+    let window = axis.and_then(|a| a.window);
     let y_hi = all().map(|p| p.1).fold(0.0, f64::max).max(1e-9) * 1.08;
-    let points = series.iter().map(|s| s.points.len()).sum();
+    let points = series.iter().map(Series::drawn).sum();
     draw(id, kind, points, 0, |root| {
         let mut chart = ChartBuilder::on(root)
             .caption(title, ("sans-serif", 15))
             .margin(8)
             .x_label_area_size(34)
             .y_label_area_size(56)
-            .build_cartesian_2d(span(x_lo, x_hi), 0.0..y_hi)?;
+            .build_cartesian_2d(x_range, 0.0..y_hi)?;
         chart
             .configure_mesh()
             .x_desc(x_desc)
@@ -219,10 +251,23 @@ pub fn lines(
         for (i, s) in series.iter().enumerate() {
             let color = PALETTE[i % PALETTE.len()];
             let style = ShapeStyle::from(&color).stroke_width(2);
-            chart
-                .draw_series(LineSeries::new(s.points.iter().copied(), style))?
-                .label(&s.name)
-                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], style));
+            for (k, segment) in s.segments().enumerate() {
+                // A lone reading between two gaps is a dot, not an invisible line.
+                let drawn = if segment.len() == 1 {
+                    chart.draw_series(std::iter::once(Circle::new(
+                        segment[0],
+                        3,
+                        color.filled(),
+                    )))?
+                } else {
+                    chart.draw_series(LineSeries::new(segment.iter().copied(), style))?
+                };
+                if k == 0 {
+                    drawn
+                        .label(&s.name)
+                        .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], style));
+                }
+            }
         }
         draw_markers(&mut chart, markers, y_hi)?;
         chart
@@ -242,13 +287,10 @@ pub fn scatter(
     title: &str,
     (x_desc, y_desc): (&str, &str),
     series: &[Series],
-    window: Option<(f64, f64)>,
+    axis: TimeAxis,
 ) -> Chart {
     let all = || series.iter().flat_map(|s| s.points.iter());
-    let x_hi = all()
-        .map(|p| p.0)
-        .fold(0.0, f64::max)
-        .max(window.map_or(0.0, |w| w.1));
+    let window = axis.window;
     let y_hi = all().map(|p| p.1).fold(0.0, f64::max).max(1e-9) * 1.08;
     let points = series.iter().map(|s| s.points.len()).sum();
     draw(id, "scatter", points, 0, |root| {
@@ -257,7 +299,7 @@ pub fn scatter(
             .margin(8)
             .x_label_area_size(34)
             .y_label_area_size(56)
-            .build_cartesian_2d(span(0.0, x_hi), 0.0..y_hi)?;
+            .build_cartesian_2d(span(axis.range.0, axis.range.1), 0.0..y_hi)?;
         chart
             .configure_mesh()
             .x_desc(x_desc)

@@ -2,7 +2,8 @@
 //!
 //! [`Run::read`] reads a run folder into a typed model, tolerating what is
 //! missing or broken: LoadGen's summary, detail and accuracy logs (ours or the
-//! official LoadGen's), `run`'s `samples.jsonl` and `results.json`, `eval`'s
+//! official LoadGen's), `run`'s `samples.jsonl`, `results.json` (and its
+//! `energy`), `server_metrics.jsonl` and `power.jsonl`, `eval`'s
 //! output (the `--output-file` JSON or the printed table) and compliance
 //! verify files. Whatever cannot be read becomes a note in the report.
 //! [`render`] turns one or more runs into one HTML file: charts drawn by

@@ -192,6 +192,33 @@ impl Page {
         }
     }
 
+    /// The x-axis texts of chart `id`, left to right: plotters centres tick
+    /// labels (and the axis' title) under the plot, unrotated; the caption,
+    /// also centred, is at the top and left out.
+    pub fn x_ticks(&self, id: &str) -> Vec<String> {
+        strings(&evaluate(
+            &self.tab,
+            &format!(
+                "[...document.getElementById('{id}').querySelectorAll('svg text')]\
+                 .filter(e => e.getAttribute('text-anchor') === 'middle' && !e.hasAttribute('transform') \
+                 && +e.getAttribute('y') > 40).map(e => e.textContent.trim())"
+            ),
+        ))
+    }
+
+    /// The attribute `name` of the first element matching `selector` ("" when none).
+    pub fn attr(&self, selector: &str, name: &str) -> String {
+        evaluate(
+            &self.tab,
+            &format!(
+                "((document.querySelector({selector:?}) || {{getAttribute: () => ''}}).getAttribute({name:?}) || '')"
+            ),
+        )
+        .as_str()
+        .unwrap()
+        .to_string()
+    }
+
     /// How many elements match `selector`.
     pub fn count(&self, selector: &str) -> usize {
         evaluate(

@@ -6,6 +6,7 @@ pub mod detail;
 pub mod samples;
 pub mod scores;
 pub mod summary;
+pub mod telemetry;
 
 use std::path::{Path, PathBuf};
 
@@ -14,6 +15,7 @@ use detail::DetailLog;
 use samples::SamplesFile;
 use scores::{Score, Verify};
 use summary::SummaryLog;
+use telemetry::{EnergyReport, TelemetryFile};
 
 /// LoadGen's summary log.
 pub const SUMMARY: &str = "mlperf_log_summary.txt";
@@ -25,6 +27,10 @@ pub const ACCURACY: &str = "mlperf_log_accuracy.json";
 pub const SAMPLES: &str = "samples.jsonl";
 /// `run`'s own totals.
 pub const RESULTS: &str = "results.json";
+/// `run`'s scrapes of the servers' `/metrics`.
+pub const SERVER_METRICS: &str = "server_metrics.jsonl";
+/// `run`'s GPU power readings.
+pub const POWER: &str = "power.jsonl";
 /// The verify files of the compliance tests, by test.
 pub const VERIFY_FILES: [(&str, &str); 2] = [
     ("TEST07", "verify_accuracy.txt"),
@@ -52,6 +58,12 @@ pub struct Run {
     pub samples: Option<SamplesFile>,
     /// `results.json`.
     pub results: Option<serde_json::Value>,
+    /// `server_metrics.jsonl`.
+    pub server_metrics: Option<TelemetryFile>,
+    /// `power.jsonl`.
+    pub power: Option<TelemetryFile>,
+    /// `results.json`'s `energy`.
+    pub energy: Option<EnergyReport>,
     /// Output tokens per entry of `mlperf_log_accuracy.json`, counted as TEST09 counts them.
     pub logged_output_lengths: Option<Vec<usize>>,
     /// An `eval` result found in the folder.
@@ -89,21 +101,31 @@ impl Run {
         }
         if let Some(text) = run.text_of(&files, SAMPLES) {
             let file = samples::parse(&text);
-            for bad in file.bad_lines.iter().take(5) {
-                run.notes
-                    .push(format!("{SAMPLES} {bad}; that line is left out"));
-            }
-            if file.bad_lines.len() > 5 {
-                run.notes.push(format!(
-                    "{SAMPLES}: {} more unreadable lines left out",
-                    file.bad_lines.len() - 5
-                ));
-            }
+            run.note_bad_lines(SAMPLES, &file.bad_lines);
             run.samples = Some(file);
+        }
+        for name in [SERVER_METRICS, POWER] {
+            if let Some(text) = run.text_of(&files, name) {
+                let file = telemetry::parse(&text);
+                run.note_bad_lines(name, &file.bad_lines);
+                if name == POWER {
+                    run.power = Some(file);
+                } else {
+                    run.server_metrics = Some(file);
+                }
+            }
         }
         if let Some(text) = run.text_of(&files, RESULTS) {
             match serde_json::from_str(&text) {
-                Ok(v) => run.results = Some(v),
+                Ok(v) => {
+                    match telemetry::energy(&v) {
+                        Ok(e) => run.energy = e,
+                        Err(e) => run.notes.push(format!(
+                            "{RESULTS}: its energy object cannot be read ({e}); left out"
+                        )),
+                    }
+                    run.results = Some(v);
+                }
                 Err(e) => run
                     .notes
                     .push(format!("{RESULTS} is not valid JSON ({e}); left out")),
@@ -131,6 +153,20 @@ impl Run {
             .map(|c| c.as_os_str().to_string_lossy().into_owned())
             .collect();
         parts.into_iter().rev().collect::<Vec<_>>().join("/")
+    }
+
+    /// Notes the first few lines of `file` that were skipped, and how many more.
+    fn note_bad_lines(&mut self, file: &str, bad_lines: &[String]) {
+        for bad in bad_lines.iter().take(5) {
+            self.notes
+                .push(format!("{file} {bad}; that line is left out"));
+        }
+        if bad_lines.len() > 5 {
+            self.notes.push(format!(
+                "{file}: {} more unreadable lines left out",
+                bad_lines.len() - 5
+            ));
+        }
     }
 
     fn relative(&self, path: &Path) -> String {
@@ -183,7 +219,16 @@ impl Run {
                 continue;
             }
             if self.score.is_some()
-                || [SUMMARY, DETAIL, ACCURACY, SAMPLES, RESULTS].contains(&&*name)
+                || [
+                    SUMMARY,
+                    DETAIL,
+                    ACCURACY,
+                    SAMPLES,
+                    RESULTS,
+                    SERVER_METRICS,
+                    POWER,
+                ]
+                .contains(&&*name)
             {
                 continue;
             }
@@ -283,4 +328,39 @@ fn find<'a>(files: &'a [PathBuf], name: &str) -> Option<&'a PathBuf> {
     files
         .iter()
         .find(|p| p.file_name().is_some_and(|n| n == name))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bad_telemetry_lines_and_energy_are_notes() {
+        let dir = tempfile::tempdir().unwrap();
+        let write = |name: &str, text: &str| std::fs::write(dir.path().join(name), text).unwrap();
+        write(
+            SAMPLES,
+            "{\"id\":1,\"index\":0,\"scheduled_ns\":0,\"issued_ns\":5,\"done_ns\":400}\n",
+        );
+        write(
+            POWER,
+            "{\"t_ns\":1,\"watts\":{\"0\":100}}\nnot json\n{\"t_ns\":2,\"gap\":\"n/a\"}\n",
+        );
+        write(
+            SERVER_METRICS,
+            "{\"t_ns\":1,\"url\":\"u\",\"metrics\":{\"running\":1}}\n{\"t_ns\":\"x\"}\n",
+        );
+        write(RESULTS, "{\"energy\": {\"joules\": \"many\"}}");
+        let run = Run::read(dir.path()).unwrap();
+        let notes = run.notes.join("\n");
+        assert!(notes.contains("power.jsonl line 2: "), "{notes}");
+        assert!(notes.contains("server_metrics.jsonl line 2: "), "{notes}");
+        assert!(
+            notes.contains("results.json: its energy object cannot be read"),
+            "{notes}"
+        );
+        assert_eq!(run.power.unwrap().readings.len(), 2);
+        assert_eq!(run.server_metrics.unwrap().readings.len(), 1);
+        assert!(run.energy.is_none() && run.results.is_some());
+    }
 }

@@ -3,11 +3,13 @@
 
 pub mod accuracy;
 pub mod compare;
+pub mod energy;
 pub mod facts;
 pub mod failures;
 pub mod latency;
 pub mod lengths;
 pub mod selfcheck;
+pub mod telemetry;
 pub mod timeline;
 pub mod verdict;
 
@@ -33,6 +35,8 @@ pub struct RunView {
     pub latency: Option<latency::Latency>,
     /// Timeline.
     pub timeline: Option<timeline::Timeline>,
+    /// Energy over the measured window.
+    pub energy: Option<energy::Energy>,
     /// Client self-check.
     pub self_check: Option<selfcheck::SelfCheck>,
     /// Output lengths.
@@ -58,7 +62,8 @@ impl RunView {
             notes: run.notes.clone(),
             verdict: verdict::build(run),
             latency: latency::build(run, facts),
-            timeline: timeline::build(samples),
+            timeline: timeline::build(samples, run.server_metrics.as_ref(), run.power.as_ref()),
+            energy: energy::build(run.energy.as_ref()),
             self_check: selfcheck::SelfCheck::new(samples, facts),
             lengths: lengths::build(run),
             accuracy: accuracy::build(run),

@@ -1,12 +1,18 @@
 //! Timeline from the records: queries scheduled, issued and done over time,
 //! requests in flight, tokens per second, and each sample's first token and
-//! completion; the measured window (first to last scheduled query) is shaded.
+//! completion; beside them, on the same x axis, the servers' running and
+//! queued requests and KV usage (`server_metrics.jsonl`) and GPU watts
+//! (`power.jsonl`). The measured window (first to last scheduled query) is
+//! shaded on every chart.
 
 use serde::Serialize;
 
-use crate::charts::{self, Chart, Series};
+use crate::charts::{self, Chart, Series, TimeAxis};
 use crate::read::samples::Sample;
+use crate::read::telemetry::TelemetryFile;
 use crate::stats::{thin, TimeBins};
+
+use super::telemetry;
 
 /// The timeline section.
 #[derive(Serialize)]
@@ -22,11 +28,25 @@ fn s(ns: u64) -> f64 {
 }
 
 /// Builds the section; `None` without records.
-pub fn build(samples: &[Sample]) -> Option<Timeline> {
+pub fn build(
+    samples: &[Sample],
+    server: Option<&TelemetryFile>,
+    power: Option<&TelemetryFile>,
+) -> Option<Timeline> {
     if samples.is_empty() {
         return None;
     }
-    let end = samples.iter().map(|x| s(x.done_ns)).fold(0.0, f64::max);
+    // One x range for every chart: the records' and the telemetry's (the
+    // last scrape is taken after the last completion).
+    let telemetry_end = [server, power]
+        .into_iter()
+        .flatten()
+        .flat_map(|f| f.readings.iter().map(|r| s(r.t_ns)))
+        .fold(0.0, f64::max);
+    let end = samples
+        .iter()
+        .map(|x| s(x.done_ns))
+        .fold(telemetry_end, f64::max);
     let bins = TimeBins::new(end);
     let window = {
         let first = samples
@@ -38,6 +58,10 @@ pub fn build(samples: &[Sample]) -> Option<Timeline> {
             .map(|x| s(x.scheduled_ns))
             .fold(0.0, f64::max);
         Some((first, last.max(first)))
+    };
+    let axis = TimeAxis {
+        range: (0.0, end),
+        window,
     };
     let at_ends = |counts: Vec<u64>| -> Vec<(f64, f64)> {
         counts
@@ -85,7 +109,7 @@ pub fn build(samples: &[Sample]) -> Option<Timeline> {
         .map(|x| (s(x.done_ns), s(x.done_ns.saturating_sub(x.scheduled_ns))))
         .collect();
 
-    let charts = vec![
+    let mut charts = vec![
         charts::lines(
             "timeline-issue",
             "line",
@@ -106,7 +130,7 @@ pub fn build(samples: &[Sample]) -> Option<Timeline> {
                 },
             ],
             &[],
-            window,
+            Some(axis),
         ),
         charts::lines(
             "timeline-inflight",
@@ -118,7 +142,7 @@ pub fn build(samples: &[Sample]) -> Option<Timeline> {
                 points: at_ends(in_flight),
             }],
             &[],
-            window,
+            Some(axis),
         ),
         charts::lines(
             "timeline-tokens",
@@ -130,7 +154,7 @@ pub fn build(samples: &[Sample]) -> Option<Timeline> {
                 points: rate,
             }],
             &[],
-            window,
+            Some(axis),
         ),
         charts::scatter(
             "timeline-scatter",
@@ -146,9 +170,10 @@ pub fn build(samples: &[Sample]) -> Option<Timeline> {
                     points: thin(&dones),
                 },
             ],
-            window,
+            axis,
         ),
     ];
+    charts.extend(telemetry::charts(server, power, &bins, axis));
     Some(Timeline {
         bin_s: format!("{:.3}", bins.width),
         charts,
