@@ -56,16 +56,24 @@ impl Router {
             "sglang-router {version} is installed; these tests pin {ROUTER_VERSION}: \
              `pip install sglang-router=={ROUTER_VERSION}`"
         );
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
+        let free_port = || {
+            std::net::TcpListener::bind("127.0.0.1:0")
+                .unwrap()
+                .local_addr()
+                .unwrap()
+                .port()
+        };
+        let port = free_port();
+        // Its Prometheus exporter binds a fixed port (29000) unless told
+        // otherwise, so two routers at once (the tests run in parallel) clash.
+        let metrics_port = free_port();
         let log = log_dir.join("router.log");
         let urls: Vec<&str> = workers.iter().map(|w| w.url.as_str()).collect();
         let child = Command::new("python3")
             .args(["-m", "sglang_router.launch_router", "--host", "127.0.0.1"])
             .args(["--port", &port.to_string(), "--log-level", "warn"])
+            .args(["--prometheus-host", "127.0.0.1"])
+            .args(["--prometheus-port", &metrics_port.to_string()])
             .arg("--worker-urls")
             .args(&urls)
             .stdout(Stdio::from(std::fs::File::create(&log).unwrap()))
