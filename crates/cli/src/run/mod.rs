@@ -291,10 +291,12 @@ pub fn execute_in(args: Args, outdir: PathBuf) -> anyhow::Result<Outcome> {
     if let Some(view) = view {
         view.finish();
     }
-    let live = records.live();
-    let energy = telemetry_args::finish(telemetry, live.window_ns, live.output_tokens);
     drop(sut);
     runtime.shutdown_timeout(Duration::from_secs(5));
+    // After the SUT's tasks are gone: a sample is reported to LoadGen just
+    // before its record is appended, so LoadGen may end a moment earlier.
+    let live = records.live();
+    let energy = telemetry_args::finish(telemetry, live.window_ns, live.output_tokens);
     let report = match report {
         // A config file the user named is at fault, not the run.
         Err(RunError::Config(e)) => return Err(e.into()),
